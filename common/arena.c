@@ -14,9 +14,58 @@ struct arena_chunk {
 
 #define ALIGN 16u
 
-static void *pb_alloc(void *ctx, size_t n) { return arena_alloc(ctx, n); }
-/* Arena memory is released all at once, never piece by piece. */
-static void pb_free(void *ctx, void *p) { (void)ctx; (void)p; }
+static void *pb_alloc(void *ctx, size_t n)
+{
+    struct arena *a = ctx;
+    if (n < CG_ARENA_TRACK_MIN)
+        return arena_alloc(a, n);
+    void *p = NULL;
+    for (unsigned i = 0; i < ARENA_FREE_SIZES; i++) {
+        if (a->freed[i].n == n && a->freed[i].head) {
+            p = a->freed[i].head;
+            a->freed[i].head = *(void **)p;
+            break;
+        }
+    }
+    if (!p && !(p = arena_alloc(a, n)))
+        return NULL;
+    a->tracked[a->tracked_next].p = p;
+    a->tracked[a->tracked_next].n = n;
+    a->tracked_next = (a->tracked_next + 1) % ARENA_TRACKED;
+    return p;
+}
+
+/* Only a block found among the recent large ones is reused; anything else
+ * simply waits for the end of the request. */
+static void pb_free(void *ctx, void *p)
+{
+    struct arena *a = ctx;
+    if (!p)
+        return;
+    for (unsigned k = 0; k < ARENA_TRACKED; k++) {
+        unsigned i = (a->tracked_next + ARENA_TRACKED - 1 - k) % ARENA_TRACKED;
+        if (a->tracked[i].p != p)
+            continue;
+        size_t n = a->tracked[i].n;
+        a->tracked[i].p = NULL;
+        for (unsigned s = 0; s < ARENA_FREE_SIZES; s++) {
+            if (a->freed[s].n == n || !a->freed[s].head) {
+                a->freed[s].n = n;
+                *(void **)p = a->freed[s].head;
+                a->freed[s].head = p;
+                return;
+            }
+        }
+        return;
+    }
+}
+
+static void forget_blocks(struct arena *a)
+{
+    memset(a->tracked, 0, sizeof a->tracked);
+    memset(a->freed, 0, sizeof a->freed);
+    a->tracked_next = 0;
+}
 
 void arena_init(struct arena *a, size_t limit)
 {
@@ -30,6 +79,8 @@ void arena_init(struct arena *a, size_t limit)
 static int grow(struct arena *a, size_t need)
 {
     size_t size = a->head ? a->head->size * 2 : CG_ARENA_FIRST_CHUNK;
+    if (size > CG_ARENA_MAX_CHUNK)
+        size = CG_ARENA_MAX_CHUNK;
     if (size < need)
         size = need;
     if (a->limit && (a->used + size > a->limit)) {
@@ -76,20 +127,29 @@ char *arena_strndup(struct arena *a, const char *s, size_t n)
     return p;
 }
 
+/* Keeps one chunk, the newest that fits CG_ARENA_RETAIN (chunks only grow,
+ * so it is the largest such), and frees the others. */
 void arena_reset(struct arena *a)
 {
-    struct arena_chunk *c = a->head;
-    if (!c)
-        return;
-    while (c->prev) {
-        struct arena_chunk *prev = c->prev;
-        free(c);
-        c = prev;
+    struct arena_chunk *keep = NULL;
+    forget_blocks(a);
+    for (struct arena_chunk *c = a->head, *prev; c; c = prev) {
+        prev = c->prev;
+        if (!keep && c->size <= CG_ARENA_RETAIN)
+            keep = c;
+        else
+            free(c);
     }
-    a->head = c;
-    a->cur = (char *)c->data;
-    a->end = a->cur + c->size;
-    a->used = c->size;
+    a->head = keep;
+    if (!keep) {
+        a->cur = a->end = NULL;
+        a->used = 0;
+        return;
+    }
+    keep->prev = NULL;
+    a->cur = (char *)keep->data;
+    a->end = a->cur + keep->size;
+    a->used = keep->size;
 }
 
 void arena_free(struct arena *a)
@@ -103,4 +163,5 @@ void arena_free(struct arena *a)
     a->head = NULL;
     a->cur = a->end = NULL;
     a->used = 0;
+    forget_blocks(a);
 }

@@ -5,7 +5,14 @@
  * Invariants: allocations are 16-byte aligned; memory stays valid until the
  * next arena_reset or arena_free; the total handed out never exceeds the
  * limit given to arena_init (allocation then returns NULL). arena_reset keeps
- * the first chunk, so a steady stream of small requests does not malloc. */
+ * up to CG_ARENA_RETAIN bytes of chunks, so a steady stream of ordinary
+ * requests does not malloc, and gives the rest back.
+ *
+ * The protobuf-c view (`pb`) also takes back what protobuf-c frees: while
+ * it unpacks a message with many fields, protobuf-c allocates a scratch
+ * slab and frees it at the end of that message. Ignoring those frees would
+ * cost about 2 KiB per message of a large response, so larger blocks are
+ * remembered and freed ones are handed out again for the same size. */
 #ifndef CUEGW_ARENA_H
 #define CUEGW_ARENA_H
 
@@ -14,6 +21,9 @@
 
 struct arena_chunk;
 
+#define ARENA_TRACKED 64       /* recent large pb blocks remembered */
+#define ARENA_FREE_SIZES 8     /* distinct sizes of freed blocks kept */
+
 struct arena {
     struct arena_chunk *head;    /* chunk being filled; list to older ones */
     char *cur, *end;             /* free space in head */
@@ -21,6 +31,9 @@ struct arena {
     size_t limit;                /* 0: no limit */
     size_t peak;                 /* highest `used` seen, for measurements */
     ProtobufCAllocator pb;       /* protobuf-c view of this arena */
+    struct { void *p; size_t n; } tracked[ARENA_TRACKED];   /* a ring */
+    unsigned tracked_next;
+    struct { size_t n; void *head; } freed[ARENA_FREE_SIZES];
 };
 
 void arena_init(struct arena *a, size_t limit);

@@ -19,7 +19,16 @@
 /* A status message is cut, never grown: errors must not allocate. */
 #define CG_STATUS_MSG_MAX 240
 
-/* The first arena chunk; later chunks grow geometrically. */
+/* The first arena chunk; later chunks double up to the largest size, so
+ * the unused tail of the last chunk stays small. */
 #define CG_ARENA_FIRST_CHUNK (16u * 1024)
+#define CG_ARENA_MAX_CHUNK (1024u * 1024)
+
+/* Arena memory kept from one request to the next: enough for ordinary
+ * calls to run without malloc; a large response's chunks go back. */
+#define CG_ARENA_RETAIN (1024u * 1024)
+
+/* Blocks protobuf-c allocates at least this large are tracked for reuse. */
+#define CG_ARENA_TRACK_MIN 512u
 
 #endif

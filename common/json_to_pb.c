@@ -34,9 +34,10 @@ struct dec {
 /* A scanned JSON token of the kinds a scalar can be. */
 struct tok {
     enum { T_STRING, T_NUMBER, T_TRUE, T_FALSE, T_NULL, T_OBJECT, T_ARRAY } kind;
-    const char *s;     /* string: decoded text (NUL-terminated); number: text */
+    const char *s;     /* string: decoded text; number: its text */
     size_t n;
     bool integral;     /* number written without fraction or exponent */
+    bool terminated;   /* s is NUL-terminated (a decoded copy in the arena) */
 };
 
 static void path_push_field(struct dec *d, const char *name)
@@ -123,11 +124,13 @@ static int hex4(const char *p, uint32_t *v)
     return 0;
 }
 
-/* Reads a string at d->p (the opening quote). Validates all of it and, when
- * `out` is given, stores the decoded text, NUL-terminated, in the arena.
- * U+0000 is refused: protobuf-c strings end at the first NUL, and a string
- * must never be cut short. */
-static int read_string(struct dec *d, const char **out, size_t *out_n)
+/* Reads a string at d->p (the opening quote) and validates all of it. When
+ * `out` is given it gets the text: a pointer into the input when the string
+ * has no escapes (not NUL-terminated: most keys and values are only looked
+ * at), else a decoded, NUL-terminated copy in the arena; *terminated says
+ * which. U+0000 is refused: protobuf-c strings end at the first NUL, and a
+ * string must never be cut short. */
+static int read_string(struct dec *d, const char **out, size_t *out_n, bool *terminated)
 {
     const char *p = ++d->p;
     bool escaped = false;
@@ -202,10 +205,12 @@ static int read_string(struct dec *d, const char **out, size_t *out_n)
     if (!out)
         return 0;
     if (!escaped) {
-        *out = arena_strndup(d->a, raw, raw_n);
+        *out = raw;
         *out_n = raw_n;
-        return *out ? 0 : cg_fail(d->st, CG_RESOURCE_EXHAUSTED, "request too large to decode");
+        *terminated = false;
+        return 0;
     }
+    *terminated = true;
     /* Pass 2: decode escapes; the text only shrinks. */
     char *buf = arena_alloc(d->a, raw_n + 1), *o = buf;
     if (!buf)
@@ -300,7 +305,7 @@ static int read_token(struct dec *d, struct tok *t)
     switch (*d->p) {
     case '"':
         t->kind = T_STRING;
-        return read_string(d, &t->s, &t->n);
+        return read_string(d, &t->s, &t->n, &t->terminated);
     case '{':
         t->kind = T_OBJECT;
         return 0;
@@ -329,7 +334,7 @@ static int check_new_key(struct dec *d, struct keyset *keys, const char *k, size
     if (r < 0)
         return cg_fail(d->st, CG_RESOURCE_EXHAUSTED, "request too large to decode");
     if (r == 0)
-        return bad(d, "key \"%.60s\" given more than once", k);
+        return bad(d, "key \"%.*s\" given more than once", (int)(n > 60 ? 60 : n), k);
     return 0;
 }
 
@@ -353,9 +358,10 @@ static int skip_container(struct dec *d)
         if (object) {
             const char *k;
             size_t kn;
+            bool kt;
             if (d->p >= d->end || *d->p != '"')
                 return bad_syntax(d, "object key expected");
-            if (read_string(d, &k, &kn) != 0 || check_new_key(d, &keys, k, kn) != 0)
+            if (read_string(d, &k, &kn, &kt) != 0 || check_new_key(d, &keys, k, kn) != 0)
                 return -1;
             skip_ws(d);
             if (d->p >= d->end || *d->p != ':')
@@ -385,7 +391,7 @@ static int skip_value(struct dec *d)
     if (d->p < d->end && (*d->p == '{' || *d->p == '['))
         return skip_container(d);
     if (d->p < d->end && *d->p == '"')
-        return read_string(d, NULL, NULL);
+        return read_string(d, NULL, NULL, NULL);
     return read_token(d, &t);
 }
 
@@ -418,8 +424,8 @@ static const char *type_name(ProtobufCType t)
 /* The text of a number token (or of a string holding one) as a C string. */
 static const char *number_cstr(struct dec *d, const struct tok *t, char *buf, size_t cap)
 {
-    if (t->kind == T_STRING)
-        return t->s;                       /* already NUL-terminated */
+    if (t->terminated)
+        return t->s;
     if (t->n < cap) {
         memcpy(buf, t->s, t->n);
         buf[t->n] = '\0';
@@ -496,12 +502,17 @@ static int to_integer(struct dec *d, struct tok *t, ProtobufCType ty, bool is_un
     return 0;
 }
 
+static bool text_is(const struct tok *t, const char *lit)
+{
+    return t->n == strlen(lit) && memcmp(t->s, lit, t->n) == 0;
+}
+
 static int to_double(struct dec *d, struct tok *t, ProtobufCType ty, double *out)
 {
     if (t->kind == T_STRING) {
-        if (strcmp(t->s, "NaN") == 0) { *out = NAN; return 0; }
-        if (strcmp(t->s, "Infinity") == 0) { *out = INFINITY; return 0; }
-        if (strcmp(t->s, "-Infinity") == 0) { *out = -INFINITY; return 0; }
+        if (text_is(t, "NaN")) { *out = NAN; return 0; }
+        if (text_is(t, "Infinity")) { *out = INFINITY; return 0; }
+        if (text_is(t, "-Infinity")) { *out = -INFINITY; return 0; }
         if (number_in_string(t) != 0)
             return bad(d, "expected a number (%s), got a string that is not one", type_name(ty));
     } else if (t->kind != T_NUMBER) {
@@ -590,7 +601,8 @@ static int store_scalar(struct dec *d, const ProtobufCFieldDescriptor *fd,
         if (t->kind == T_STRING) {
             int i = find_enum(ed, t->s, t->n);
             if (i < 0)
-                return bad(d, "\"%.60s\" is not a value of %s", t->s, ed->name);
+                return bad(d, "\"%.*s\" is not a value of %s", (int)(t->n > 60 ? 60 : t->n),
+                           t->s, ed->name);
             *(int *)dst = ed->values[i].value;
             return 0;
         }
@@ -602,11 +614,15 @@ static int store_scalar(struct dec *d, const ProtobufCFieldDescriptor *fd,
         *(int *)dst = (int)sv;
         return 0;
     }
-    case PROTOBUF_C_TYPE_STRING:
+    case PROTOBUF_C_TYPE_STRING: {
         if (t->kind != T_STRING)
             return bad(d, "expected a string");
-        *(const char **)dst = t->s;
+        const char *v = t->terminated ? t->s : arena_strndup(d->a, t->s, t->n);
+        if (!v)
+            return cg_fail(d->st, CG_RESOURCE_EXHAUSTED, "request too large to decode");
+        *(const char **)dst = v;
         return 0;
+    }
     case PROTOBUF_C_TYPE_BYTES: {
         if (t->kind != T_STRING)
             return bad(d, "expected a base64 string");
@@ -728,12 +744,11 @@ static int read_array(struct dec *d, const struct field_info *fi, char *base)
 /* A map key arrives as JSON object member text; it is converted to the
  * key field's type as a string holding a value of that type would be. */
 static int store_map_key(struct dec *d, const ProtobufCFieldDescriptor *kd,
-                         const char *k, size_t n, void *dst)
+                         const char *k, size_t n, bool terminated, void *dst)
 {
-    if (kd->type == PROTOBUF_C_TYPE_STRING) {
-        *(const char **)dst = k;
-        return 0;
-    }
+    struct tok t = {T_STRING, k, n, true, terminated};
+    if (kd->type == PROTOBUF_C_TYPE_STRING)
+        return store_scalar(d, kd, &t, dst);
     if (kd->type == PROTOBUF_C_TYPE_BOOL) {
         if (n == 4 && memcmp(k, "true", 4) == 0)
             *(protobuf_c_boolean *)dst = 1;
@@ -743,7 +758,6 @@ static int store_map_key(struct dec *d, const ProtobufCFieldDescriptor *kd,
             return bad(d, "map key must be \"true\" or \"false\"");
         return 0;
     }
-    struct tok t = {T_STRING, k, n, true};
     return store_scalar(d, kd, &t, dst);
 }
 
@@ -764,10 +778,11 @@ static int read_map(struct dec *d, const struct field_info *fi, char *base)
         for (;;) {
             const char *k;
             size_t kn;
+            bool kt;
             skip_ws(d);
             if (d->p >= d->end || *d->p != '"')
                 return bad_syntax(d, "object key expected");
-            if (read_string(d, &k, &kn) != 0 || check_new_key(d, &keys, k, kn) != 0)
+            if (read_string(d, &k, &kn, &kt) != 0 || check_new_key(d, &keys, k, kn) != 0)
                 return -1;
             path_push_key(d, k, kn);
             skip_ws(d);
@@ -780,7 +795,7 @@ static int read_map(struct dec *d, const struct field_info *fi, char *base)
                 return cg_fail(d->st, CG_RESOURCE_EXHAUSTED, "request too large to decode");
             emi->desc->message_init(ent);
             *slot = ent;
-            if (store_map_key(d, kd, k, kn, (char *)ent + kd->offset) != 0)
+            if (store_map_key(d, kd, k, kn, kt, (char *)ent + kd->offset) != 0)
                 return -1;
             struct tok t;
             if (read_token(d, &t) != 0)
@@ -855,10 +870,11 @@ static int read_message(struct dec *d, const struct msg_info *mi, ProtobufCMessa
     for (;;) {
         const char *k;
         size_t kn;
+        bool kt;
         skip_ws(d);
         if (d->p >= d->end || *d->p != '"')
             return bad_syntax(d, "object key expected");
-        if (read_string(d, &k, &kn) != 0)
+        if (read_string(d, &k, &kn, &kt) != 0)
             return -1;
         skip_ws(d);
         if (d->p >= d->end || *d->p != ':')
@@ -905,11 +921,13 @@ int json_to_pb_message(const struct msg_info *mi, const char *json, size_t n,
     }
     if (*d.p != '{')
         return cg_fail(st, CG_INVALID_ARGUMENT, "the request body must be a JSON object");
-    if (read_message(&d, mi, out) != 0)
+    ProtobufCMessage *m;
+    if (read_message(&d, mi, &m) != 0)
         return -1;
     skip_ws(&d);
     if (d.p != d.end)
         return bad_syntax(&d, "trailing bytes after the JSON value");
+    *out = m;
     return 0;
 }
 

@@ -1,0 +1,137 @@
+#!/usr/bin/python3
+"""Writes the benchmark's sample responses as protobuf wire bytes: a
+job.JobGetJobsResponse with 5,000 fully populated jobs (JobStats included) and
+a job.JobGetFramesResponse with 50,000 frames, with values shaped like a busy
+farm's (ids, names, paths, core counts, epoch times, memory figures).
+
+Usage: make_farm.py --schema build/gen/schema.pb --out DIR [--jobs N] [--frames N]
+"""
+import argparse
+import os
+import random
+import uuid
+
+from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+
+
+def classes(schema):
+    fds = descriptor_pb2.FileDescriptorSet()
+    with open(schema, 'rb') as f:
+        fds.ParseFromString(f.read())
+    pool = descriptor_pool.DescriptorPool()
+    for fd in fds.file:
+        pool.Add(fd)
+    factory = message_factory.MessageFactory(pool)
+    return lambda name: factory.GetPrototype(pool.FindMessageTypeByName(name))
+
+
+def fill_job(j, rnd, i):
+    show = rnd.choice(['pipeline', 'aurora', 'kestrel', 'marmot'])
+    shot = 'sq%03d_sh%04d' % (rnd.randrange(100), rnd.randrange(10000))
+    user = rnd.choice(['alice', 'bruno', 'chen', 'dana', 'emeka'])
+    j.id = str(uuid.UUID(int=rnd.getrandbits(128)))
+    j.state = rnd.choice([0, 1, 2])
+    j.name = '%s-%s-%s_render_lighting_v%03d' % (show, shot, user, i % 1000)
+    j.shot, j.show, j.user = shot, show, user
+    j.group = '%s_lighting' % show
+    j.facility = rnd.choice(['local', 'cloud'])
+    j.os = 'rhel9'
+    j.uid = 1000 + rnd.randrange(5000)
+    j.priority = rnd.randrange(1, 300)
+    j.min_cores = rnd.choice([1.0, 2.0, 4.0, 0.5])
+    j.max_cores = rnd.choice([100.0, 250.0, 1000.0, 37.5])
+    j.log_dir = '/shots/%s/%s/logs/%s' % (show, shot, j.id)
+    j.is_paused = rnd.random() < 0.1
+    j.has_comment = rnd.random() < 0.2
+    j.auto_eat = rnd.random() < 0.05
+    j.start_time = 1763000000 + rnd.randrange(1000000)
+    j.stop_time = j.start_time + rnd.randrange(100000) if j.state == 1 else 0
+    j.min_gpus = 0.0
+    j.max_gpus = rnd.choice([0.0, 1.0, 2.0])
+    j.loki_url = 'http://loki.farm.example:3100'
+    j.eligible_time = j.start_time + 5
+    s = j.job_stats
+    total = rnd.randrange(1, 2000)
+    s.total_layers = rnd.randrange(1, 12)
+    s.total_frames = total
+    s.waiting_frames = rnd.randrange(total + 1)
+    s.running_frames = rnd.randrange(200)
+    s.dead_frames = rnd.randrange(20)
+    s.eaten_frames = rnd.randrange(5)
+    s.depend_frames = rnd.randrange(50)
+    s.succeeded_frames = rnd.randrange(total + 1)
+    s.pending_frames = rnd.randrange(total + 1)
+    s.avg_frame_sec = rnd.randrange(30, 20000)
+    s.high_frame_sec = s.avg_frame_sec * 3
+    s.avg_core_sec = s.avg_frame_sec * 8
+    s.rendered_frame_count = s.succeeded_frames
+    s.failed_frame_count = rnd.randrange(100)
+    s.remaining_core_sec = rnd.randrange(10 ** 9)
+    s.total_core_sec = rnd.randrange(10 ** 10)
+    s.rendered_core_sec = rnd.randrange(10 ** 10)
+    s.failed_core_sec = rnd.randrange(10 ** 8)
+    s.max_rss = rnd.randrange(10 ** 8)
+    s.reserved_cores = rnd.choice([0.0, 8.0, 24.5, 112.0, 3.25])
+    s.total_gpu_sec = rnd.randrange(10 ** 6)
+    s.rendered_gpu_sec = rnd.randrange(10 ** 6)
+    s.failed_gpu_sec = rnd.randrange(10 ** 4)
+    s.reserved_gpus = rnd.choice([0.0, 1.0])
+    s.max_gpu_memory = rnd.randrange(10 ** 7)
+    s.max_pss = rnd.randrange(10 ** 8)
+
+
+def fill_frame(f, rnd, i):
+    f.id = str(uuid.UUID(int=rnd.getrandbits(128)))
+    f.name = '%04d-render_beauty' % (i % 10000)
+    f.layer_name = 'render_beauty'
+    f.number = i % 10000
+    f.state = rnd.randrange(0, 7)
+    f.retry_count = rnd.randrange(4)
+    f.exit_status = rnd.choice([0, 0, 0, 1, 137])
+    f.dispatch_order = i
+    f.start_time = 1763000000 + rnd.randrange(1000000)
+    f.stop_time = f.start_time + rnd.randrange(20000)
+    f.max_rss = rnd.randrange(10 ** 8)
+    f.used_memory = rnd.randrange(10 ** 8)
+    f.reserved_memory = 8388608
+    f.reserved_gpu_memory = 0
+    f.last_resource = 'render%03d.farm/8.00/0' % rnd.randrange(500)
+    f.checkpoint_state = 0
+    f.checkpoint_count = 0
+    f.total_core_time = rnd.randrange(10 ** 6)
+    f.llu_time = f.stop_time
+    f.total_gpu_time = 0
+    f.max_gpu_memory = 0
+    f.used_gpu_memory = 0
+    f.max_pss = rnd.randrange(10 ** 8)
+    f.used_pss = rnd.randrange(10 ** 8)
+    f.eligible_time = f.start_time - 10
+    f.submission_time = f.start_time - 60
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--schema', required=True)
+    ap.add_argument('--out', required=True)
+    ap.add_argument('--jobs', type=int, default=5000)
+    ap.add_argument('--frames', type=int, default=50000)
+    args = ap.parse_args()
+    os.makedirs(args.out, exist_ok=True)
+    cls = classes(args.schema)
+    rnd = random.Random(20261123)
+
+    jobs = cls('job.JobGetJobsResponse')()
+    for i in range(args.jobs):
+        fill_job(jobs.jobs.jobs.add(), rnd, i)
+    frames = cls('job.JobGetFramesResponse')()
+    for i in range(args.frames):
+        fill_frame(frames.frames.frames.add(), rnd, i)
+    for name, msg in (('job.JobGetJobsResponse', jobs), ('job.JobGetFramesResponse', frames)):
+        path = os.path.join(args.out, name + '.pb')
+        with open(path, 'wb') as f:
+            f.write(msg.SerializeToString())
+        print('wrote %s (%d bytes)' % (path, os.path.getsize(path)))
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,51 @@
+#!/bin/sh
+# Runs every test suite and sums their "N passed, N failed" lines.
+# Usage: run-all.sh BUILD_DIR PYTHON PROTO_DIR
+# A suite that cannot run (a missing tool included) counts as failed.
+BUILD=$1
+PY=$2
+PROTO=$3
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(dirname "$here")
+log=$BUILD/test-logs
+mkdir -p "$log"
+passed=0
+failed=0
+
+run() { # name command...
+    name=$1
+    shift
+    printf '== %s\n' "$name"
+    "$@" >"$log/$name.log" 2>&1
+    rc=$?
+    tail -n 25 "$log/$name.log"
+    line=$(grep -E '^[A-Za-z_0-9 -]*:? *[0-9]+ passed, [0-9]+ failed' "$log/$name.log" | tail -n 1)
+    p=$(echo "$line" | sed -nE 's/.* ?([0-9]+) passed, ([0-9]+) failed.*/\1/p')
+    f=$(echo "$line" | sed -nE 's/.* ?([0-9]+) passed, ([0-9]+) failed.*/\2/p')
+    [ -n "$p" ] || { p=0; f=1; echo "   (no result line)"; }
+    [ "$rc" -eq 0 ] || [ "$f" -gt 0 ] || { f=1; echo "   (exit status $rc)"; }
+    passed=$((passed + p))
+    failed=$((failed + f))
+}
+
+for t in "$BUILD"/tests/test_*; do
+    [ -x "$t" ] && run "$(basename "$t")" "$t"
+done
+
+# The schema must match the reference wire facts (needs shared/ beside the repo).
+schema_diff() {
+    out=$("$top/../shared/tools/schema-diff" "$PROTO" 2>&1)
+    rc=$?
+    echo "$out" | tail -n 5
+    if [ $rc -eq 0 ]; then echo "schema-diff: 1 passed, 0 failed"; else echo "schema-diff: 0 passed, 1 failed"; fi
+    return $rc
+}
+if [ "$PROTO" = proto ] || [ "$PROTO" = "$top/proto" ]; then
+    run schema-diff schema_diff
+fi
+
+run oracle "$PY" "$top/tests/oracle/oracle_test.py" --tool "$BUILD/tests/transcode-tool" --schema "$BUILD/gen/schema.pb"
+
+echo
+echo "all: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
