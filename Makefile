@@ -37,7 +37,7 @@ UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_BIN   := $(BUILD)/tests/transcode-tool
 BENCH_BIN  := $(BUILD)/tests/transcode-bench
 
-.PHONY: all check unit-test oracle-test malformed-test schema-check bench clean install
+.PHONY: all check unit-test oracle-test schema-check bench clean install
 all: $(LIB) $(TOOL_BIN)
 
 # ---- generated schema code -------------------------------------------------
@@ -95,6 +95,13 @@ schema-check:
 bench: $(BENCH_BIN)
 	$(PYTHON) tests/bench/make_farm.py --schema $(BUILD)/gen/schema.pb --out $(BUILD)/bench
 	$(BENCH_BIN) $(BUILD)/bench
+
+# The schema is installed beside the gateway so a site can see (and diff)
+# exactly which Cuebot wire facts this build speaks.
+install: all
+	install -d $(DESTDIR)$(PREFIX)/share/cuegw/proto $(DESTDIR)$(PREFIX)/share/doc/cuegw
+	install -m 644 $(PROTOS) $(DESTDIR)$(PREFIX)/share/cuegw/proto/
+	install -m 644 README.md $(DESTDIR)$(PREFIX)/share/doc/cuegw/
 
 clean:
 	rm -rf $(BUILD)

@@ -11,6 +11,7 @@
 
 #include "base64.h"
 #include "keyset.h"
+#include "pb_pack.h"
 #include "cg_limits.h"
 #include "utf8.h"
 
@@ -299,6 +300,7 @@ static int read_number(struct dec *d, struct tok *t)
 /* Reads a scalar token, or notes that an object or array starts here. */
 static int read_token(struct dec *d, struct tok *t)
 {
+    t->terminated = false;
     skip_ws(d);
     if (d->p >= d->end)
         return bad_syntax(d, "value expected");
@@ -524,8 +526,17 @@ static int to_double(struct dec *d, struct tok *t, ProtobufCType ty, double *out
         return cg_fail(d->st, CG_RESOURCE_EXHAUSTED, "request too large to decode");
     double v = strtod(c, NULL);
     /* Underflow to zero is a value; overflow is not. */
-    if (!isfinite(v) || (ty == PROTOBUF_C_TYPE_FLOAT && fabs(v) > FLT_MAX))
+    if (!isfinite(v))
         return bad(d, "value out of range for %s", type_name(ty));
+    if (ty == PROTOBUF_C_TYPE_FLOAT && fabs(v) > FLT_MAX) {
+        /* As Go's protojson: refused only when it would round to infinity
+         * (at or past FLT_MAX + half an ulp), so the text we print for
+         * FLT_MAX, 3.4028235e+38, reads back. Clamped here because
+         * converting a double beyond FLT_MAX to float is undefined. */
+        if (fabs(v) >= 0x1.ffffffp+127)
+            return bad(d, "value out of range for %s", type_name(ty));
+        v = v > 0 ? FLT_MAX : -FLT_MAX;
+    }
     *out = v;
     return 0;
 }
@@ -937,11 +948,5 @@ int json_to_pb(const struct msg_info *mi, const char *json, size_t n,
     ProtobufCMessage *m;
     if (json_to_pb_message(mi, json, n, a, &m, st) != 0)
         return -1;
-    size_t len = protobuf_c_message_get_packed_size(m);
-    uint8_t *buf = arena_alloc(a, len ? len : 1);
-    if (!buf)
-        return cg_fail(st, CG_RESOURCE_EXHAUSTED, "request too large to encode");
-    *wire_len = protobuf_c_message_pack(m, buf);
-    *wire = buf;
-    return 0;
+    return pb_pack(m, a, wire, wire_len, st);
 }

@@ -44,6 +44,8 @@ if [ "$PROTO" = proto ] || [ "$PROTO" = "$top/proto" ]; then
     run schema-diff schema_diff
 fi
 
+run install sh "$top/tests/install_test.sh" "$BUILD"
+
 run oracle "$PY" "$top/tests/oracle/oracle_test.py" --tool "$BUILD/tests/transcode-tool" --schema "$BUILD/gen/schema.pb"
 
 echo

@@ -120,6 +120,10 @@ static void test_floats(void)
     j = (Job__Job *)DEC("job.Job", "{\"minCores\":3.4028234663852886e38,\"maxCores\":1e-50}");
     CHECK(j && j->min_cores == FLT_MAX && j->max_cores == 0);
     ERR("job.Job", "{\"minCores\":3.5e38}", "minCores: value out of range for float");
+    ERR("job.Job", "{\"minCores\":-3.4028236e38}", "minCores: value out of range for float");
+    /* What the encoder prints for FLT_MAX reads back as FLT_MAX. */
+    j = (Job__Job *)DEC("job.Job", "{\"minCores\":3.4028235e+38,\"maxCores\":-3.4028235e+38}");
+    CHECK(j && j->min_cores == FLT_MAX && j->max_cores == -FLT_MAX);
     ERR("job.Job", "{\"minCores\":\"nan\"}", "minCores: expected a number (float), got a string that is not one");
     ERR("job.Job", "{\"minCores\":NaN}", "minCores: invalid JSON at byte 12: invalid number");
     ERR("job.JobSeq", "{\"jobs\":[{},{},{\"minCores\":\"x\"}]}",

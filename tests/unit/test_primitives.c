@@ -117,7 +117,7 @@ static void test_keyset_and_arena(void)
     struct arena a;
     arena_init(&a, 0);
     struct keyset ks = {0};
-    char keys[1000][8];
+    char keys[1000][16];
     int fresh = 0;
     for (int i = 0; i < 1000; i++) {
         snprintf(keys[i], sizeof keys[i], "k%d", i);

@@ -1,0 +1,16 @@
+#!/bin/sh
+# Installs the Debian 12 packages cuegw needs to build and to run its tests.
+# Run as root (or with sudo): sh tools/install-deps.sh
+set -eu
+export DEBIAN_FRONTEND=noninteractive
+# Build: C toolchain, the schema compilers, and the libraries cuegw links.
+BUILD_PKGS="gcc make pkg-config protobuf-c-compiler libprotobuf-c-dev protobuf-compiler
+  libfcgi-dev libgrpc-dev libjwt-dev"
+# Tests and benchmark: Debian's Python with protobuf (the JSON oracle), gRPC and
+# JWT; the web servers the integration tests start; load and debug tools.
+TEST_PKGS="python3 python3-protobuf python3-grpcio python3-jwt
+  lighttpd apache2 libapache2-mod-fcgid nginx-light spawn-fcgi curl wrk
+  clang libclang-rt-14-dev valgrind"
+apt-get update
+# shellcheck disable=SC2086
+apt-get install -y --no-install-recommends $BUILD_PKGS $TEST_PKGS
