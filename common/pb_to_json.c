@@ -244,6 +244,16 @@ static void sort_entries(const ProtobufCFieldDescriptor *kd, ProtobufCMessage **
     }
 }
 
+static const ProtobufCMessage *default_message(struct enc *e, const struct msg_info *mi)
+{
+    ProtobufCMessage *m = arena_alloc(e->a, mi->desc->sizeof_message);
+    if (m)
+        mi->desc->message_init(m);
+    else
+        e->ob->failed = OUTBUF_NOMEM;
+    return m;
+}
+
 /* A map is written as an object, keys in order; when the wire repeated a
  * key, the last entry wins, as in every protobuf runtime. */
 static void write_map(struct enc *e, const struct field_info *fi,
@@ -274,7 +284,16 @@ static void write_map(struct enc *e, const struct field_info *fi,
         first = false;
         write_map_key(e->ob, kd, k);
         outbuf_putc(e->ob, ':');
-        write_value(e, vi, (const char *)ent + vi->fd->offset);
+        const void *v = (const char *)ent + vi->fd->offset;
+        if (vi->fd->type == PROTOBUF_C_TYPE_MESSAGE && !*(ProtobufCMessage *const *)v) {
+            /* A map value missing from the wire is its type's default: for
+             * a message, the empty message, never null. */
+            const ProtobufCMessage *def = default_message(e, vi->sub);
+            if (def)
+                write_message(e, vi->sub, def);
+            continue;
+        }
+        write_value(e, vi, v);
     }
     outbuf_putc(e->ob, '}');
 }

@@ -20,8 +20,8 @@ run() { # name command...
     rc=$?
     tail -n 25 "$log/$name.log"
     line=$(grep -E '^[A-Za-z_0-9 -]*:? *[0-9]+ passed, [0-9]+ failed' "$log/$name.log" | tail -n 1)
-    p=$(echo "$line" | sed -nE 's/.* ?([0-9]+) passed, ([0-9]+) failed.*/\1/p')
-    f=$(echo "$line" | sed -nE 's/.* ?([0-9]+) passed, ([0-9]+) failed.*/\2/p')
+    p=$(echo "$line" | awk '{for (i = 2; i <= NF; i++) if ($i == "passed,") print $(i - 1)}')
+    f=$(echo "$line" | awk '{for (i = 2; i <= NF; i++) if ($i ~ /^failed/) print $(i - 1)}')
     [ -n "$p" ] || { p=0; f=1; echo "   (no result line)"; }
     [ "$rc" -eq 0 ] || [ "$f" -gt 0 ] || { f=1; echo "   (exit status $rc)"; }
     passed=$((passed + p))

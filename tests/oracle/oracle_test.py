@@ -8,9 +8,21 @@ C transcoder (tests/tools/transcode_tool.c, one long-running process speaking
 a framed protocol on stdin/stdout) and the results compared with the oracle:
 
   tojson  protobuf wire bytes -> our JSON, compared semantically with
-          json_format.MessageToDict(including_default_value_fields=True);
-  topb    several JSON spellings of the same message -> our wire bytes,
-          compared with json_format.Parse of the same text.
+          json_format.MessageToDict(including_default_value_fields=True),
+          for protobuf's own encoding (pb) and for another valid encoding
+          of the same message (rewired: packed fields unpacked, fields out
+          of order, map entries without default key/value, unknown fields);
+  topb    several JSON spellings of the same message (camelCase and proto
+          names, 64-bit ints as numbers, enums as numbers, URL-safe
+          unpadded base64, our own tojson output) -> our wire bytes,
+          compared with json_format.Parse of the same text;
+  nul     a string holding U+0000 is refused or carried intact, both ways.
+
+json_format refuses float texts beyond FLT_MAX even when they round to
+FLT_MAX (its own output for FLT_MAX, 3.4028235e+38, among them), where Go's
+protojson reads FLT_MAX; such texts are checked against the source message
+instead (--no-fallback skips them). Failures name the type, the message's
+index and the field path; `--seed S --only '^type$'` reproduces one type.
 
 Usage:
   /usr/bin/python3 tests/oracle/oracle_test.py --tool build/tests/transcode-tool \
@@ -435,8 +447,11 @@ class Tool:
             how = 'exit status %d' % rc
         tail = self.stderr_tail()
         self.crashes += 1
-        self.p.stdin.close() if not self.p.stdin.closed else None
-        self.p.stdout.close()
+        for fh in (self.p.stdin, self.p.stdout):
+            try:
+                fh.close()
+            except OSError:
+                pass
         self.start()
         msg = '%s (%s)' % (what, how)
         if tail.strip():
@@ -472,7 +487,8 @@ class Tool:
             r, _, _ = select.select([self.rfd], [], [], left)
             if not r:
                 continue
-            chunk = os.read(self.rfd, 1 << 20)
+            need = (want - len(self.buf)) if want is not None else 0
+            chunk = os.read(self.rfd, max(need, 1 << 16))
             if not chunk:
                 self._dead('tool exited: EOF %s' % (
                     'before a reply' if not self.buf else 'mid-reply'))
@@ -659,6 +675,127 @@ def cmp_message(desc, ours, exp, path, d):
 
 
 # --------------------------------------------------------------------------
+# Other valid wire encodings of a message, for tojson: what protobuf's own
+# serializer never writes but a parser must read (Cuebot is Java; a site may
+# run another version of the schema).
+
+T_WT = {}
+for _t in (FD.TYPE_INT32, FD.TYPE_INT64, FD.TYPE_UINT32, FD.TYPE_UINT64, FD.TYPE_SINT32,
+           FD.TYPE_SINT64, FD.TYPE_BOOL, FD.TYPE_ENUM):
+    T_WT[_t] = 0
+for _t in (FD.TYPE_FIXED64, FD.TYPE_SFIXED64, FD.TYPE_DOUBLE):
+    T_WT[_t] = 1
+for _t in (FD.TYPE_FIXED32, FD.TYPE_SFIXED32, FD.TYPE_FLOAT):
+    T_WT[_t] = 5
+
+
+def read_varint(b, i):
+    v = shift = 0
+    while True:
+        c = b[i]
+        i += 1
+        v |= (c & 0x7f) << shift
+        shift += 7
+        if c < 0x80:
+            return v, i
+
+
+def enc_varint(v):
+    out = bytearray()
+    while True:
+        c = v & 0x7f
+        v >>= 7
+        if v:
+            out.append(c | 0x80)
+        else:
+            out.append(c)
+            return bytes(out)
+
+
+def read_records(b):
+    """[(field number, wire type, value)]: an int for varints, bytes else."""
+    recs, i = [], 0
+    while i < len(b):
+        key, i = read_varint(b, i)
+        num, wt = key >> 3, key & 7
+        if wt == 0:
+            v, i = read_varint(b, i)
+        elif wt == 1:
+            v, i = b[i:i + 8], i + 8
+        elif wt == 5:
+            v, i = b[i:i + 4], i + 4
+        elif wt == 2:
+            n, i = read_varint(b, i)
+            v, i = b[i:i + n], i + n
+        else:
+            raise ValueError('wire type %d' % wt)
+        recs.append((num, wt, v))
+    return recs
+
+
+def write_records(recs):
+    out = []
+    for num, wt, v in recs:
+        out.append(enc_varint(num << 3 | wt))
+        if wt == 0:
+            out.append(enc_varint(v))
+        elif wt == 2:
+            out.append(enc_varint(len(v)))
+            out.append(v)
+        else:
+            out.append(v)
+    return b''.join(out)
+
+
+def unpack(f, payload):
+    wt = T_WT[f.type]
+    recs, i = [], 0
+    while i < len(payload):
+        if wt == 0:
+            v, i = read_varint(payload, i)
+        else:
+            n = 8 if wt == 1 else 4
+            v, i = payload[i:i + n], i + n
+        recs.append((f.number, wt, v))
+    return recs
+
+
+def rewire(desc, b, rng):
+    """The same message, encoded otherwise: packed repeated scalars unpacked,
+    fields in another order (each field's own records kept in order), map
+    entries without their default key or value, unknown fields of every wire
+    type added. None of it changes the message's JSON."""
+    recs = []
+    for num, wt, v in read_records(b):
+        f = desc.fields_by_number.get(num)
+        if f is not None and wt == 2:
+            if f.type in T_MSG:
+                v = rewire(f.message_type, v, rng)
+            elif is_repeated(f) and f.type in T_WT and rng.random() < 0.7:
+                recs.extend(unpack(f, v))
+                continue
+        recs.append((num, wt, v))
+    if desc.GetOptions().map_entry:
+        recs = [r for r in recs
+                if not (r[2] in (0, b'') and rng.random() < 0.7)]
+    groups = {}
+    for r in recs:
+        groups.setdefault(r[0], []).append(r)
+    order = list(groups)
+    rng.shuffle(order)
+    recs = [r for num in order for r in groups[num]]
+    used = set(desc.fields_by_number)
+    free = [n for n in (max(used or [0]) + 1, 99, 1000, 2 ** 29 - 1) if n not in used]
+    for _ in range(rng.randint(0, 3)):
+        num = rng.choice(free)
+        wt = rng.choice((0, 1, 2, 5))
+        v = {0: rng.getrandbits(64), 1: rng.getrandbits(64).to_bytes(8, 'little'),
+             2: b'\x08\x01junk', 5: b'\xff\xff\xff\x7f'}[wt]
+        recs.insert(rng.randint(0, len(recs)), (num, wt, v))
+    return write_records(recs)
+
+
+# --------------------------------------------------------------------------
 # Direction 2 helpers
 
 def to_num64(f, v):
@@ -781,6 +918,8 @@ class Run:
         self.reports = []
         self.kinds = {}       # summary key -> [count, first example]
         self.fatal = []
+        self.nul_outcome = {}  # (op, ok|err) -> count
+        self.ndump = 0
 
     def result(self, direction, variant, ok):
         s = self.stats.setdefault((direction, variant), [0, 0])
@@ -802,8 +941,9 @@ class Run:
             self.reports.append('FAIL ' + head + '\n' + '\n'.join('    ' + l for l in lines))
         if self.args.dump and data is not None:
             os.makedirs(self.args.dump, exist_ok=True)
-            fn = os.path.join(self.args.dump, '%s-%s-%s-%d.%s' % (
-                direction, variant, tname, idx, 'json' if op == 'topb' else 'pb'))
+            self.ndump += 1
+            fn = os.path.join(self.args.dump, '%04d-%s-%s-%s-%d.%s' % (
+                self.ndump, direction, variant, tname, idx, 'json' if op == 'topb' else 'pb'))
             with open(fn, 'wb') as fh:
                 fh.write(data)
 
@@ -821,7 +961,7 @@ class Run:
             return None
 
     @staticmethod
-    def diff_lines(d, field_type_of=None):
+    def diff_lines(d):
         lines, kinds = [], []
         for path, kind, ours, exp in d.items[:12]:
             lines.append('%s: %s: ours %s, oracle %s' % (path, kind, short(ours), short(exp)))
@@ -834,40 +974,42 @@ class Run:
         return lines, kinds
 
     # --- direction 1 -------------------------------------------------------
-    def tojson(self, desc, tname, idx, msg, wire, oracle_dict):
-        r = self.call('tojson', 'pb', tname, idx, 'tojson', wire)
+    def tojson(self, desc, tname, idx, wire, oracle_dict, variant='pb'):
+        r = self.call('tojson', variant, tname, idx, 'tojson', wire)
         if r is None:
             return None, None
         status, body = r
         if status != 'ok':
-            self.fail('tojson', 'pb', tname, idx,
-                      ['tool refused valid wire bytes: %s' % short(body.decode('utf-8', 'replace'), 300)],
+            self.fail('tojson', variant, tname, idx,
+                      ['tool refused valid wire bytes: %s'
+                       % short(body.decode('utf-8', 'replace'), 300)],
                       ('refused',), wire, 'tojson')
             return None, None
         try:
             text = body.decode('utf-8')
         except UnicodeDecodeError as e:
-            self.fail('tojson', 'pb', tname, idx, ['output is not UTF-8: %s' % e],
+            self.fail('tojson', variant, tname, idx, ['output is not UTF-8: %s' % e],
                       ('not UTF-8',), wire, 'tojson')
             return None, None
         try:
             ours = strict_loads(text)
         except ValueError as e:
-            self.fail('tojson', 'pb', tname, idx,
+            self.fail('tojson', variant, tname, idx,
                       ['output is not strict JSON: %s; text %s' % (e, short(text, 300))],
                       ('not strict JSON',), wire, 'tojson')
             return None, text
         if not isinstance(ours, dict):
-            self.fail('tojson', 'pb', tname, idx, ['output is not an object: %s' % short(text)],
+            self.fail('tojson', variant, tname, idx,
+                      ['output is not an object: %s' % short(text)],
                       ('not an object',), wire, 'tojson')
             return None, text
         d = Diffs()
         cmp_message(desc, ours, oracle_dict, '', d)
         if d:
             lines, kinds = self.diff_lines(d)
-            self.fail('tojson', 'pb', tname, idx, lines, kinds, wire, 'tojson')
+            self.fail('tojson', variant, tname, idx, lines, kinds, wire, 'tojson')
             return False, text
-        self.result('tojson', 'pb', True)
+        self.result('tojson', variant, True)
         return True, text
 
     # --- direction 2 -------------------------------------------------------
@@ -940,7 +1082,12 @@ class Run:
     def one(self, desc, cls, tname, idx, rng):
         msg = cls()
         Gen(rng).fill(msg, 0)
-        wire = msg.SerializeToString()
+        # deterministic: map entries sorted, so that a seed reproduces a run
+        wire = msg.SerializeToString(deterministic=True)
+        # The oracle works from the bytes as parsed: a map entry type's message
+        # (standalone) serializes an unset message value as present, though
+        # HasField said no.
+        msg = cls.FromString(wire)
         try:
             oracle_dict = json_format.MessageToDict(msg, including_default_value_fields=True)
             json.loads(json_format.MessageToJson(msg, including_default_value_fields=True))
@@ -948,7 +1095,18 @@ class Run:
             self.fatal.append('oracle failed on %s #%d: %s' % (tname, idx, e))
             self.fail('tojson', 'pb', tname, idx, ['oracle error: %s' % e], ('oracle error',))
             return
-        ok1, ours_text = self.tojson(desc, tname, idx, msg, wire, oracle_dict)
+        ok1, ours_text = self.tojson(desc, tname, idx, wire, oracle_dict)
+        # The same message encoded otherwise; the oracle reads those bytes.
+        wire2 = rewire(desc, wire, rng)
+        try:
+            other = cls.FromString(wire2)
+            other_dict = json_format.MessageToDict(other, including_default_value_fields=True)
+        except Exception as e:
+            self.fatal.append('oracle failed on rewired %s #%d: %s' % (tname, idx, e))
+            self.fail('tojson', 'rewired', tname, idx, ['oracle error: %s' % e],
+                      ('oracle error',))
+        else:
+            self.tojson(desc, tname, idx, wire2, other_dict, 'rewired')
 
         defaults = idx % 2 == 0
         asc = rng.random() < 0.5
@@ -974,83 +1132,84 @@ class Run:
             self.topb(desc, cls, tname, idx, variant, text, msg, lossless)
 
     # --- U+0000 ------------------------------------------------------------
+    def count_nul(self, op, status):
+        self.nul_outcome[(op, status)] = self.nul_outcome.get((op, status), 0) + 1
+
     def nul_checks(self, descs):
-        """A string holding U+0000 is refused or carried intact, never cut."""
+        """A string holding U+0000 is refused or carried intact, never cut:
+        in a singular string, a repeated string, and a map key and value."""
         cases = []
         for desc, cls in descs:
             for f in desc.fields:
-                if f.type != FD.TYPE_STRING or f.containing_oneof is not None:
-                    continue
-                kind = 'repeated' if is_repeated(f) else 'singular'
-                if not any(c[2] == kind for c in cases):
+                if is_map(f):
+                    e = f.message_type.fields_by_name
+                    kind = 'map' if (e['key'].type == FD.TYPE_STRING
+                                     and e['value'].type == FD.TYPE_STRING) else None
+                elif f.type == FD.TYPE_STRING and f.containing_oneof is None:
+                    kind = 'repeated' if is_repeated(f) else 'singular'
+                else:
+                    kind = None
+                if kind and not any(c[2] == kind for c in cases):
                     cases.append((desc, cls, kind, f))
-            for f in desc.fields:
-                if is_map(f) and f.message_type.fields_by_name['key'].type == FD.TYPE_STRING \
-                        and f.message_type.fields_by_name['value'].type == FD.TYPE_STRING \
-                        and not any(c[2] == 'map' for c in cases):
-                    cases.append((desc, cls, 'map', f))
         for n, (desc, cls, kind, f) in enumerate(cases):
-            tname = desc.full_name
-            for s in ('a\x00b', '\x00', 'tail\x00'):
-                # JSON -> protobuf
-                if kind == 'singular':
-                    js = {f.json_name: s}
-                elif kind == 'repeated':
-                    js = {f.json_name: ['x', s]}
-                else:
-                    js = {f.json_name: {s: s}}
-                text = json.dumps(js)
-                r = self.call('nul', 'topb', tname, n, 'topb', text.encode())
-                if r is not None:
-                    status, body = r
-                    ok = True
-                    if status == 'ok':
-                        try:
-                            m = cls.FromString(body)
-                            v = getattr(m, f.name)
-                            if kind == 'singular':
-                                ok = v == s
-                            elif kind == 'repeated':
-                                ok = list(v) == ['x', s]
-                            else:
-                                ok = dict(v) == {s: s}
-                            got = v if kind == 'singular' else (list(v) if kind == 'repeated' else dict(v))
-                        except Exception as e:
-                            ok, got = False, 'undecodable: %s' % e
-                        if not ok:
-                            self.fail('nul', 'topb', tname, n,
-                                      ['%s: JSON %s came back as %s (cut short?)'
-                                       % (f.name, text, short(got))], ('U+0000 cut',),
-                                      text.encode(), 'topb')
-                            continue
-                    self.result('nul', 'topb', True)
-                # protobuf -> JSON
-                m = cls()
-                if kind == 'singular':
-                    setattr(m, f.name, s)
-                elif kind == 'repeated':
-                    getattr(m, f.name).extend(['x', s])
-                else:
-                    getattr(m, f.name)[s] = s
-                wire = m.SerializeToString()
-                r = self.call('nul', 'tojson', tname, n, 'tojson', wire)
-                if r is None:
-                    continue
-                status, body = r
-                if status == 'ok':
-                    try:
-                        got = strict_loads(body.decode('utf-8')).get(f.json_name)
-                        want = s if kind == 'singular' else (['x', s] if kind == 'repeated' else {s: s})
-                        ok = got == want and b'\x00' not in body
-                    except Exception as e:
-                        ok, got = False, 'not strict JSON: %s' % e
-                    if not ok:
-                        self.fail('nul', 'tojson', tname, n,
-                                  ['%s holding %r came out as %s'
-                                   % (f.name, s, short(body.decode('utf-8', 'replace'), 200))],
-                                  ('U+0000 cut',), wire, 'tojson')
-                        continue
-                self.result('nul', 'tojson', True)
+            for s in ('a\x00b', '\x00', 'tail\x00', '\x00\U0001F600\x00'):
+                want = {'singular': s, 'repeated': ['x', s], 'map': {s: s, 'k': 'v'}}[kind]
+                self.nul_topb(desc, cls, n, f, want)
+                self.nul_tojson(desc, cls, n, f, want)
+
+    @staticmethod
+    def _pyval(kind, v):
+        return list(v) if kind == 'repeated' else dict(v) if kind == 'map' else v
+
+    def nul_topb(self, desc, cls, n, f, want):
+        tname = desc.full_name
+        kind = 'map' if is_map(f) else 'repeated' if is_repeated(f) else 'singular'
+        text = json.dumps({f.json_name: want})
+        r = self.call('nul', 'topb', tname, n, 'topb', text.encode())
+        if r is None:
+            return
+        status, body = r
+        if status == 'ok':
+            try:
+                got = self._pyval(kind, getattr(cls.FromString(body), f.name))
+            except Exception as e:  # DecodeError and friends
+                got = 'undecodable: %s' % e
+            if got != want:
+                self.fail('nul', 'topb', tname, n,
+                          ['%s: JSON %s came back as %s (cut short?)'
+                           % (f.name, text, short(got))], ('U+0000 not intact',),
+                          text.encode(), 'topb')
+                return
+        self.count_nul('topb', status)
+        self.result('nul', 'topb', True)
+
+    def nul_tojson(self, desc, cls, n, f, want):
+        tname = desc.full_name
+        m = cls()
+        if is_map(f):
+            getattr(m, f.name).update(want)
+        elif is_repeated(f):
+            getattr(m, f.name).extend(want)
+        else:
+            setattr(m, f.name, want)
+        wire = m.SerializeToString()
+        r = self.call('nul', 'tojson', tname, n, 'tojson', wire)
+        if r is None:
+            return
+        status, body = r
+        if status == 'ok':
+            try:
+                got = strict_loads(body.decode('utf-8')).get(f.json_name)
+            except Exception as e:  # not UTF-8, not strict JSON
+                got = 'not strict JSON: %s' % e
+            if got != want or b'\x00' in body:
+                self.fail('nul', 'tojson', tname, n,
+                          ['%s holding %r came out as %s'
+                           % (f.name, want, short(body.decode('utf-8', 'replace'), 200))],
+                          ('U+0000 not intact',), wire, 'tojson')
+                return
+        self.count_nul('tojson', status)
+        self.result('nul', 'tojson', True)
 
 
 def main():
@@ -1066,6 +1225,9 @@ def main():
     ap.add_argument('--dump', metavar='DIR', help='write each failing input into DIR')
     ap.add_argument('--timeout', type=float, default=20.0, help='seconds per reply (20)')
     ap.add_argument('--max-crashes', type=int, default=25)
+    ap.add_argument('--expect-types', type=int, default=EXPECTED_TYPES,
+                    help='message types the schema must have, all covered (%d)'
+                    % EXPECTED_TYPES)
     ap.add_argument('--no-fallback', action='store_true',
                     help='skip variant texts json_format refuses, instead of checking '
                          'them against the source message')
@@ -1115,7 +1277,8 @@ def main():
         print('... %d more failures not shown (--max-report)' % (run.failed - len(run.reports)))
     if run.kinds:
         print('oracle: failures by kind (count, first example):')
-        for (direction, variant, kind), (cnt, ex) in sorted(run.kinds.items(), key=lambda x: -x[1][0]):
+        for (direction, variant, kind), (cnt, ex) in sorted(run.kinds.items(),
+                                                            key=lambda x: -x[1][0]):
             print('  %6d  %s/%s: %s   [e.g. %s]' % (cnt, direction, variant, kind, ex))
     for f in run.fatal[:10]:
         print('oracle: TOOL: %s' % f)
@@ -1129,6 +1292,10 @@ def main():
         tf = sum(s[1] for _, s in rows)
         detail = ', '.join('%s %d/%d' % (v, s[0], s[0] + s[1]) for v, s in rows)
         print('oracle: %-6s %d passed, %d failed  (%s)' % (direction, tp, tf, detail))
+    if run.nul_outcome:
+        print('oracle: U+0000: %s' % ', '.join(
+            '%s %s %d' % (op, 'carried intact' if st == 'ok' else 'refused', n)
+            for (op, st), n in sorted(run.nul_outcome.items())))
     if run.refused:
         print('oracle: json_format refused %d variant texts (%s); reasons: %s; '
               '%d of them checked against the source message instead' % (
@@ -1142,7 +1309,7 @@ def main():
               'the source message (%s)' % (sum(run.oracle_drift.values()), ', '.join(
                   '%s %d' % kv for kv in sorted(run.oracle_drift.items()))))
     failed = run.failed
-    need = len(descs) if args.only else EXPECTED_TYPES
+    need = len(descs) if args.only else args.expect_types
     if len(covered) < need:
         print('oracle: only %d of %d types covered' % (len(covered), need))
         failed += 1

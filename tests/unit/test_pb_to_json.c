@@ -118,6 +118,11 @@ static void test_bytes_lists_maps(void)
     /* A map entry with nothing in it is the default key and value. */
     CHECK(WIRE("department.DeptAddTasksRequest", "\x12\x00") == 0);
     CHECK_TEXT(ob.data, ob.len, "{\"department\":null,\"tmap\":{\"\":0}}");
+    /* A message-typed map value missing from the wire is the empty message:
+     * report.CoreDetail.reserved_cores = {7: <no value>} */
+    CHECK(WIRE("report.CoreDetail", "\x2a\x02\x08\x07") == 0);
+    terminate();
+    CHECK(strstr(ob.data, "\"reservedCores\":{\"7\":{\"coreid\":[]}}") != NULL);
 }
 
 static void test_refused_responses(void)
