@@ -8,8 +8,9 @@
  * little-endian order only on little-endian hosts (x86-64, arm64). */
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "pb_pack assumes a little-endian host");
 
-/* Sub-message sizes, recorded in preorder by the size pass and read back in
- * the same order by the write pass, so no size is computed twice. */
+/* Length prefixes (sub-message sizes and packed-field body sizes), recorded
+ * in preorder by the size pass and read back in the same order by the write
+ * pass, so no size is computed twice. */
 struct sizes {
     size_t *v;
     size_t n, cap, next;
@@ -169,9 +170,11 @@ static size_t message_size(const ProtobufCMessage *m, struct sizes *sz)
             if (n == 0)
                 continue;
             if (is_packed(fd)) {
-                size_t body = 0;
+                size_t slot = reserve_slot(sz), body = 0;
                 for (size_t k = 0; k < n; k++)
                     body += value_size(fd, arr + k * es, sz);
+                if (slot != (size_t)-1)
+                    sz->v[slot] = body;
                 total += tag + varint_len(body) + body;
             } else {
                 for (size_t k = 0; k < n; k++)
@@ -234,11 +237,8 @@ static uint8_t *write_message(const ProtobufCMessage *m, uint8_t *p, struct size
             if (n == 0)
                 continue;
             if (is_packed(fd)) {
-                size_t body = 0;
-                for (size_t k = 0; k < n; k++)
-                    body += value_size(fd, arr + k * es, NULL);
                 p = put_varint(p, key | 2);
-                p = put_varint(p, body);
+                p = put_varint(p, sz->v[sz->next++]);
                 for (size_t k = 0; k < n; k++)
                     p = write_value(fd, arr + k * es, p, sz);
             } else {
