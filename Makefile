@@ -20,7 +20,9 @@ CPPFLAGS  += -I common -I $(BUILD)/gen -D_GNU_SOURCE
 CFLAGS    := -std=c11 $(OPT) $(SANFLAGS) $(CFLAGS_EXTRA)
 LDFLAGS   += $(SANFLAGS)
 LIBS_PB   := -lprotobuf-c
-LIBS_ALL  := $(LIBS_PB) -lm
+# The gRPC core, libfcgi and libjwt are shared libraries on Debian; linking
+# them directly is enough (their own dependencies come along by soname).
+LIBS_ALL  := $(LIBS_PB) -lgrpc -lgpr -lfcgi -ljwt -lcrypto -lm
 
 PROTOS     := $(wildcard $(PROTO_DIR)/*.proto)
 PROTO_NAMES:= $(notdir $(PROTOS:.proto=))
@@ -35,10 +37,14 @@ LIB        := $(BUILD)/libcuegw.a
 UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_BIN   := $(BUILD)/tests/transcode-tool
+CALL_BIN   := $(BUILD)/tests/cuebot-call
+FCGI_SRC   := $(wildcard fcgi/*.c)
+FCGI_OBJ   := $(FCGI_SRC:%.c=$(BUILD)/obj/%.o)
+GATEWAY    := $(BUILD)/cuegw
 BENCH_BIN  := $(BUILD)/tests/transcode-bench
 
-.PHONY: all check unit-test oracle-test schema-check bench clean install
-all: $(LIB) $(TOOL_BIN)
+.PHONY: all check unit-test oracle-test integration-test schema-check bench clean install demo
+all: $(LIB) $(GATEWAY) $(TOOL_BIN) $(CALL_BIN)
 
 # ---- generated schema code -------------------------------------------------
 $(BUILD)/gen/.stamp: $(PROTOS)
@@ -74,6 +80,13 @@ $(TOOL_BIN): $(BUILD)/obj/tests/tools/transcode_tool.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ $(LIBS_ALL) -o $@
 
+$(GATEWAY): $(FCGI_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) $^ $(LIBS_ALL) -o $@
+
+$(CALL_BIN): $(BUILD)/obj/tests/tools/cuebot_call.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(LIBS_ALL) -o $@
+
 $(BENCH_BIN): $(BUILD)/obj/tests/bench/transcode_bench.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ $(LIBS_ALL) -o $@
@@ -88,6 +101,13 @@ unit-test: $(UNIT_BIN)
 
 oracle-test: $(TOOL_BIN)
 	$(PYTHON) tests/oracle/oracle_test.py --tool $(TOOL_BIN) --schema $(BUILD)/gen/schema.pb
+
+integration-test: all
+	$(PYTHON) tests/integration/test_lighttpd.py --cuegw $(GATEWAY) --schema $(BUILD)/gen/schema.pb
+
+# A local gateway with the stand-in Cuebot on 127.0.0.1:8448; Ctrl-C stops it.
+demo: all
+	@$(PYTHON) tools/demo.py --cuegw $(GATEWAY) --schema $(BUILD)/gen/schema.pb
 
 schema-check:
 	../shared/tools/schema-diff $(PROTO_DIR)

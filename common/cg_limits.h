@@ -31,4 +31,28 @@
 /* Blocks protobuf-c allocates at least this large are tracked for reuse. */
 #define CG_ARENA_TRACK_MIN 512u
 
+/* URL_PREFIX length: a mount point, never a whole URL. */
+#define CG_MAX_PREFIX 256
+
+/* A client's X-Request-Id longer than this (or not printable ASCII) is
+ * replaced by a fresh one rather than passed on to Cuebot and the logs. */
+#define CG_MAX_REQUEST_ID 128
+
+/* Response bodies up to this size are sent whole with a Content-Length;
+ * larger ones stream to the web server in chunks of this size, so a 50 MB
+ * GetJobs answer costs one chunk of output memory. */
+#define CG_RESPONSE_CHUNK (64u * 1024)
+
+/* Response headers the gateway writes (status, CORS, ids) fit in this. */
+#define CG_MAX_HEADERS 2048
+
+/* A bearer token. A JWT with a handful of claims is well under 1 KiB; 8 KiB
+ * is what common web servers allow for a whole header line, and it bounds
+ * what libjwt and jansson are ever asked to parse. */
+#define CG_MAX_TOKEN (8u * 1024)
+
+/* An Authorization value: the scheme, its separating spaces and a token.
+ * Checked before the value is scanned, so a huge header costs nothing. */
+#define CG_MAX_AUTH_HEADER (CG_MAX_TOKEN + 64u)
+
 #endif

@@ -46,6 +46,8 @@ fi
 
 run install sh "$top/tests/install_test.sh" "$BUILD"
 
+run integration-lighttpd "$PY" "$top/tests/integration/test_lighttpd.py" --cuegw "$BUILD/cuegw" --schema "$BUILD/gen/schema.pb"
+
 run oracle "$PY" "$top/tests/oracle/oracle_test.py" --tool "$BUILD/tests/transcode-tool" --schema "$BUILD/gen/schema.pb"
 
 echo

@@ -1,0 +1,257 @@
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "cg_limits.h"
+
+#define DAY_MS (24LL * 3600 * 1000)
+
+static const char *env_get(void *ctx, const char *name)
+{
+    (void)ctx;
+    return getenv(name);
+}
+
+/* Blank (empty or all spaces) counts as unset. */
+static const char *value(config_get_fn get, void *ctx, const char *name)
+{
+    const char *v = get(ctx, name);
+    if (!v)
+        return NULL;
+    for (const char *p = v; *p; p++)
+        if (*p != ' ' && *p != '\t')
+            return v;
+    return NULL;
+}
+
+int64_t config_parse_duration(const char *s)
+{
+    if (!s || !*s)
+        return -1;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || !(v >= 0) || s[0] == '-' || s[0] == '+' ||
+        s[0] == ' ')
+        return -1;
+    double scale;
+    if (!*end || !strcmp(end, "s"))
+        scale = 1000;
+    else if (!strcmp(end, "ms"))
+        scale = 1;
+    else if (!strcmp(end, "m"))
+        scale = 60000;
+    else if (!strcmp(end, "h"))
+        scale = 3600000;
+    else
+        return -1;
+    double ms = v * scale;
+    if (ms > (double)DAY_MS)
+        return -1;
+    return (int64_t)(ms + 0.5);
+}
+
+/* A whole decimal number in [lo, hi]. */
+static int parse_long(const char *s, long lo, long hi, long *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (errno || end == s || *end || v < lo || v > hi || s[0] == ' ')
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_bool(const char *s, int *out)
+{
+    if (!strcmp(s, "1") || !strcasecmp(s, "true") || !strcasecmp(s, "yes") ||
+        !strcasecmp(s, "on")) {
+        *out = 1;
+        return 0;
+    }
+    if (!strcmp(s, "0") || !strcasecmp(s, "false") || !strcasecmp(s, "no") ||
+        !strcasecmp(s, "off")) {
+        *out = 0;
+        return 0;
+    }
+    return -1;
+}
+
+/* A path setting: starts with '/', holds no spaces, query or fragment. */
+static int plain_path(const char *s)
+{
+    if (s[0] != '/')
+        return 0;
+    for (const char *p = s; *p; p++)
+        if ((unsigned char)*p <= ' ' || *p == '?' || *p == '#' || *p == 0x7f)
+            return 0;
+    return 1;
+}
+
+static int load_cuebot(struct cg_config *c, config_get_fn get, void *ctx,
+                       struct cg_status *st)
+{
+    const char *v;
+    c->cuebot_endpoint = (v = value(get, ctx, "CUEBOT_ENDPOINT")) ? v : "localhost:8443";
+
+    if ((v = value(get, ctx, "REQUEST_TIMEOUT"))) {
+        c->request_timeout_ms = config_parse_duration(v);
+        if (c->request_timeout_ms <= 0)
+            return cg_fail(st, CG_INVALID_ARGUMENT,
+                           "REQUEST_TIMEOUT: expected a duration such as 30s, 500ms, 2m "
+                           "or plain seconds (above 0, at most a day), got \"%.40s\"", v);
+    }
+    long n;
+    if ((v = value(get, ctx, "GRPC_MAX_MESSAGE_SIZE"))) {
+        if (parse_long(v, 1, INT_MAX, &n))
+            return cg_fail(st, CG_INVALID_ARGUMENT,
+                           "GRPC_MAX_MESSAGE_SIZE: expected a byte count from 1 to %d, got \"%.40s\"",
+                           INT_MAX, v);
+        c->max_request = (size_t)n;
+    }
+    if ((v = value(get, ctx, "GRPC_MAX_RECV_MSG_MB"))) {
+        if (parse_long(v, 1, 2047, &n))
+            return cg_fail(st, CG_INVALID_ARGUMENT,
+                           "GRPC_MAX_RECV_MSG_MB: expected a whole number of MiB from 1 to 2047, got \"%.40s\"",
+                           v);
+        c->max_response = (size_t)n * 1024 * 1024;
+    }
+    static const struct { const char *name; size_t off; } keepalive[] = {
+        {"GRPC_KEEPALIVE_TIME", offsetof(struct cg_config, keepalive_time_ms)},
+        {"GRPC_KEEPALIVE_TIMEOUT", offsetof(struct cg_config, keepalive_timeout_ms)},
+    };
+    for (size_t i = 0; i < 2; i++) {
+        if (!(v = value(get, ctx, keepalive[i].name)))
+            continue;
+        int64_t ms = config_parse_duration(v);
+        if (ms <= 0)
+            return cg_fail(st, CG_INVALID_ARGUMENT,
+                           "%s: expected a duration such as 30s or 10s, got \"%.40s\"",
+                           keepalive[i].name, v);
+        *(int *)((char *)c + keepalive[i].off) = (int)ms;
+    }
+    c->tls_ca = value(get, ctx, "CUEBOT_TLS_CA");
+    c->tls_cert = value(get, ctx, "CUEBOT_TLS_CERT");
+    c->tls_key = value(get, ctx, "CUEBOT_TLS_KEY");
+    if (!c->tls_cert != !c->tls_key)
+        return cg_fail(st, CG_INVALID_ARGUMENT,
+                       "%s: mutual TLS needs both CUEBOT_TLS_CERT and CUEBOT_TLS_KEY",
+                       c->tls_cert ? "CUEBOT_TLS_KEY" : "CUEBOT_TLS_CERT");
+    return 0;
+}
+
+static int load_http(struct cg_config *c, config_get_fn get, void *ctx,
+                     struct cg_status *st)
+{
+    const char *v;
+    c->url_prefix = "";
+    if ((v = value(get, ctx, "URL_PREFIX"))) {
+        size_t n = strlen(v);
+        while (n > 0 && v[n - 1] == '/')
+            n--;               /* "/cue/" and "/cue" mount the same place */
+        if (n > 0 && (!plain_path(v) || n > CG_MAX_PREFIX))
+            return cg_fail(st, CG_INVALID_ARGUMENT,
+                           "URL_PREFIX: expected a path such as /cue (at most %d bytes, "
+                           "no spaces or '?'), got \"%.40s\"", CG_MAX_PREFIX, v);
+        c->url_prefix = v;
+        c->url_prefix_len = n;
+    }
+    if ((v = value(get, ctx, "HEALTH_PATH"))) {
+        if (!plain_path(v))
+            return cg_fail(st, CG_INVALID_ARGUMENT,
+                           "HEALTH_PATH: expected a path such as /healthz, got \"%.40s\"", v);
+        c->health_path = v;
+    }
+    c->cors_origins = (v = value(get, ctx, "CORS_ALLOWED_ORIGINS")) ? v : "*";
+    return 0;
+}
+
+static int load_auth(struct cg_config *c, config_get_fn get, void *ctx,
+                     struct cg_status *st)
+{
+    const char *v;
+    c->jwt_secret = value(get, ctx, "JWT_SECRET");
+    c->expiring_jwt_secret = value(get, ctx, "EXPIRING_JWT_SECRET");
+    c->auth_token = value(get, ctx, "AUTH_TOKEN");
+    c->expiring_auth_token = value(get, ctx, "EXPIRING_AUTH_TOKEN");
+    if ((v = value(get, ctx, "JWT_LEEWAY")) &&
+        parse_long(v, 0, 86400, &c->jwt_leeway))
+        return cg_fail(st, CG_INVALID_ARGUMENT,
+                       "JWT_LEEWAY: expected whole seconds from 0 to 86400, got \"%.40s\"", v);
+    if ((v = value(get, ctx, "AUTH_MODE"))) {
+        if (!strcmp(v, "remote-user"))
+            c->remote_user = 1;
+        else if (strcmp(v, "token"))
+            return cg_fail(st, CG_INVALID_ARGUMENT,
+                           "AUTH_MODE: expected token or remote-user, got \"%.40s\"", v);
+    }
+    if ((v = value(get, ctx, "READ_ONLY")) && parse_bool(v, &c->read_only))
+        return cg_fail(st, CG_INVALID_ARGUMENT,
+                       "READ_ONLY: expected 1 or 0, got \"%.40s\"", v);
+    if (value(get, ctx, "ACCESS_POLICY"))
+        return cg_fail(st, CG_INVALID_ARGUMENT,
+                       "ACCESS_POLICY: policy files are not supported by this build yet; "
+                       "unset it (READ_ONLY=1 is available)");
+    if (!c->remote_user && !c->jwt_secret && !c->expiring_jwt_secret &&
+        !c->auth_token && !c->expiring_auth_token)
+        return cg_fail(st, CG_INVALID_ARGUMENT,
+                       "JWT_SECRET: no credential is configured; set JWT_SECRET or "
+                       "AUTH_TOKEN, or AUTH_MODE=remote-user behind an authenticating "
+                       "web server");
+    return 0;
+}
+
+static int load_operation(struct cg_config *c, config_get_fn get, void *ctx,
+                          struct cg_status *st)
+{
+    const char *v;
+    if ((v = value(get, ctx, "LOG_LEVEL"))) {
+        static const char *const names[] = {"debug", "info", "warn", "error"};
+        int found = -1;
+        for (int i = 0; i < 4; i++)
+            if (!strcasecmp(v, names[i]))
+                found = i;
+        if (!strcasecmp(v, "warning"))
+            found = LOG_WARN;
+        if (found < 0)
+            return cg_fail(st, CG_INVALID_ARGUMENT,
+                           "LOG_LEVEL: expected debug, info, warn or error, got \"%.40s\"", v);
+        c->log_level = (enum log_level)found;
+    }
+    if ((v = value(get, ctx, "LOG_FORMAT"))) {
+        if (!strcmp(v, "json"))
+            c->log_json = 1;
+        else if (strcmp(v, "text"))
+            return cg_fail(st, CG_INVALID_ARGUMENT,
+                           "LOG_FORMAT: expected text or json, got \"%.40s\"", v);
+    }
+    if ((v = value(get, ctx, "SHUTDOWN_TIMEOUT"))) {
+        c->shutdown_timeout_ms = config_parse_duration(v);
+        if (c->shutdown_timeout_ms < 0)
+            return cg_fail(st, CG_INVALID_ARGUMENT,
+                           "SHUTDOWN_TIMEOUT: expected a duration such as 30s, got \"%.40s\"", v);
+    }
+    return 0;
+}
+
+int config_load(struct cg_config *c, config_get_fn get, void *ctx,
+                struct cg_status *st)
+{
+    memset(c, 0, sizeof *c);
+    c->request_timeout_ms = 30000;
+    c->max_request = CG_DEFAULT_MAX_REQUEST;
+    c->max_response = CG_DEFAULT_MAX_RESPONSE;
+    c->log_level = LOG_INFO;
+    c->shutdown_timeout_ms = 30000;
+    if (!get)
+        get = env_get;
+    if (load_cuebot(c, get, ctx, st) || load_http(c, get, ctx, st) ||
+        load_auth(c, get, ctx, st) || load_operation(c, get, ctx, st))
+        return -1;
+    return 0;
+}

@@ -1,0 +1,63 @@
+/* The gateway's settings (SPEC §2-§4), read once at start-up from the
+ * process environment (spawn-fcgi, lighttpd bin-environment, mod_fcgid
+ * FcgidInitialEnv, systemd EnvironmentFile).
+ *
+ * A blank value means unset, so a web server config that passes an empty
+ * variable behaves like one that does not pass it. A bad value stops
+ * start-up with a message naming the variable; the value itself is quoted
+ * only for settings that are not secret. */
+#ifndef CUEGW_CONFIG_H
+#define CUEGW_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "status.h"
+
+enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
+
+struct cg_config {
+    /* Cuebot */
+    const char *cuebot_endpoint;        /* CUEBOT_ENDPOINT, comma list */
+    int64_t request_timeout_ms;         /* REQUEST_TIMEOUT */
+    size_t max_request;                 /* GRPC_MAX_MESSAGE_SIZE, bytes */
+    size_t max_response;                /* GRPC_MAX_RECV_MSG_MB, in bytes */
+    int keepalive_time_ms;              /* GRPC_KEEPALIVE_TIME; 0: gRPC's */
+    int keepalive_timeout_ms;           /* GRPC_KEEPALIVE_TIMEOUT; 0: gRPC's */
+    const char *tls_ca, *tls_cert, *tls_key;
+
+    /* HTTP surface */
+    const char *url_prefix;             /* URL_PREFIX: "" or "/x[/y]" */
+    size_t url_prefix_len;
+    const char *health_path;            /* HEALTH_PATH or NULL */
+    const char *cors_origins;           /* CORS_ALLOWED_ORIGINS */
+
+    /* Authentication */
+    const char *jwt_secret;             /* JWT_SECRET or NULL */
+    const char *expiring_jwt_secret;    /* EXPIRING_JWT_SECRET or NULL */
+    long jwt_leeway;                    /* JWT_LEEWAY, seconds */
+    const char *auth_token;             /* AUTH_TOKEN or NULL */
+    const char *expiring_auth_token;    /* EXPIRING_AUTH_TOKEN or NULL */
+    int remote_user;                    /* AUTH_MODE=remote-user */
+    int read_only;                      /* READ_ONLY=1 */
+
+    /* Operation */
+    enum log_level log_level;           /* LOG_LEVEL */
+    int log_json;                       /* LOG_FORMAT=json */
+    int64_t shutdown_timeout_ms;        /* SHUTDOWN_TIMEOUT */
+};
+
+/* Where settings come from: returns the value of a variable or NULL. */
+typedef const char *(*config_get_fn)(void *ctx, const char *name);
+
+/* Fills c from `get` (the environment when get is NULL). Strings point into
+ * what `get` returned, which must outlive c. Returns 0, or -1 with st's
+ * message naming the first bad variable. */
+int config_load(struct cg_config *c, config_get_fn get, void *ctx,
+                struct cg_status *st);
+
+/* "30s", "500ms", "2m", "1h" or plain seconds ("30", "0.5") -> ms.
+ * Returns -1 for anything else, negative or over a day. */
+int64_t config_parse_duration(const char *s);
+
+#endif

@@ -1,0 +1,475 @@
+#include "gateway.h"
+
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "auth.h"
+#include "cors.h"
+#include "cuebot.h"
+#include "json_to_pb.h"
+#include "json_write.h"
+#include "log.h"
+#include "pb_to_json.h"
+#include "request_id.h"
+#include "schema.h"
+
+/* The state of one request while it is served. */
+struct exchange {
+    struct gateway *g;
+    const struct cg_request_io *io;
+    const char *http_method;
+    const char *path;            /* the request URI without its query */
+    size_t path_len;
+    const char *allow_origin;    /* CORS answer, NULL for none */
+    char rid[REQUEST_ID_SIZE];
+    const char *subject;
+    size_t bytes_in, bytes_out;
+    int http, code;
+    int head_sent, client_gone;
+    struct cg_status st;
+};
+
+static const char *param(const struct exchange *x, const char *name)
+{
+    return x->io->param(x->io->ctx, name);
+}
+
+static int send_bytes(struct exchange *x, const char *p, size_t n)
+{
+    if (x->client_gone)
+        return -1;
+    if (x->io->write(x->io->ctx, p, n) != 0) {
+        x->client_gone = 1;
+        return -1;
+    }
+    x->bytes_out += n;
+    return 0;
+}
+
+static const char *reason_phrase(int http)
+{
+    switch (http) {
+    case 200: return "OK";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 413: return "Payload Too Large";
+    case 429: return "Too Many Requests";
+    case 499: return "Client Closed Request";
+    case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
+    case 504: return "Gateway Timeout";
+    default: return http >= 500 ? "Internal Server Error" : "Error";
+    }
+}
+
+/* Writes the header block. content_length < 0: unknown (streamed body);
+ * `extra` holds complete header lines or is NULL. */
+static int send_head(struct exchange *x, int http, long long content_length,
+                     const char *extra)
+{
+    char h[CG_MAX_HEADERS];
+    int n = snprintf(h, sizeof h, "Status: %d %s\r\n", http, reason_phrase(http));
+    if (http != 204)
+        n += snprintf(h + n, sizeof h - (size_t)n, "Content-Type: application/json\r\n");
+    if (content_length >= 0)
+        n += snprintf(h + n, sizeof h - (size_t)n, "Content-Length: %lld\r\n", content_length);
+    n += snprintf(h + n, sizeof h - (size_t)n, "X-Request-Id: %s\r\n", x->rid);
+    if (x->allow_origin)
+        n += snprintf(h + n, sizeof h - (size_t)n,
+                      "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n", x->allow_origin);
+    if (extra)
+        n += snprintf(h + n, sizeof h - (size_t)n, "%s", extra);
+    n += snprintf(h + n, sizeof h - (size_t)n, "\r\n");
+    if (n < 0 || (size_t)n >= sizeof h)
+        return -1;          /* cannot happen: every part above is bounded */
+    x->head_sent = 1;
+    x->http = http;
+    return send_bytes(x, h, (size_t)n);
+}
+
+/* The SPEC's error answer: {"code": N, "message": "...", "details": []}. */
+static void send_error(struct exchange *x, const struct cg_status *st, const char *extra)
+{
+    char mem[CG_STATUS_MSG_MAX * 6 + 64];   /* worst case: every byte escaped */
+    struct outbuf ob = {.data = mem, .cap = sizeof mem, .limit = sizeof mem};
+    char num[32];
+    int n = snprintf(num, sizeof num, "{\"code\":%d,\"message\":", st->code);
+    outbuf_put(&ob, num, (size_t)n);
+    json_write_string(&ob, st->msg, strlen(st->msg));
+    outbuf_puts_lit(&ob, ",\"details\":[]}");
+    x->code = st->code;
+    if (send_head(x, cg_status_http(st), (long long)ob.len, extra) == 0)
+        send_bytes(x, ob.data, ob.len);
+}
+
+static void fail(struct exchange *x, int code, int http, const char *extra,
+                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+static void fail(struct exchange *x, int code, int http, const char *extra,
+                 const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    x->st.code = code;
+    x->st.http = http;
+    vsnprintf(x->st.msg, sizeof x->st.msg, fmt, ap);
+    va_end(ap);
+    send_error(x, &x->st, extra);
+}
+
+/* ---- pieces of the request ------------------------------------------- */
+
+static int is_method(const struct exchange *x, const char *m)
+{
+    return strcmp(x->http_method, m) == 0;
+}
+
+static int path_is(const struct exchange *x, const char *p)
+{
+    size_t n = strlen(p);
+    return n == x->path_len && memcmp(x->path, p, n) == 0;
+}
+
+/* The path for messages: cut, and shown as sent (JSON escaping keeps it
+ * safe in the body). */
+static const char *path_for_message(struct exchange *x)
+{
+    size_t n = x->path_len > 120 ? 120 : x->path_len;
+    char *p = arena_strndup(&x->g->arena, x->path, n);
+    return p ? p : "";
+}
+
+static void preflight(struct exchange *x)
+{
+    if (!x->allow_origin) {         /* a disallowed origin learns nothing */
+        send_head(x, 204, -1, NULL);
+        x->code = CG_OK;
+        return;
+    }
+    char allow[256], extra[512];
+    cors_allow_headers(param(x, "HTTP_ACCESS_CONTROL_REQUEST_HEADERS"), allow, sizeof allow);
+    snprintf(extra, sizeof extra,
+             "Access-Control-Allow-Methods: POST, OPTIONS\r\n"
+             "Access-Control-Allow-Headers: %s\r\n"
+             "Access-Control-Max-Age: 600\r\n", allow);
+    send_head(x, 204, -1, extra);
+    x->code = CG_OK;
+}
+
+static void health(struct exchange *x)
+{
+    struct gateway *g = x->g;
+    int64_t wait = g->cfg->request_timeout_ms < 1000 ? g->cfg->request_timeout_ms : 1000;
+    if (g->cuebot && cuebot_wait_usable(g->cuebot, wait)) {
+        static const char body[] = "{\"status\":\"SERVING\"}";
+        x->code = CG_OK;
+        if (send_head(x, 200, (long long)sizeof body - 1, NULL) == 0)
+            send_bytes(x, body, sizeof body - 1);
+        return;
+    }
+    fail(x, CG_UNAVAILABLE, 0, NULL, "Cuebot channel is not usable (%s)",
+         g->cuebot ? cuebot_state_name(g->cuebot) : "no client");
+}
+
+static const char *auth_message(enum auth_result r)
+{
+    switch (r) {
+    case AUTH_MISSING: return "missing credentials";
+    case AUTH_BAD_HEADER: return "malformed Authorization header";
+    case AUTH_MALFORMED: return "malformed token";
+    case AUTH_BAD_ALG: return "token algorithm not accepted";
+    case AUTH_EXPIRED: return "token expired";
+    case AUTH_NOT_YET_VALID: return "token not yet valid";
+    case AUTH_BAD_CLAIM: return "token claims are invalid";
+    case AUTH_UNSUPPORTED: return "token header not supported";
+    default: return "invalid token";
+    }
+}
+
+static int authenticate(struct exchange *x)
+{
+    struct jwt_claims claims;
+    enum auth_result r = auth_check(x->g->cfg, param(x, "HTTP_AUTHORIZATION"),
+                                    param(x, "REMOTE_USER"), time(NULL), &x->g->arena,
+                                    &x->subject, &claims);
+    if (r == AUTH_OK)
+        return 0;
+    if (r == AUTH_INTERNAL) {
+        fail(x, CG_INTERNAL, 0, NULL, "out of memory checking the credentials");
+        return -1;
+    }
+    log_msg(LOG_DEBUG, "request %s: authentication failed: %s", x->rid, auth_result_name(r));
+    fail(x, CG_UNAUTHENTICATED, 0, "WWW-Authenticate: Bearer\r\n", "%s", auth_message(r));
+    return -1;
+}
+
+static int read_only_allows(const char *name)
+{
+    static const char *const prefixes[] = {"Get", "Find", "Is", "Has"};
+    for (size_t i = 0; i < 4; i++)
+        if (!strncmp(name, prefixes[i], strlen(prefixes[i])))
+            return 1;
+    return 0;
+}
+
+static const struct method_info *route(struct exchange *x)
+{
+    const struct cg_config *cfg = x->g->cfg;
+    const char *p = x->path;
+    size_t n = x->path_len;
+    if (cfg->url_prefix_len) {
+        if (n <= cfg->url_prefix_len || memcmp(p, cfg->url_prefix, cfg->url_prefix_len) ||
+            p[cfg->url_prefix_len] != '/')
+            goto unknown;
+        p += cfg->url_prefix_len;
+        n -= cfg->url_prefix_len;
+    }
+    const struct method_info *m = schema_method(p, n);
+    if (m)
+        return m;
+unknown:
+    fail(x, CG_NOT_FOUND, 0, NULL, "unknown method: %s", path_for_message(x));
+    return NULL;
+}
+
+/* Strict: digits only, no sign, no spaces. -1 when absent or odd. */
+static long long parse_length(const char *s)
+{
+    if (!s || !*s || strlen(s) > 18)
+        return -1;
+    long long v = 0;
+    for (; *s; s++) {
+        if (*s < '0' || *s > '9')
+            return -1;
+        v = v * 10 + (*s - '0');
+    }
+    return v;
+}
+
+/* Reads the whole body into the arena, refusing more than the limit with
+ * 413 (before reading when CONTENT_LENGTH already says so). */
+static int read_body(struct exchange *x, char **body, size_t *len)
+{
+    size_t limit = x->g->cfg->max_request;
+    const char *cl = param(x, "CONTENT_LENGTH");
+    long long declared = parse_length(cl);
+    if (cl && *cl && declared < 0) {
+        fail(x, CG_INVALID_ARGUMENT, 0, NULL, "invalid Content-Length");
+        return -1;
+    }
+    if (declared > (long long)limit)
+        goto too_big;
+    size_t cap = declared >= 0 ? (size_t)declared + 1 : 16384;
+    if (cap > limit + 1)
+        cap = limit + 1;
+    char *buf = arena_alloc(&x->g->arena, cap);
+    size_t n = 0;
+    for (;;) {
+        if (!buf) {
+            fail(x, CG_RESOURCE_EXHAUSTED, 0, NULL, "out of memory reading the body");
+            return -1;
+        }
+        if (n == cap) {
+            if (cap > limit)
+                goto too_big;
+            size_t bigger = cap * 2 > limit + 1 ? limit + 1 : cap * 2;
+            char *nb = arena_alloc(&x->g->arena, bigger);
+            if (nb)
+                memcpy(nb, buf, n);
+            buf = nb;
+            cap = bigger;
+            continue;
+        }
+        long r = x->io->read(x->io->ctx, buf + n, cap - n);
+        if (r < 0) {
+            fail(x, CG_INVALID_ARGUMENT, 0, NULL, "could not read the request body");
+            return -1;
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+        if (n > limit)
+            goto too_big;
+    }
+    x->bytes_in = n;
+    *body = buf;
+    *len = n;
+    return 0;
+too_big:
+    cg_fail_http(&x->st, CG_RESOURCE_EXHAUSTED, 413,
+                 "request body is larger than the %zu-byte limit (GRPC_MAX_MESSAGE_SIZE)", limit);
+    send_error(x, &x->st, NULL);
+    return -1;
+}
+
+/* The first chunk of a large response goes out after a header block
+ * without Content-Length; the web server then streams the rest. */
+static int stream_sink(void *ctx, const char *p, size_t n)
+{
+    struct exchange *x = ctx;
+    if (!x->head_sent && send_head(x, 200, -1, NULL) != 0)
+        return -1;
+    return send_bytes(x, p, n);
+}
+
+static void call(struct exchange *x, const struct method_info *m)
+{
+    struct gateway *g = x->g;
+    char *body;
+    size_t body_len;
+    if (read_body(x, &body, &body_len))
+        return;
+    uint8_t *req, *resp;
+    size_t req_len, resp_len;
+    if (json_to_pb(m->in, body, body_len, &g->arena, &req, &req_len, &x->st)) {
+        send_error(x, &x->st, NULL);
+        return;
+    }
+    if (!g->cuebot) {
+        fail(x, CG_UNAVAILABLE, 0, NULL, "no Cuebot client");
+        return;
+    }
+    if (cuebot_call(g->cuebot, m->path, req, req_len, g->cfg->request_timeout_ms, x->rid,
+                    &g->arena, &resp, &resp_len, &x->st)) {
+        if (x->st.code != CG_NOT_FOUND && x->st.code != CG_INVALID_ARGUMENT)
+            log_msg(LOG_WARN, "request %s: %s: Cuebot answered %s: %s", x->rid, m->path,
+                    cg_code_name(x->st.code), x->st.msg);
+        send_error(x, &x->st, NULL);
+        return;
+    }
+    g->out.sink_ctx = x;
+    if (pb_to_json(m->out, resp, resp_len, &g->arena, &g->out, &x->st)) {
+        if (!x->head_sent) {
+            log_msg(LOG_ERROR, "request %s: %s: bad response from Cuebot: %s", x->rid,
+                    m->path, x->st.msg);
+            send_error(x, &x->st, NULL);
+        }
+        return;
+    }
+    x->code = CG_OK;
+    if (!x->head_sent) {                  /* it all fit in one chunk */
+        if (send_head(x, 200, (long long)g->out.len, NULL) == 0)
+            send_bytes(x, g->out.data, g->out.len);
+        return;
+    }
+    outbuf_flush(&g->out);
+}
+
+/* ---- the request ------------------------------------------------------ */
+
+static void serve(struct exchange *x)
+{
+    const struct cg_config *cfg = x->g->cfg;
+    if (is_method(x, "OPTIONS") && param(x, "HTTP_ORIGIN") &&
+        param(x, "HTTP_ACCESS_CONTROL_REQUEST_METHOD")) {
+        preflight(x);
+        return;
+    }
+    if (cfg->health_path && path_is(x, cfg->health_path)) {
+        health(x);
+        return;
+    }
+    if (authenticate(x))
+        return;
+    if (!is_method(x, "POST")) {
+        fail(x, CG_UNIMPLEMENTED, 405, "Allow: POST, OPTIONS\r\n",
+             "method %s is not allowed; use POST", x->http_method[0] ? x->http_method : "-");
+        return;
+    }
+    const struct method_info *m = route(x);
+    if (!m)
+        return;
+    if (cfg->read_only && !read_only_allows(m->name)) {
+        fail(x, CG_PERMISSION_DENIED, 0, NULL,
+             "%s is not allowed: the gateway is read-only", m->path);
+        return;
+    }
+    call(x, m);
+}
+
+static const char *request_path(struct exchange *x)
+{
+    const char *uri = param(x, "REQUEST_URI");
+    if (uri)
+        return uri;
+    /* Without REQUEST_URI, rebuild it from the CGI split. */
+    const char *sn = param(x, "SCRIPT_NAME"), *pi = param(x, "PATH_INFO");
+    size_t a = sn ? strlen(sn) : 0, b = pi ? strlen(pi) : 0;
+    char *p = arena_alloc(&x->g->arena, a + b + 1);
+    if (!p)
+        return "";
+    memcpy(p, sn ? sn : "", a);
+    memcpy(p + a, pi ? pi : "", b);
+    p[a + b] = '\0';
+    return p;
+}
+
+void gateway_handle(struct gateway *g, const struct cg_request_io *io)
+{
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    struct exchange x = {.g = g, .io = io, .code = CG_OK};
+    cg_status_clear(&x.st);
+    outbuf_clear(&g->out);
+
+    const char *m = param(&x, "REQUEST_METHOD");
+    x.http_method = m ? m : "";
+    x.path = request_path(&x);
+    x.path_len = strcspn(x.path, "?");
+    x.allow_origin = cors_allow_origin(g->cfg->cors_origins, param(&x, "HTTP_ORIGIN"));
+    request_id_make(param(&x, "HTTP_X_REQUEST_ID"), x.rid);
+
+    serve(&x);
+
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    struct access_entry e = {
+        .http_method = x.http_method, .path = x.path, .path_len = x.path_len,
+        .http = x.http, .code = x.code,
+        .duration_us = (t1.tv_sec - t0.tv_sec) * 1000000LL + (t1.tv_nsec - t0.tv_nsec) / 1000,
+        .bytes_in = x.bytes_in, .bytes_out = x.bytes_out, .request_id = x.rid,
+        .subject = x.subject, .error = x.code != CG_OK ? x.st.msg : NULL,
+    };
+    if (x.client_gone)
+        e.error = "client went away";
+    log_access(&e);
+    arena_reset(&g->arena);
+}
+
+static size_t saturating_add(size_t a, size_t b)
+{
+    return a > SIZE_MAX - b ? SIZE_MAX : a + b;
+}
+
+int gateway_init(struct gateway *g, const struct cg_config *cfg, struct cuebot *cuebot,
+                 struct cg_status *st)
+{
+    memset(g, 0, sizeof *g);
+    g->cfg = cfg;
+    g->cuebot = cuebot;
+    /* What a request may hold at once: its body and packed request, the
+     * response's wire bytes and their unpacked form (a few times the wire
+     * size for message-heavy answers). */
+    size_t limit = saturating_add(cfg->max_request, cfg->max_request);
+    limit = saturating_add(limit, cfg->max_response / 2 > SIZE_MAX / 8 ? SIZE_MAX : cfg->max_response * 4);
+    limit = saturating_add(limit, 16u << 20);
+    arena_init(&g->arena, limit);
+    outbuf_init(&g->out, 0);
+    if (outbuf_set_sink(&g->out, CG_RESPONSE_CHUNK, stream_sink, NULL))
+        return cg_fail(st, CG_RESOURCE_EXHAUSTED, "out of memory for the output buffer");
+    return 0;
+}
+
+void gateway_free(struct gateway *g)
+{
+    arena_free(&g->arena);
+    outbuf_free(&g->out);
+}

@@ -1,0 +1,94 @@
+/* cuegw: OpenCue's REST gateway as a FastCGI responder.
+ *
+ *   cuegw                              spawned by a web server: the FastCGI
+ *                                      socket is fd 0 (lighttpd bin-path,
+ *                                      mod_fcgid, spawn-fcgi)
+ *   cuegw --listen ADDR [--workers N]  our own pre-forked pool
+ *
+ * Settings come from the environment (see README); a bad one stops
+ * start-up, before any worker exists, with a message naming it. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "log.h"
+#include "pool.h"
+#include "worker.h"
+
+#ifndef CUEGW_VERSION
+#define CUEGW_VERSION "0.1.0"
+#endif
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: cuegw [--listen HOST:PORT|:PORT|/path.sock] [--workers N]\n"
+            "       cuegw --version\n"
+            "Without --listen, cuegw serves the FastCGI socket on its standard input, as\n"
+            "web servers and spawn-fcgi start it. Settings are environment variables:\n"
+            "CUEBOT_ENDPOINT, REQUEST_TIMEOUT, JWT_SECRET, AUTH_TOKEN, URL_PREFIX, ...\n"
+            "(see the README).\n");
+}
+
+static int parse_workers(const char *s)
+{
+    char *end;
+    errno = 0;
+    long n = strtol(s, &end, 10);
+    if (errno || end == s || *end || n < 1 || n > 1024)
+        return -1;
+    return (int)n;
+}
+
+int main(int argc, char **argv)
+{
+    const char *listen_addr = NULL;
+    int workers = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (workers < 1)
+        workers = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "--version")) {
+            printf("cuegw %s\n", CUEGW_VERSION);
+            return 0;
+        } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            usage(stdout);
+            return 0;
+        } else if (!strcmp(a, "--listen") && i + 1 < argc) {
+            listen_addr = argv[++i];
+        } else if (!strcmp(a, "--workers") && i + 1 < argc) {
+            if ((workers = parse_workers(argv[++i])) < 0) {
+                fprintf(stderr, "cuegw: --workers: expected a number from 1 to 1024\n");
+                return 2;
+            }
+        } else {
+            fprintf(stderr, "cuegw: unknown argument %s\n", a);
+            usage(stderr);
+            return 2;
+        }
+    }
+
+    struct cg_config cfg;
+    struct cg_status st;
+    cg_status_clear(&st);
+    if (config_load(&cfg, NULL, NULL, &st)) {
+        fprintf(stderr, "cuegw: %s\n", st.msg);
+        return 2;
+    }
+    log_setup(cfg.log_level, cfg.log_json);
+
+    if (listen_addr)
+        return pool_run(listen_addr, workers, &cfg);
+
+    struct stat sb;
+    if (fstat(0, &sb) != 0 || !S_ISSOCK(sb.st_mode)) {
+        fprintf(stderr, "cuegw: standard input is not a FastCGI socket; run cuegw from a web "
+                        "server or spawn-fcgi, or give --listen ADDR\n");
+        return 2;
+    }
+    return worker_run(0, &cfg);
+}

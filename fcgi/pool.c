@@ -1,0 +1,138 @@
+#include "pool.h"
+
+#include <errno.h>
+#include <fcgiapp.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "worker.h"
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+    stop_signal = sig;
+}
+
+/* A unix socket left behind by a previous run would make bind fail; only
+ * a socket is removed, never another kind of file. */
+static void remove_stale_socket(const char *addr)
+{
+    struct stat sb;
+    if (addr[0] == '/' && lstat(addr, &sb) == 0 && S_ISSOCK(sb.st_mode))
+        unlink(addr);
+}
+
+static pid_t spawn(int fd, const struct cg_config *cfg)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        struct sigaction sa;
+        memset(&sa, 0, sizeof sa);
+        sa.sa_handler = SIG_DFL;
+        sigaction(SIGTERM, &sa, NULL);
+        sigaction(SIGUSR1, &sa, NULL);
+        sigaction(SIGINT, &sa, NULL);
+        _exit(worker_run(fd, cfg));
+    }
+    return pid;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int pool_run(const char *addr, int workers, const struct cg_config *cfg)
+{
+    remove_stale_socket(addr);
+    if (FCGX_Init() != 0) {
+        log_msg(LOG_ERROR, "FCGX_Init failed");
+        return 1;
+    }
+    int fd = FCGX_OpenSocket(addr, 1024);
+    if (fd < 0) {
+        log_msg(LOG_ERROR, "--listen %s: cannot listen there: %s", addr, strerror(errno));
+        return 1;
+    }
+    if (addr[0] == '/')
+        chmod(addr, 0660);   /* the web server's group connects; others do not */
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = on_signal;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+
+    pid_t *pids = calloc((size_t)workers, sizeof *pids);
+    double *started = calloc((size_t)workers, sizeof *started);
+    if (!pids || !started) {
+        log_msg(LOG_ERROR, "out of memory");
+        return 1;
+    }
+    for (int i = 0; i < workers; i++) {
+        pids[i] = spawn(fd, cfg);
+        started[i] = now_s();
+    }
+    log_msg(LOG_INFO, "listening on %s with %d workers, Cuebot at %s", addr, workers,
+            cfg->cuebot_endpoint);
+
+    while (!stop_signal) {
+        int wstatus;
+        pid_t dead = waitpid(-1, &wstatus, 0);
+        if (dead < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        for (int i = 0; i < workers; i++) {
+            if (pids[i] != dead)
+                continue;
+            if (WIFSIGNALED(wstatus))
+                log_msg(LOG_ERROR, "worker %ld died of signal %d; starting another",
+                        (long)dead, WTERMSIG(wstatus));
+            else
+                log_msg(LOG_WARN, "worker %ld exited with status %d; starting another",
+                        (long)dead, WEXITSTATUS(wstatus));
+            /* A worker that cannot even start must not become a fork loop. */
+            if (now_s() - started[i] < 1.0)
+                sleep(1);
+            if (stop_signal)
+                break;
+            pids[i] = spawn(fd, cfg);
+            started[i] = now_s();
+        }
+    }
+
+    int sig = stop_signal ? stop_signal : SIGTERM;
+    if (sig == SIGINT)
+        sig = SIGTERM;
+    for (int i = 0; i < workers; i++)
+        if (pids[i] > 0)
+            kill(pids[i], sig);
+    int status = 0;
+    for (int i = 0; i < workers; i++) {
+        int wstatus;
+        if (pids[i] > 0 && waitpid(pids[i], &wstatus, 0) == pids[i] &&
+            !(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0))
+            status = 1;
+    }
+    close(fd);
+    if (addr[0] == '/')
+        unlink(addr);
+    free(pids);
+    free(started);
+    log_msg(LOG_INFO, "stopped");
+    return status;
+}

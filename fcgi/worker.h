@@ -1,0 +1,15 @@
+/* A worker process: serves FastCGI requests on a listening socket until it
+ * is told to stop. The process model (spawned by a web server, or forked by
+ * our own pool) is decided elsewhere; this is the same in every case. */
+#ifndef CUEGW_WORKER_H
+#define CUEGW_WORKER_H
+
+#include "config.h"
+
+/* Serves requests on listen_fd until SIGTERM or SIGUSR1, finishing the
+ * request in flight (bounded by SHUTDOWN_TIMEOUT). Creates the Cuebot
+ * channel itself, so it must run in the process that serves (after any
+ * fork). Returns the process exit status. */
+int worker_run(int listen_fd, const struct cg_config *cfg);
+
+#endif

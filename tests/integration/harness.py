@@ -1,0 +1,261 @@
+"""Real servers on loopback for the integration tests and `make demo`: the
+stand-in Cuebot, and lighttpd started from the shipped lighttpd/ config with
+a pool of cuegw processes. Ports are picked free at run time.
+
+Everything a test starts is stopped by stop_all(), also when a test fails.
+"""
+
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+STANDIN = os.path.join(TOP, "tests", "cuebot", "standin.py")
+LIGHTTPD_CONF = os.path.join(TOP, "lighttpd", "lighttpd.conf")
+PYTHON = "/usr/bin/python3"
+
+_started = []
+servers = []     # every Lighttpd started, for the log checks at the end
+
+
+def stop_all():
+    for s in reversed(_started):
+        try:
+            s.stop()
+        except Exception as e:  # keep stopping the others
+            print("harness: stopping %r: %s" % (s, e), file=sys.stderr)
+    _started.clear()
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port, timeout=10.0, proc=None):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError("process exited with %s before listening" % proc.returncode)
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("nothing listens on port %d after %.0fs" % (port, timeout))
+
+
+def need(tool):
+    """A tool a test needs; its absence fails the run, it never skips it."""
+    path = shutil.which(tool) or (tool if os.path.exists(tool) else None)
+    if not path:
+        raise RuntimeError("required tool %s is not installed (run tools/install-deps.sh)" % tool)
+    return path
+
+
+class Standin:
+    """The stand-in Cuebot (tests/cuebot/standin.py) as a child process."""
+
+    def __init__(self, schema, grpc_port=0, log_dir=None):
+        self.schema = schema
+        self.grpc_port = grpc_port
+        self.control_port = None
+        self.proc = None
+        self.log_dir = log_dir or tempfile.mkdtemp(prefix="cuegw-standin-")
+        _started.append(self)
+
+    def start(self, timeout=15.0):
+        ports_file = os.path.join(self.log_dir, "ports.json")
+        if os.path.exists(ports_file):
+            os.unlink(ports_file)
+        log = open(os.path.join(self.log_dir, "standin.log"), "ab")
+        self.proc = subprocess.Popen(
+            [PYTHON, STANDIN, "--schema", self.schema, "--grpc-port", str(self.grpc_port),
+             "--ports-file", ports_file],
+            stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        end = time.monotonic() + timeout
+        while not os.path.exists(ports_file):
+            if self.proc.poll() is not None or time.monotonic() > end:
+                raise RuntimeError("stand-in Cuebot did not start; see %s/standin.log" % self.log_dir)
+            time.sleep(0.05)
+        with open(ports_file) as f:
+            ports = json.load(f)
+        self.grpc_port, self.control_port = ports["grpc"], ports["control"]
+        return self
+
+    @property
+    def endpoint(self):
+        return "127.0.0.1:%d" % self.grpc_port
+
+    def control(self, method, path, body=None):
+        c = http.client.HTTPConnection("127.0.0.1", self.control_port, timeout=30)
+        data = json.dumps(body).encode() if body is not None else None
+        c.request(method, path, body=data, headers={"Content-Type": "application/json"})
+        r = c.getresponse()
+        out = r.read()
+        c.close()
+        if r.status != 200:
+            raise RuntimeError("stand-in control %s %s: %d %s" % (method, path, r.status, out[:200]))
+        return json.loads(out) if out else None
+
+    def script(self, **kw):
+        return self.control("POST", "/script", kw)
+
+    def reset(self):
+        return self.control("POST", "/reset", {})
+
+    def calls(self):
+        return self.control("GET", "/calls")
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+
+def cuegw_settings_names():
+    """The settings lighttpd/cuegw.conf reads from the environment, taken
+    from the shipped file itself so the list cannot drift from it."""
+    with open(os.path.join(TOP, "lighttpd", "cuegw.conf")) as f:
+        text = re.sub(r"#.*", "", f.read())
+    return sorted(set(re.findall(r"env\.([A-Z_][A-Z0-9_]*)", text)))
+
+
+class Lighttpd:
+    """lighttpd -D -f lighttpd/lighttpd.conf, with cuegw's settings in its
+    environment, as a site would run it."""
+
+    def __init__(self, cuegw_bin, settings, workers=2, port=None, host="127.0.0.1",
+                 run_dir=None):
+        self.cuegw_bin = os.path.abspath(cuegw_bin)
+        self.settings = dict(settings)
+        self.workers = workers
+        self.port = port or free_port()
+        self.host = host
+        self.run_dir = run_dir or tempfile.mkdtemp(prefix="cuegw-lighttpd-")
+        self.proc = None
+        _started.append(self)
+        servers.append(self)
+
+    def env(self):
+        env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")}
+        for name in cuegw_settings_names():
+            env[name] = ""            # blank: cuegw's default
+        env.update({
+            "CUEGW_HTTP_HOST": self.host,
+            "CUEGW_HTTP_PORT": str(self.port),
+            "CUEGW_RUN_DIR": self.run_dir,
+            "CUEGW_BIN": self.cuegw_bin,
+            "CUEGW_WORKERS": str(self.workers),
+        })
+        for k, v in self.settings.items():
+            env[k] = str(v)
+        for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
+            if k in os.environ:
+                env[k] = os.environ[k]
+        return env
+
+    def start(self, timeout=15.0):
+        os.makedirs(os.path.join(self.run_dir, "docroot"), exist_ok=True)
+        lighttpd = need("lighttpd") if shutil.which("lighttpd") else need("/usr/sbin/lighttpd")
+        out = open(os.path.join(self.run_dir, "lighttpd.out"), "ab")
+        self.proc = subprocess.Popen([lighttpd, "-D", "-f", LIGHTTPD_CONF], env=self.env(),
+                                     stdout=out, stderr=subprocess.STDOUT)
+        out.close()
+        try:
+            wait_for_port(self.port, timeout, self.proc)
+        except RuntimeError as e:
+            raise RuntimeError("lighttpd did not start (%s); see %s" % (e, self.run_dir))
+        return self
+
+    def error_log(self):
+        """lighttpd's error log, then what the cuegw workers wrote to stderr."""
+        text = ""
+        for name in ("error.log", "cuegw.log", "lighttpd.out"):
+            try:
+                with open(os.path.join(self.run_dir, name), errors="replace") as f:
+                    text += f.read()
+            except OSError:
+                pass
+        return text
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+    def url(self, path):
+        return "http://%s:%d%s" % (self.host, self.port, path)
+
+
+SANITIZER_MARKS = ("AddressSanitizer", "LeakSanitizer", "UndefinedBehaviorSanitizer",
+                   "runtime error:", "Segmentation fault")
+
+
+def crash_reports():
+    """Sanitizer reports or crashes of workers in any server's error log
+    (workers' stderr goes there), to be read after the servers stopped."""
+    found = []
+    for s in servers:
+        for line in s.error_log().splitlines():
+            if any(m in line for m in SANITIZER_MARKS) or "signal 6" in line or "signal 11" in line:
+                found.append("%s: %s" % (s.run_dir, line))
+    return found
+
+
+class Response:
+    def __init__(self, status, headers, body, elapsed):
+        self.status = status
+        self.headers = headers
+        self.body = body
+        self.elapsed = elapsed
+
+    def header(self, name):
+        return self.headers.get(name.lower())
+
+    def json(self):
+        return json.loads(self.body)
+
+
+def request(port, method, path, body=None, headers=None, timeout=60, host="127.0.0.1"):
+    """One HTTP request on a fresh connection."""
+    c = http.client.HTTPConnection(host, port, timeout=timeout)
+    if isinstance(body, str):
+        body = body.encode()
+    t0 = time.monotonic()
+    c.request(method, path, body=body, headers=headers or {})
+    r = c.getresponse()
+    data = r.read()
+    elapsed = time.monotonic() - t0
+    hdrs = {k.lower(): v for k, v in r.getheaders()}
+    c.close()
+    return Response(r.status, hdrs, data, elapsed)
+
+
+def sign_jwt(secret, claims=None, alg="HS256"):
+    import jwt  # python3-jwt, the independent signer
+    claims = dict(claims or {})
+    claims.setdefault("sub", "tester")
+    claims.setdefault("exp", int(time.time()) + 3600)
+    token = jwt.encode(claims, secret, algorithm=alg)
+    return token.decode() if isinstance(token, bytes) else token

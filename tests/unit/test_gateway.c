@@ -1,0 +1,322 @@
+/* Settings, CORS, request ids, and the request handler driven through a
+ * fake FastCGI request (no web server, no Cuebot: a call that passes every
+ * check answers 503). The whole path through real servers is in
+ * tests/integration. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "cors.h"
+#include "gateway.h"
+#include "log.h"
+#include "request_id.h"
+#include "schema.h"
+#include "unit.h"
+
+/* ---- settings ------------------------------------------------------------ */
+
+struct kv { const char *k, *v; };
+
+static const char *kv_get(void *ctx, const char *name)
+{
+    for (const struct kv *p = ctx; p->k; p++)
+        if (!strcmp(p->k, name))
+            return p->v;
+    return NULL;
+}
+
+static int load(struct kv *vars, struct cg_config *c, struct cg_status *st)
+{
+    cg_status_clear(st);
+    return config_load(c, kv_get, vars, st);
+}
+
+static void test_durations(void)
+{
+    CHECK(config_parse_duration("30s") == 30000);
+    CHECK(config_parse_duration("500ms") == 500);
+    CHECK(config_parse_duration("2m") == 120000);
+    CHECK(config_parse_duration("1h") == 3600000);
+    CHECK(config_parse_duration("30") == 30000);
+    CHECK(config_parse_duration("0.5") == 500);
+    CHECK(config_parse_duration("1.5s") == 1500);
+    CHECK(config_parse_duration("") == -1);
+    CHECK(config_parse_duration("-1s") == -1);
+    CHECK(config_parse_duration("+1s") == -1);
+    CHECK(config_parse_duration(" 1s") == -1);
+    CHECK(config_parse_duration("1 s") == -1);
+    CHECK(config_parse_duration("1d") == -1);
+    CHECK(config_parse_duration("abc") == -1);
+    CHECK(config_parse_duration("nan") == -1);
+    CHECK(config_parse_duration("inf") == -1);
+    CHECK(config_parse_duration("25h") == -1);
+}
+
+static void test_config(void)
+{
+    struct cg_config c;
+    struct cg_status st;
+    struct kv minimal[] = {{"JWT_SECRET", "s"}, {NULL, NULL}};
+    CHECK(load(minimal, &c, &st) == 0);
+    CHECK_STR(c.cuebot_endpoint, "localhost:8443");
+    CHECK(c.request_timeout_ms == 30000);
+    CHECK(c.max_request == 4194304);
+    CHECK(c.max_response == 256u * 1024 * 1024);
+    CHECK_STR(c.cors_origins, "*");
+    CHECK(c.url_prefix_len == 0 && c.health_path == NULL);
+    CHECK(c.log_level == LOG_INFO && c.shutdown_timeout_ms == 30000);
+
+    struct kv full[] = {{"JWT_SECRET", "s"}, {"CUEBOT_ENDPOINT", "a:1,b:2"},
+                        {"REQUEST_TIMEOUT", "500ms"}, {"GRPC_MAX_MESSAGE_SIZE", "1024"},
+                        {"GRPC_MAX_RECV_MSG_MB", "64"}, {"URL_PREFIX", "/cue/"},
+                        {"HEALTH_PATH", "/healthz"}, {"LOG_LEVEL", "WARN"},
+                        {"LOG_FORMAT", "json"}, {"READ_ONLY", "true"},
+                        {"GRPC_KEEPALIVE_TIME", "20s"}, {NULL, NULL}};
+    CHECK(load(full, &c, &st) == 0);
+    CHECK_STR(c.cuebot_endpoint, "a:1,b:2");
+    CHECK(c.request_timeout_ms == 500 && c.max_request == 1024);
+    CHECK(c.max_response == 64u * 1024 * 1024);
+    CHECK(c.url_prefix_len == 4 && !strncmp(c.url_prefix, "/cue", 4));
+    CHECK_STR(c.health_path, "/healthz");
+    CHECK(c.log_level == LOG_WARN && c.log_json == 1 && c.read_only == 1);
+    CHECK(c.keepalive_time_ms == 20000);
+
+    /* Blank means unset, for every setting. */
+    struct kv blank[] = {{"JWT_SECRET", "s"}, {"REQUEST_TIMEOUT", ""}, {"URL_PREFIX", "  "},
+                         {"EXPIRING_JWT_SECRET", " "}, {"CUEBOT_ENDPOINT", ""}, {NULL, NULL}};
+    CHECK(load(blank, &c, &st) == 0);
+    CHECK(c.request_timeout_ms == 30000 && c.url_prefix_len == 0);
+    CHECK(c.expiring_jwt_secret == NULL);
+    CHECK_STR(c.cuebot_endpoint, "localhost:8443");
+
+    /* A bad value names its variable. */
+    static const struct { const char *name, *value; } bad[] = {
+        {"REQUEST_TIMEOUT", "soon"}, {"REQUEST_TIMEOUT", "0"},
+        {"GRPC_MAX_MESSAGE_SIZE", "4MB"}, {"GRPC_MAX_MESSAGE_SIZE", "0"},
+        {"GRPC_MAX_RECV_MSG_MB", "-1"}, {"GRPC_MAX_RECV_MSG_MB", "4096"},
+        {"GRPC_KEEPALIVE_TIME", "x"}, {"URL_PREFIX", "cue"}, {"URL_PREFIX", "/a b"},
+        {"URL_PREFIX", "/a?b"}, {"HEALTH_PATH", "healthz"}, {"JWT_LEEWAY", "-5"},
+        {"JWT_LEEWAY", "1.5"}, {"AUTH_MODE", "ldap"}, {"READ_ONLY", "maybe"},
+        {"LOG_LEVEL", "loud"}, {"LOG_FORMAT", "xml"}, {"SHUTDOWN_TIMEOUT", "never"},
+        {"CUEBOT_TLS_CERT", "/c.pem"}, {"ACCESS_POLICY", "/p"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        struct kv vars[] = {{"JWT_SECRET", "s"}, {bad[i].name, bad[i].value}, {NULL, NULL}};
+        int rc = load(vars, &c, &st);
+        CHECK(rc == -1);
+        const char *want = !strcmp(bad[i].name, "CUEBOT_TLS_CERT") ? "CUEBOT_TLS_KEY" : bad[i].name;
+        if (strncmp(st.msg, want, strlen(want)))
+            unit_fail(__FILE__, __LINE__, "the message names the variable", st.msg);
+        else
+            unit_passed++;
+    }
+
+    /* No credential: refused, unless the front server authenticates. */
+    struct kv none[] = {{"CUEBOT_ENDPOINT", "x:1"}, {NULL, NULL}};
+    CHECK(load(none, &c, &st) == -1 && strstr(st.msg, "no credential"));
+    struct kv remote[] = {{"AUTH_MODE", "remote-user"}, {NULL, NULL}};
+    CHECK(load(remote, &c, &st) == 0 && c.remote_user == 1);
+    struct kv token[] = {{"AUTH_TOKEN", "t"}, {NULL, NULL}};
+    CHECK(load(token, &c, &st) == 0);
+    /* A secret's value never appears in a message. */
+    struct kv secret_bad[] = {{"JWT_SECRET", "hunter2-secret"}, {"JWT_LEEWAY", "x"}, {NULL, NULL}};
+    CHECK(load(secret_bad, &c, &st) == -1 && !strstr(st.msg, "hunter2"));
+}
+
+/* ---- CORS and request ids ------------------------------------------------ */
+
+static void test_cors(void)
+{
+    CHECK_STR(cors_allow_origin("*", "https://a.example"), "*");
+    CHECK_STR(cors_allow_origin("https://a.example, https://b.example", "https://b.example"),
+              "https://b.example");
+    CHECK_STR(cors_allow_origin("https://A.example", "https://a.EXAMPLE"), "https://a.EXAMPLE");
+    CHECK(cors_allow_origin("https://a.example", "https://a.example.evil") == NULL);
+    CHECK(cors_allow_origin("https://a.example", "https://a.exampl") == NULL);
+    CHECK(cors_allow_origin("https://a.example", NULL) == NULL);
+    CHECK(cors_allow_origin("*", "bad origin") == NULL);
+    CHECK(cors_allow_origin("*", "x\r\nSet-Cookie: a") == NULL);
+    CHECK(cors_allow_origin("https://a.example,*", "https://z.example") != NULL);
+
+    char out[256];
+    cors_allow_headers(NULL, out, sizeof out);
+    CHECK_STR(out, "Authorization, Content-Type");
+    cors_allow_headers("authorization, x-request-id, x-evil", out, sizeof out);
+    CHECK_STR(out, "Authorization, Content-Type, X-Request-Id");
+}
+
+static void test_request_ids(void)
+{
+    char a[REQUEST_ID_SIZE], b[REQUEST_ID_SIZE];
+    request_id_make("abc-123", a);
+    CHECK_STR(a, "abc-123");
+    request_id_make(NULL, a);
+    request_id_make(NULL, b);
+    CHECK(strlen(a) == 32 && strlen(b) == 32 && strcmp(a, b) != 0);
+    request_id_make("has space", a);
+    CHECK(strlen(a) == 32);
+    request_id_make("quote\"", a);
+    CHECK(strlen(a) == 32);
+    char longid[200];
+    memset(longid, 'x', sizeof longid - 1);
+    longid[sizeof longid - 1] = '\0';
+    request_id_make(longid, a);
+    CHECK(strlen(a) == 32);
+    request_id_make("", a);
+    CHECK(strlen(a) == 32);
+}
+
+/* ---- the handler ---------------------------------------------------------- */
+
+struct fake {
+    const struct kv *params;
+    const char *body;
+    size_t body_len, body_pos;
+    char out[8192];
+    size_t out_len;
+};
+
+static const char *fake_param(void *ctx, const char *name)
+{
+    struct fake *f = ctx;
+    return kv_get((void *)f->params, name);
+}
+
+static long fake_read(void *ctx, char *buf, size_t n)
+{
+    struct fake *f = ctx;
+    size_t left = f->body_len - f->body_pos;
+    size_t k = n < left ? n : left;
+    if (k > 7)
+        k = 7;              /* short reads, as a socket gives them */
+    memcpy(buf, f->body + f->body_pos, k);
+    f->body_pos += k;
+    return (long)k;
+}
+
+static int fake_write(void *ctx, const char *p, size_t n)
+{
+    struct fake *f = ctx;
+    if (n > sizeof f->out - 1 - f->out_len)
+        return -1;
+    memcpy(f->out + f->out_len, p, n);
+    f->out_len += n;
+    f->out[f->out_len] = '\0';
+    return 0;
+}
+
+static const char *serve(struct gateway *g, struct fake *f, const struct kv *params,
+                         const char *body)
+{
+    memset(f, 0, sizeof *f);
+    f->params = params;
+    f->body = body ? body : "";
+    f->body_len = strlen(f->body);
+    struct cg_request_io io = {fake_param, fake_read, fake_write, f};
+    gateway_handle(g, &io);
+    return f->out;
+}
+
+static int starts(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+static void test_handler(void)
+{
+    struct cg_status st;
+    cg_status_clear(&st);
+    CHECK(schema_init(&st) == 0);
+    struct cg_config c;
+    struct kv vars[] = {{"AUTH_TOKEN", "tok-1"}, {"GRPC_MAX_MESSAGE_SIZE", "64"},
+                        {"HEALTH_PATH", "/healthz"}, {"READ_ONLY", "1"}, {NULL, NULL}};
+    CHECK(load(vars, &c, &st) == 0);
+    struct gateway g;
+    CHECK(gateway_init(&g, &c, NULL, &st) == 0);
+    struct fake f;
+    const char *out;
+
+#define AUTH {"HTTP_AUTHORIZATION", "Bearer tok-1"}
+    struct kv root[] = {{"REQUEST_METHOD", "GET"}, {"REQUEST_URI", "/"}, {NULL, NULL}};
+    out = serve(&g, &f, root, NULL);
+    CHECK(starts(out, "Status: 401 Unauthorized\r\n"));
+    CHECK(strstr(out, "WWW-Authenticate: Bearer\r\n") != NULL);
+    CHECK(strstr(out, "\r\n\r\n{\"code\":16,\"message\":\"missing credentials\",\"details\":[]}") != NULL);
+
+    struct kv wrong[] = {{"REQUEST_METHOD", "POST"}, {"REQUEST_URI", "/show.ShowInterface/GetShows"},
+                         {"HTTP_AUTHORIZATION", "Bearer tok-2"}, {NULL, NULL}};
+    out = serve(&g, &f, wrong, "{}");
+    CHECK(starts(out, "Status: 401"));
+
+    struct kv get[] = {{"REQUEST_METHOD", "GET"}, {"REQUEST_URI", "/show.ShowInterface/GetShows"},
+                       AUTH, {NULL, NULL}};
+    out = serve(&g, &f, get, NULL);
+    CHECK(starts(out, "Status: 405") && strstr(out, "Allow: POST, OPTIONS\r\n"));
+    CHECK(strstr(out, "\"code\":12") != NULL);
+
+    struct kv unknown[] = {{"REQUEST_METHOD", "POST"}, {"REQUEST_URI", "/x.Y/Z?q=1"}, AUTH,
+                           {NULL, NULL}};
+    out = serve(&g, &f, unknown, "{}");
+    CHECK(starts(out, "Status: 404") && strstr(out, "\"code\":5,\"message\":\"unknown method: /x.Y/Z\""));
+
+    struct kv write_call[] = {{"REQUEST_METHOD", "POST"}, {"REQUEST_URI", "/show.ShowInterface/CreateShow"},
+                              AUTH, {NULL, NULL}};
+    out = serve(&g, &f, write_call, "{}");
+    CHECK(starts(out, "Status: 403") && strstr(out, "\"code\":7"));
+
+    struct kv find[] = {{"REQUEST_METHOD", "POST"}, {"REQUEST_URI", "/show.ShowInterface/FindShow"},
+                        AUTH, {NULL, NULL}};
+    out = serve(&g, &f, find, "{\"name\": 5}");
+    CHECK(starts(out, "Status: 400") && strstr(out, "\"code\":3,\"message\":\"name:"));
+    out = serve(&g, &f, find, "{\"name\": \"a\"} x");
+    CHECK(starts(out, "Status: 400"));
+    out = serve(&g, &f, find, "{\"name\": \"0123456789012345678901234567890123456789012345678901234567890123456789\"}");
+    CHECK(starts(out, "Status: 413") && strstr(out, "\"code\":8"));
+    out = serve(&g, &f, find, "{\"name\": \"a\"}");
+    CHECK(starts(out, "Status: 503") && strstr(out, "\"code\":14"));   /* no Cuebot here */
+
+    struct kv declared[] = {{"REQUEST_METHOD", "POST"}, {"REQUEST_URI", "/show.ShowInterface/FindShow"},
+                            {"CONTENT_LENGTH", "100000"}, AUTH, {NULL, NULL}};
+    out = serve(&g, &f, declared, "");
+    CHECK(starts(out, "Status: 413"));
+    struct kv badlen[] = {{"REQUEST_METHOD", "POST"}, {"REQUEST_URI", "/show.ShowInterface/FindShow"},
+                          {"CONTENT_LENGTH", "-1"}, AUTH, {NULL, NULL}};
+    out = serve(&g, &f, badlen, "");
+    CHECK(starts(out, "Status: 400"));
+
+    struct kv pre[] = {{"REQUEST_METHOD", "OPTIONS"}, {"REQUEST_URI", "/show.ShowInterface/GetShows"},
+                       {"HTTP_ORIGIN", "https://a.example"},
+                       {"HTTP_ACCESS_CONTROL_REQUEST_METHOD", "POST"}, {NULL, NULL}};
+    out = serve(&g, &f, pre, NULL);
+    CHECK(starts(out, "Status: 204") && strstr(out, "Access-Control-Allow-Origin: *\r\n") &&
+          strstr(out, "Access-Control-Allow-Methods: POST, OPTIONS\r\n"));
+
+    struct kv health[] = {{"REQUEST_METHOD", "GET"}, {"REQUEST_URI", "/healthz"}, {NULL, NULL}};
+    out = serve(&g, &f, health, NULL);
+    CHECK(starts(out, "Status: 503"));   /* no Cuebot client */
+
+    /* Without REQUEST_URI the path is SCRIPT_NAME + PATH_INFO. */
+    struct kv split[] = {{"REQUEST_METHOD", "POST"}, {"SCRIPT_NAME", "/show.ShowInterface"},
+                         {"PATH_INFO", "/CreateShow"}, AUTH, {NULL, NULL}};
+    out = serve(&g, &f, split, "{}");
+    CHECK(starts(out, "Status: 403"));
+
+    /* Every answer carries the request id. */
+    struct kv rid[] = {{"REQUEST_METHOD", "GET"}, {"REQUEST_URI", "/"}, {"HTTP_X_REQUEST_ID", "r-1"},
+                       {NULL, NULL}};
+    out = serve(&g, &f, rid, NULL);
+    CHECK(strstr(out, "X-Request-Id: r-1\r\n") != NULL);
+    gateway_free(&g);
+}
+
+int main(void)
+{
+    log_setup(LOG_ERROR, 0);   /* access lines would only clutter the output */
+    test_durations();
+    test_config();
+    test_cors();
+    test_request_ids();
+    test_handler();
+    return unit_report("gateway");
+}
