@@ -43,7 +43,7 @@ FCGI_OBJ   := $(FCGI_SRC:%.c=$(BUILD)/obj/%.o)
 GATEWAY    := $(BUILD)/cuegw
 BENCH_BIN  := $(BUILD)/tests/transcode-bench
 
-.PHONY: all check unit-test oracle-test integration-test schema-check bench clean install demo
+.PHONY: all check unit-test oracle-test integration-test schema-check bench clean install demo deps
 all: $(LIB) $(GATEWAY) $(TOOL_BIN) $(CALL_BIN)
 
 # ---- generated schema code -------------------------------------------------
@@ -93,7 +93,13 @@ $(BENCH_BIN): $(BUILD)/obj/tests/bench/transcode_bench.o $(LIB)
 
 # ---- tests -------------------------------------------------------------------
 # Every suite prints "N passed, N failed"; the last line sums them all.
-check: all $(UNIT_BIN)
+# Installs the Debian packages first when something is missing (needs root
+# or sudo), so `make demo` and `make check` work on a fresh machine.
+deps:
+	@sh tools/ensure-deps.sh
+
+check: deps
+	@$(MAKE) --no-print-directory all $(UNIT_BIN)
 	@sh tests/run-all.sh $(BUILD) "$(PYTHON)" "$(PROTO_DIR)"
 
 unit-test: $(UNIT_BIN)
@@ -106,7 +112,8 @@ integration-test: all
 	$(PYTHON) tests/integration/test_lighttpd.py --cuegw $(GATEWAY) --schema $(BUILD)/gen/schema.pb
 
 # A local gateway with the stand-in Cuebot on 127.0.0.1:8448; Ctrl-C stops it.
-demo: all
+demo: deps
+	@$(MAKE) --no-print-directory all
 	@$(PYTHON) tools/demo.py --cuegw $(GATEWAY) --schema $(BUILD)/gen/schema.pb
 
 schema-check:

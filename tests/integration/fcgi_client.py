@@ -1,0 +1,76 @@
+"""A minimal FastCGI client (responder role), enough to talk to a
+`cuegw --listen` pool directly, with no web server in between."""
+
+import socket
+import struct
+
+BEGIN_REQUEST, END_REQUEST, PARAMS, STDIN, STDOUT, STDERR = 1, 3, 4, 5, 6, 7
+
+
+def _record(kind, content, request_id=1):
+    out = b""
+    for i in range(0, max(len(content), 1), 65535):
+        chunk = content[i:i + 65535]
+        pad = -len(chunk) % 8
+        out += struct.pack(">BBHHBB", 1, kind, request_id, len(chunk), pad, 0) + chunk + b"\0" * pad
+        if not content:
+            break
+    return out
+
+
+def _length(n):
+    return struct.pack(">B", n) if n < 128 else struct.pack(">I", n | 0x80000000)
+
+
+def _params(params):
+    body = b""
+    for k, v in params.items():
+        k, v = k.encode(), v.encode()
+        body += _length(len(k)) + _length(len(v)) + k + v
+    return body
+
+
+def request(address, params, body=b"", timeout=30):
+    """Sends one request; returns (status, headers dict, body bytes, stderr)."""
+    if isinstance(address, str):
+        s = socket.socket(socket.AF_UNIX)
+    else:
+        s = socket.socket()
+    s.settimeout(timeout)
+    s.connect(address)
+    params = dict(params)
+    params.setdefault("CONTENT_LENGTH", str(len(body)))
+    msg = _record(BEGIN_REQUEST, struct.pack(">HB5x", 1, 0))
+    msg += _record(PARAMS, _params(params)) + _record(PARAMS, b"")
+    msg += (_record(STDIN, body) if body else b"") + _record(STDIN, b"")
+    s.sendall(msg)
+    out, err, buf = b"", b"", b""
+    while True:
+        data = s.recv(65536)
+        if not data:
+            break
+        buf += data
+        while len(buf) >= 8:
+            _, kind, _, clen, plen, _ = struct.unpack(">BBHHBB", buf[:8])
+            if len(buf) < 8 + clen + plen:
+                break
+            content, buf = buf[8:8 + clen], buf[8 + clen + plen:]
+            if kind == STDOUT:
+                out += content
+            elif kind == STDERR:
+                err += content
+            elif kind == END_REQUEST:
+                s.close()
+                return _parse(out) + (err,)
+    s.close()
+    raise ConnectionError("connection closed before END_REQUEST")
+
+
+def _parse(out):
+    head, _, body = out.partition(b"\r\n\r\n")
+    headers = {}
+    for line in head.decode("latin-1").split("\r\n"):
+        k, _, v = line.partition(":")
+        headers[k.strip().lower()] = v.strip()
+    status = int(headers.get("status", "200").split()[0])
+    return status, headers, body
