@@ -14,7 +14,7 @@
 #include "utf8.h"
 
 /* How gRPC's message-size filter words a response over the receive cap. A
- * status Cuebot sends itself never starts so, so a genuine
+ * status Cuebot sends itself has no reason to start so, so a genuine
  * RESOURCE_EXHAUSTED from Cuebot still passes through. */
 static const char too_big_prefix[] = "Received message larger than max";
 

@@ -35,7 +35,11 @@ struct cuebot_settings {
 struct cuebot;
 
 /* Calls grpc_init and creates one channel per endpoint (no connection is
- * made yet). The settings are copied, so the caller may free them after.
+ * made yet); run it in the process that will make the calls, after any
+ * fork. The settings are copied, so the caller may free them after. Before
+ * grpc_init it sets GRPC_CLIENT_CHANNEL_BACKUP_POLL_INTERVAL_MS in the
+ * environment (unless already set), so call it while the process has one
+ * thread.
  * Returns NULL with st set on a bad endpoint list, on TLS settings that
  * cannot be used (the message names CUEBOT_TLS_CA, CUEBOT_TLS_CERT or
  * CUEBOT_TLS_KEY and the path, never the file's contents), or when memory

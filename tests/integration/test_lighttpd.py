@@ -387,6 +387,35 @@ def test_prefix_and_origins(c, env):
     srv.stop()
 
 
+def test_failover(c, env):
+    dead = harness.free_port()
+    srv = env.lighttpd({"CUEBOT_ENDPOINT": "127.0.0.1:%d, %s" % (dead, env.standin.endpoint),
+                        "GRPC_MAX_RECV_MSG_MB": "1"}, workers=1)
+    for i in range(3):
+        r = env.post("/show.ShowInterface/GetShows", server=srv)
+        c.check(r.status == 200 and r.elapsed < 1.0,
+                "a dead first CUEBOT_ENDPOINT fails over to the next (try %d)" % i, (r.status, r.elapsed))
+    env.standin.script(method="/job.JobInterface/GetJobs", response_bytes=2_000_000, times=1)
+    r = env.post("/job.JobInterface/GetJobs", server=srv)
+    b = is_error_body(c, r, 13, "response over GRPC_MAX_RECV_MSG_MB")
+    c.check(r.status == 500 and b and "GRPC_MAX_RECV_MSG_MB" in b.get("message", ""),
+            "a response over the receive limit is a clear 500", (r.status, b))
+    r = env.post("/show.ShowInterface/GetShows", server=srv)
+    c.check(r.status == 200, "the worker serves on after an over-size response", r.status)
+    srv.stop()
+
+
+def test_bad_setting(c, env):
+    srv = env.lighttpd({"REQUEST_TIMEOUT": "soon"}, workers=1)
+    r = env.post("/show.ShowInterface/GetShows", server=srv)
+    c.check(r.status >= 500, "with a bad setting no request is served", r.status)
+    time.sleep(0.2)
+    log = srv.error_log()
+    c.check("cuegw: REQUEST_TIMEOUT: expected a duration" in log,
+            "a bad setting stops cuegw with a message naming it", log[-800:])
+    srv.stop()
+
+
 def test_deadline(c, env):
     env.standin.script(method="/show.ShowInterface/GetShows", delay_ms=5000, times=1)
     r = env.post("/show.ShowInterface/GetShows")
@@ -445,7 +474,7 @@ def test_cuebot_down_and_back(c, env):
 
 
 TESTS = [test_every_route, test_farm_reads_back, test_error_codes, test_http_errors, test_auth_basics,
-         test_request_id, test_cors, test_prefix_and_origins, test_deadline, test_large_response,
+         test_request_id, test_cors, test_prefix_and_origins, test_failover, test_bad_setting, test_deadline, test_large_response,
          test_cuebot_down_and_back]
 
 
