@@ -12,9 +12,11 @@
 #include <unistd.h>
 
 #include <grpc/grpc_security.h>
+#include <grpc/support/log.h>
 #include <grpc/support/time.h>
 
 #include "cg_limits.h"
+#include "log.h"
 
 /* Reconnection after Cuebot comes back. gRPC waits `initial` after the first
  * failed attempt and grows the wait up to `max`, so a restarted Cuebot is
@@ -307,6 +309,15 @@ static void release(struct cuebot *cb, int grpc_started)
         grpc_shutdown();
 }
 
+/* gRPC's own diagnostics (a failed TLS handshake, say) become our log
+ * lines, in our format and under LOG_LEVEL, instead of raw stderr text.
+ * Its errors are warnings to us: the call that failed is reported anyway. */
+static void grpc_log_line(gpr_log_func_args *args)
+{
+    enum log_level level = args->severity == GPR_LOG_SEVERITY_ERROR ? LOG_WARN : LOG_DEBUG;
+    log_msg(level, "grpc: %s", args->message);
+}
+
 struct cuebot *cuebot_open(const struct cuebot_settings *s, struct cg_status *st)
 {
     struct cuebot *cb = calloc(1, sizeof *cb);
@@ -337,6 +348,8 @@ struct cuebot *cuebot_open(const struct cuebot_settings *s, struct cg_status *st
     }
 
     setenv(BACKUP_POLL_ENV, BACKUP_POLL_MS, 0);
+    gpr_set_log_function(grpc_log_line);
+    gpr_set_log_verbosity(log_enabled(LOG_DEBUG) ? GPR_LOG_SEVERITY_DEBUG : GPR_LOG_SEVERITY_ERROR);
     grpc_init();
     grpc_channel_credentials *creds = make_credentials(tls, &pem);
     free_pem(pem.ca);

@@ -90,13 +90,16 @@ static int fcgi_write(void *ctx, const char *p, size_t n)
     return 0;
 }
 
-/* Waits until the socket has a connection or a stop was asked for.
- * Several processes share the socket; it is non-blocking, so one that
- * loses the race for a connection comes back here instead of sleeping in
- * accept(2) where a stop signal could not reach it. */
-static int wait_for_connection(int listen_fd)
+/* Waits until there is a request to take: a new connection on the shared
+ * socket, or the next request on a connection the web server keeps open
+ * (nginx fastcgi_keep_conn), which libfcgi reads before it accepts again.
+ * The socket is non-blocking, so a process that loses the race for a
+ * connection comes back here instead of sleeping in accept(2), where a stop
+ * signal could not reach it. */
+static int wait_for_request(int listen_fd, int kept_fd)
 {
-    struct pollfd p[2] = {{.fd = listen_fd, .events = POLLIN}, {.fd = wake_pipe[0], .events = POLLIN}};
+    struct pollfd p[2] = {{.fd = kept_fd >= 0 ? kept_fd : listen_fd, .events = POLLIN},
+                          {.fd = wake_pipe[0], .events = POLLIN}};
     while (!stopping) {
         int n = poll(p, 2, -1);
         if (n < 0 && errno != EINTR)
@@ -152,7 +155,7 @@ int worker_run(int listen_fd, const struct cg_config *cfg)
                                .ctx = &req};
     int status = 0;
     while (!stopping) {
-        if (wait_for_connection(listen_fd))
+        if (wait_for_request(listen_fd, req.ipcFd))
             break;
         if (FCGX_Accept_r(&req) < 0) {
             if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ||

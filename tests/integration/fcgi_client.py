@@ -30,19 +30,31 @@ def _params(params):
     return body
 
 
-def request(address, params, body=b"", timeout=30):
-    """Sends one request; returns (status, headers dict, body bytes, stderr)."""
-    if isinstance(address, str):
-        s = socket.socket(socket.AF_UNIX)
-    else:
-        s = socket.socket()
+def connect(address, timeout=30):
+    s = socket.socket(socket.AF_UNIX) if isinstance(address, str) else socket.socket()
     s.settimeout(timeout)
     s.connect(address)
+    return s
+
+
+def request(address, params, body=b"", timeout=30):
+    """Sends one request on a new connection; returns (status, headers dict,
+    body bytes, stderr)."""
+    s = connect(address, timeout)
+    try:
+        return request_on(s, params, body, keep=False)
+    finally:
+        s.close()
+
+
+def request_on(s, params, body=b"", keep=True, request_id=1):
+    """One request on an open connection; with keep, FCGI_KEEP_CONN asks
+    the responder to leave the connection open for the next one."""
     params = dict(params)
     params.setdefault("CONTENT_LENGTH", str(len(body)))
-    msg = _record(BEGIN_REQUEST, struct.pack(">HB5x", 1, 0))
-    msg += _record(PARAMS, _params(params)) + _record(PARAMS, b"")
-    msg += (_record(STDIN, body) if body else b"") + _record(STDIN, b"")
+    msg = _record(BEGIN_REQUEST, struct.pack(">HB5x", 1, 1 if keep else 0), request_id)
+    msg += _record(PARAMS, _params(params), request_id) + _record(PARAMS, b"", request_id)
+    msg += (_record(STDIN, body, request_id) if body else b"") + _record(STDIN, b"", request_id)
     s.sendall(msg)
     out, err, buf = b"", b"", b""
     while True:
@@ -60,9 +72,7 @@ def request(address, params, body=b"", timeout=30):
             elif kind == STDERR:
                 err += content
             elif kind == END_REQUEST:
-                s.close()
                 return _parse(out) + (err,)
-    s.close()
     raise ConnectionError("connection closed before END_REQUEST")
 
 

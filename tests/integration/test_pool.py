@@ -98,6 +98,18 @@ def run(c, args):
         status, _, body, _ = fcgi_client.request(sock, {
             "REQUEST_METHOD": "POST", "REQUEST_URI": "/show.ShowInterface/GetShows"}, b"{}")
         c.check(status == 401, "the pool checks credentials", status)
+        # A connection the web server keeps open (nginx fastcgi_keep_conn)
+        # carries the next request to the same worker.
+        conn = fcgi_client.connect(sock, timeout=5)
+        try:
+            params = {"REQUEST_METHOD": "POST", "REQUEST_URI": "/show.ShowInterface/GetShows",
+                      "HTTP_AUTHORIZATION": "Bearer " + token}
+            kept = [fcgi_client.request_on(conn, params, b"{}", keep=True)[0] for _ in range(3)]
+        except OSError as e:
+            kept = [repr(e)]
+        finally:
+            conn.close()
+        c.check(kept == [200, 200, 200], "three requests on one kept-open connection", kept)
         t0 = time.monotonic()
         pool.send_signal(signal.SIGTERM)
         rc = pool.wait(10)
