@@ -28,8 +28,11 @@ def main():
     ap.add_argument("--workers", type=int, default=4)
     args = ap.parse_args()
 
+    # Ctrl-C reaches the whole process group, lighttpd included; the flag
+    # tells that stop apart from lighttpd dying on its own.
     stop = []
-    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.append(1))
     try:
         endpoint = os.environ.get("CUEBOT_ENDPOINT", "").strip()
         if endpoint:
@@ -67,9 +70,12 @@ def main():
         print("Press Ctrl-C to stop.", flush=True)
         while not stop:
             if web.proc.poll() is not None:
+                time.sleep(0.5)
+                if stop:
+                    break
                 print("demo: lighttpd exited; see %s/error.log" % web.run_dir, file=sys.stderr)
                 return 1
-            time.sleep(0.5)
+            time.sleep(0.2)
     except KeyboardInterrupt:
         pass
     except RuntimeError as e:
