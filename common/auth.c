@@ -16,7 +16,7 @@ int auth_equal_ct(const char *a, size_t an, const char *b, size_t bn)
     return diff == 0;
 }
 
-static int static_token_matches(const struct cg_config *cfg, const char *tok, size_t n)
+static int static_token_matches(const struct auth_settings *cfg, const char *tok, size_t n)
 {
     const char *tokens[2] = {cfg->auth_token, cfg->expiring_auth_token};
     int ok = 0;
@@ -26,7 +26,7 @@ static int static_token_matches(const struct cg_config *cfg, const char *tok, si
     return ok;
 }
 
-enum auth_result auth_check(const struct cg_config *cfg, const char *authorization,
+enum auth_result auth_check(const struct auth_settings *cfg, const char *authorization,
                             const char *remote_user, time_t now, struct arena *a,
                             const char **subject, struct jwt_claims *claims)
 {

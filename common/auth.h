@@ -15,7 +15,7 @@
  * who called (the JWT's sub, the remote user, or "static-token"; may be
  * NULL for a JWT without sub) and claims->role the JWT role claim.
  * Strings live in the arena or in the request's parameters. */
-enum auth_result auth_check(const struct cg_config *cfg, const char *authorization,
+enum auth_result auth_check(const struct auth_settings *cfg, const char *authorization,
                             const char *remote_user, time_t now, struct arena *a,
                             const char **subject, struct jwt_claims *claims);
 

@@ -7,6 +7,7 @@
 #include <strings.h>
 
 #include "cg_limits.h"
+#include "policy.h"
 
 #define DAY_MS (24LL * 3600 * 1000)
 
@@ -171,38 +172,68 @@ static int load_http(struct cg_config *c, config_get_fn get, void *ctx,
     return 0;
 }
 
+int auth_settings_usable(const struct auth_settings *a)
+{
+    return a->remote_user || a->jwt_secret || a->expiring_jwt_secret || a->auth_token ||
+           a->expiring_auth_token;
+}
+
+/* The settings both the environment and a request's parameters may set. */
+static int read_auth(struct auth_settings *a, config_get_fn get, void *ctx, int override,
+                     struct cg_status *st)
+{
+    static const struct { const char *name; size_t off; } secrets[] = {
+        {"JWT_SECRET", offsetof(struct auth_settings, jwt_secret)},
+        {"EXPIRING_JWT_SECRET", offsetof(struct auth_settings, expiring_jwt_secret)},
+        {"AUTH_TOKEN", offsetof(struct auth_settings, auth_token)},
+        {"EXPIRING_AUTH_TOKEN", offsetof(struct auth_settings, expiring_auth_token)},
+    };
+    for (size_t i = 0; i < sizeof secrets / sizeof *secrets; i++) {
+        const char *raw = get(ctx, secrets[i].name);
+        if (override && !raw)
+            continue;        /* not sent with this request: the process's own */
+        *(const char **)((char *)a + secrets[i].off) = value(get, ctx, secrets[i].name);
+    }
+    const char *v;
+    if ((v = value(get, ctx, "JWT_LEEWAY")) && parse_long(v, 0, 86400, &a->jwt_leeway))
+        return cg_fail(st, CG_INVALID_ARGUMENT,
+                       "JWT_LEEWAY: expected whole seconds from 0 to 86400, got \"%.40s\"", v);
+    if ((v = value(get, ctx, "READ_ONLY")) && parse_bool(v, &a->read_only))
+        return cg_fail(st, CG_INVALID_ARGUMENT, "READ_ONLY: expected 1 or 0, got \"%.40s\"", v);
+    return 0;
+}
+
+int config_request_auth(const struct cg_config *c, config_get_fn param, void *ctx,
+                        struct auth_settings *out, struct cg_status *st)
+{
+    *out = c->auth;
+    return read_auth(out, param, ctx, 1, st);
+}
+
 static int load_auth(struct cg_config *c, config_get_fn get, void *ctx,
                      struct cg_status *st)
 {
     const char *v;
-    c->jwt_secret = value(get, ctx, "JWT_SECRET");
-    c->expiring_jwt_secret = value(get, ctx, "EXPIRING_JWT_SECRET");
-    c->auth_token = value(get, ctx, "AUTH_TOKEN");
-    c->expiring_auth_token = value(get, ctx, "EXPIRING_AUTH_TOKEN");
-    if ((v = value(get, ctx, "JWT_LEEWAY")) &&
-        parse_long(v, 0, 86400, &c->jwt_leeway))
-        return cg_fail(st, CG_INVALID_ARGUMENT,
-                       "JWT_LEEWAY: expected whole seconds from 0 to 86400, got \"%.40s\"", v);
+    if (read_auth(&c->auth, get, ctx, 0, st))
+        return -1;
     if ((v = value(get, ctx, "AUTH_MODE"))) {
         if (!strcmp(v, "remote-user"))
-            c->remote_user = 1;
+            c->auth.remote_user = 1;
         else if (strcmp(v, "token"))
             return cg_fail(st, CG_INVALID_ARGUMENT,
                            "AUTH_MODE: expected token or remote-user, got \"%.40s\"", v);
     }
-    if ((v = value(get, ctx, "READ_ONLY")) && parse_bool(v, &c->read_only))
+    if ((v = value(get, ctx, "SETTINGS_FROM_PARAMS")) && parse_bool(v, &c->settings_from_params))
         return cg_fail(st, CG_INVALID_ARGUMENT,
-                       "READ_ONLY: expected 1 or 0, got \"%.40s\"", v);
-    if (value(get, ctx, "ACCESS_POLICY"))
-        return cg_fail(st, CG_INVALID_ARGUMENT,
-                       "ACCESS_POLICY: policy files are not supported by this build yet; "
-                       "unset it (READ_ONLY=1 is available)");
-    if (!c->remote_user && !c->jwt_secret && !c->expiring_jwt_secret &&
-        !c->auth_token && !c->expiring_auth_token)
+                       "SETTINGS_FROM_PARAMS: expected 1 or 0, got \"%.40s\"", v);
+    if (!auth_settings_usable(&c->auth) && !c->settings_from_params)
         return cg_fail(st, CG_INVALID_ARGUMENT,
                        "JWT_SECRET: no credential is configured; set JWT_SECRET or "
                        "AUTH_TOKEN, or AUTH_MODE=remote-user behind an authenticating "
-                       "web server");
+                       "web server, or SETTINGS_FROM_PARAMS=1 when the web server sends "
+                       "them with each request");
+    if ((v = value(get, ctx, "ACCESS_POLICY")) && !(c->policy = policy_load(v, st)))
+        return -1;
     return 0;
 }
 
@@ -239,6 +270,12 @@ static int load_operation(struct cg_config *c, config_get_fn get, void *ctx,
     return 0;
 }
 
+void config_free(struct cg_config *c)
+{
+    policy_free(c->policy);
+    c->policy = NULL;
+}
+
 int config_load(struct cg_config *c, config_get_fn get, void *ctx,
                 struct cg_status *st)
 {
@@ -251,7 +288,9 @@ int config_load(struct cg_config *c, config_get_fn get, void *ctx,
     if (!get)
         get = env_get;
     if (load_cuebot(c, get, ctx, st) || load_http(c, get, ctx, st) ||
-        load_auth(c, get, ctx, st) || load_operation(c, get, ctx, st))
+        load_auth(c, get, ctx, st) || load_operation(c, get, ctx, st)) {
+        config_free(c);
         return -1;
+    }
     return 0;
 }

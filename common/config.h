@@ -16,6 +16,24 @@
 
 enum log_level { LOG_DEBUG = 0, LOG_INFO, LOG_WARN, LOG_ERROR };
 
+struct policy;
+
+/* The settings a web server may also send with each request as FastCGI
+ * parameters of the same names (nginx fastcgi_param, Apache SetEnv), so
+ * that secrets rotate with a graceful reload of the web server. */
+struct auth_settings {
+    const char *jwt_secret;             /* JWT_SECRET or NULL */
+    const char *expiring_jwt_secret;    /* EXPIRING_JWT_SECRET or NULL */
+    long jwt_leeway;                    /* JWT_LEEWAY, seconds */
+    const char *auth_token;             /* AUTH_TOKEN or NULL */
+    const char *expiring_auth_token;    /* EXPIRING_AUTH_TOKEN or NULL */
+    int remote_user;                    /* AUTH_MODE=remote-user */
+    int read_only;                      /* READ_ONLY=1 */
+};
+
+/* Whether any credential kind is configured. */
+int auth_settings_usable(const struct auth_settings *a);
+
 struct cg_config {
     /* Cuebot */
     const char *cuebot_endpoint;        /* CUEBOT_ENDPOINT, comma list */
@@ -32,14 +50,11 @@ struct cg_config {
     const char *health_path;            /* HEALTH_PATH or NULL */
     const char *cors_origins;           /* CORS_ALLOWED_ORIGINS */
 
-    /* Authentication */
-    const char *jwt_secret;             /* JWT_SECRET or NULL */
-    const char *expiring_jwt_secret;    /* EXPIRING_JWT_SECRET or NULL */
-    long jwt_leeway;                    /* JWT_LEEWAY, seconds */
-    const char *auth_token;             /* AUTH_TOKEN or NULL */
-    const char *expiring_auth_token;    /* EXPIRING_AUTH_TOKEN or NULL */
-    int remote_user;                    /* AUTH_MODE=remote-user */
-    int read_only;                      /* READ_ONLY=1 */
+    /* Authentication and authorization; the part in `auth` may be
+     * overridden per request by FastCGI parameters. */
+    struct auth_settings auth;
+    int settings_from_params;           /* SETTINGS_FROM_PARAMS=1 */
+    struct policy *policy;              /* ACCESS_POLICY, loaded; or NULL */
 
     /* Operation */
     enum log_level log_level;           /* LOG_LEVEL */
@@ -55,6 +70,17 @@ typedef const char *(*config_get_fn)(void *ctx, const char *name);
  * message naming the first bad variable. */
 int config_load(struct cg_config *c, config_get_fn get, void *ctx,
                 struct cg_status *st);
+
+/* The auth settings for one request: the process's own, with each one
+ * the request's parameters carry (`param`, by the plain setting name;
+ * blank means unset) taking its place. Parameters named HTTP_* are client
+ * headers and are never consulted. Returns -1 with st naming a parameter
+ * whose value is invalid. */
+int config_request_auth(const struct cg_config *c, config_get_fn param, void *ctx,
+                        struct auth_settings *out, struct cg_status *st);
+
+/* Releases what config_load allocated (the policy). */
+void config_free(struct cg_config *c);
 
 /* "30s", "500ms", "2m", "1h" or plain seconds ("30", "0.5") -> ms.
  * Returns -1 for anything else, negative or over a day. */

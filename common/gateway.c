@@ -14,6 +14,7 @@
 #include "json_write.h"
 #include "log.h"
 #include "pb_to_json.h"
+#include "policy.h"
 #include "request_id.h"
 #include "schema.h"
 
@@ -27,6 +28,9 @@ struct exchange {
     const char *allow_origin;    /* CORS answer, NULL for none */
     char rid[REQUEST_ID_SIZE];
     const char *subject;
+    const char *role;            /* the JWT role claim, for ACCESS_POLICY */
+    const char *user;            /* REMOTE_USER or the JWT sub, for ACCESS_POLICY */
+    struct auth_settings auth;   /* this request's: process settings + parameters */
     size_t bytes_in, bytes_out;
     int http, code;
     int head_sent, client_gone;
@@ -197,12 +201,30 @@ static const char *auth_message(enum auth_result r)
 
 static int authenticate(struct exchange *x)
 {
+    if (config_request_auth(x->g->cfg, x->io->param, x->io->ctx, &x->auth, &x->st)) {
+        log_msg(LOG_ERROR, "request %s: the web server sent an invalid setting: %s", x->rid,
+                x->st.msg);
+        fail(x, CG_INTERNAL, 0, NULL, "the gateway is misconfigured; see its log");
+        return -1;
+    }
+    if (!auth_settings_usable(&x->auth)) {
+        /* SETTINGS_FROM_PARAMS, and this request came without any: never
+         * let it through, and tell the operator what is missing. */
+        log_msg(LOG_ERROR, "request %s: no credential setting reached this request: the web "
+                "server must send JWT_SECRET or AUTH_TOKEN as FastCGI parameters "
+                "(SETTINGS_FROM_PARAMS=1)", x->rid);
+        fail(x, CG_INTERNAL, 0, NULL, "the gateway has no credential configured; see its log");
+        return -1;
+    }
     struct jwt_claims claims;
-    enum auth_result r = auth_check(x->g->cfg, param(x, "HTTP_AUTHORIZATION"),
-                                    param(x, "REMOTE_USER"), time(NULL), &x->g->arena,
-                                    &x->subject, &claims);
-    if (r == AUTH_OK)
+    const char *remote_user = param(x, "REMOTE_USER");
+    enum auth_result r = auth_check(&x->auth, param(x, "HTTP_AUTHORIZATION"), remote_user,
+                                    time(NULL), &x->g->arena, &x->subject, &claims);
+    if (r == AUTH_OK) {
+        x->role = claims.role;
+        x->user = x->auth.remote_user ? remote_user : claims.sub;
         return 0;
+    }
     if (r == AUTH_INTERNAL) {
         fail(x, CG_INTERNAL, 0, NULL, "out of memory checking the credentials");
         return -1;
@@ -388,9 +410,14 @@ static void serve(struct exchange *x)
     const struct method_info *m = route(x);
     if (!m)
         return;
-    if (cfg->read_only && !read_only_allows(m->name)) {
+    if (x->auth.read_only && !read_only_allows(m->name)) {
         fail(x, CG_PERMISSION_DENIED, 0, NULL,
              "%s is not allowed: the gateway is read-only", m->path);
+        return;
+    }
+    if (cfg->policy &&
+        !policy_allows(cfg->policy, x->role, x->user, m->path + 1, m->path_len - 1)) {
+        fail(x, CG_PERMISSION_DENIED, 0, NULL, "%s is not allowed for this caller", m->path);
         return;
     }
     call(x, m);

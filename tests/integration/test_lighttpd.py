@@ -19,6 +19,7 @@ import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import auth_matrix  # noqa: E402
 import harness  # noqa: E402
 from harness import request, sign_jwt  # noqa: E402
 
@@ -416,6 +417,22 @@ def test_bad_setting(c, env):
     srv.stop()
 
 
+def test_auth_matrix(c, env):
+    settings = dict(auth_matrix.SETTINGS, ACCESS_POLICY=auth_matrix.policy_file(), LOG_LEVEL="debug")
+    srv = env.lighttpd(settings, workers=2)
+    auth_matrix.run(c, "lighttpd", lambda path, h: request(srv.port, "POST", path, "{}", h))
+    srv.stop()
+    auth_matrix.check_logs_clean(c, "lighttpd", srv.error_log())
+
+    ro = env.lighttpd({"READ_ONLY": "1"}, workers=1)
+    for path, want in (("/show.ShowInterface/GetShows", 200), ("/show.ShowInterface/FindShow", 404),
+                       ("/job.JobInterface/IsJobPending", 200), ("/job.JobInterface/GetJobs", 200),
+                       ("/show.ShowInterface/CreateShow", 403), ("/job.JobInterface/Kill", 403)):
+        r = env.post(path, '{"name": "nope"}' if "Find" in path else "{}", server=ro)
+        c.check(r.status == want, "READ_ONLY: %s -> %d" % (path, want), (r.status, r.body[:200]))
+    ro.stop()
+
+
 def test_deadline(c, env):
     env.standin.script(method="/show.ShowInterface/GetShows", delay_ms=5000, times=1)
     r = env.post("/show.ShowInterface/GetShows")
@@ -474,7 +491,7 @@ def test_cuebot_down_and_back(c, env):
 
 
 TESTS = [test_every_route, test_farm_reads_back, test_error_codes, test_http_errors, test_auth_basics,
-         test_request_id, test_cors, test_prefix_and_origins, test_failover, test_bad_setting, test_deadline, test_large_response,
+         test_request_id, test_cors, test_prefix_and_origins, test_failover, test_bad_setting, test_auth_matrix, test_deadline, test_large_response,
          test_cuebot_down_and_back]
 
 

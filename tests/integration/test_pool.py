@@ -139,6 +139,65 @@ def run(c, args):
             pool.kill()
             pool.wait()
 
+    # Settings per request (nginx fastcgi_param, Apache SetEnv): a pool with
+    # no secret of its own takes them from each request's parameters.
+    sock2 = os.path.join(tempfile.mkdtemp(prefix="cuegw-pool-"), "params.sock")
+    penv = {k: v for k, v in env.items() if k != "JWT_SECRET"}
+    penv["SETTINGS_FROM_PARAMS"] = "1"
+    pool, log = start_pool(args, penv, sock2, workers=1)
+    try:
+        base = {"REQUEST_METHOD": "POST", "REQUEST_URI": "/show.ShowInterface/GetShows",
+                "HTTP_AUTHORIZATION": "Bearer " + token}
+        end = time.monotonic() + 10
+        while not os.path.exists(sock2) and time.monotonic() < end:
+            time.sleep(0.05)
+        time.sleep(0.2)
+        st, _, _, _ = fcgi_client.request(sock2, dict(base, JWT_SECRET=SECRET), b"{}")
+        c.check(st == 200, "JWT_SECRET as a FastCGI parameter authenticates", st)
+        st, _, body, _ = fcgi_client.request(sock2, base, b"{}")
+        c.check(st == 500, "a request without any credential setting is refused with 500", (st, body))
+        st, _, _, _ = fcgi_client.request(sock2, dict(base, HTTP_JWT_SECRET=SECRET), b"{}")
+        c.check(st == 500, "HTTP_JWT_SECRET (a client header) is never read as a setting", st)
+        other = harness.sign_jwt("rotated")
+        st, _, _, _ = fcgi_client.request(sock2, dict(base, JWT_SECRET="rotated", EXPIRING_JWT_SECRET=SECRET), b"{}")
+        c.check(st == 200, "EXPIRING_JWT_SECRET as a parameter accepts the old token", st)
+        st, _, _, _ = fcgi_client.request(sock2, dict(base, JWT_SECRET="rotated", EXPIRING_JWT_SECRET=""), b"{}")
+        c.check(st == 401, "a blank EXPIRING_JWT_SECRET parameter removes it", st)
+        st, _, _, _ = fcgi_client.request(sock2, dict(base, HTTP_AUTHORIZATION="Bearer " + other,
+                                                           JWT_SECRET="rotated"), b"{}")
+        c.check(st == 200, "the new secret accepts new tokens", st)
+        st, _, _, _ = fcgi_client.request(sock2, dict(base, JWT_SECRET=SECRET, READ_ONLY="1",
+                                                           REQUEST_URI="/show.ShowInterface/CreateShow"), b"{}")
+        c.check(st == 403, "READ_ONLY as a parameter", st)
+    finally:
+        pool.send_signal(signal.SIGTERM)
+        pool.wait(10)
+    with open(log, errors="replace") as f:
+        text = f.read()
+    c.check("no credential setting reached this request" in text, "the refusal is logged with what is missing",
+            text[-500:])
+    c.check(SECRET not in text and "rotated" not in text, "no secret reaches the log")
+
+    renv = {k: v for k, v in env.items() if k != "JWT_SECRET"}
+    renv["AUTH_MODE"] = "remote-user"
+    sock3 = os.path.join(tempfile.mkdtemp(prefix="cuegw-pool-"), "ru.sock")
+    pool, log = start_pool(args, renv, sock3, workers=1)
+    try:
+        end = time.monotonic() + 10
+        while not os.path.exists(sock3) and time.monotonic() < end:
+            time.sleep(0.05)
+        time.sleep(0.2)
+        req = {"REQUEST_METHOD": "POST", "REQUEST_URI": "/show.ShowInterface/GetShows"}
+        st, _, _, _ = fcgi_client.request(sock3, dict(req, REMOTE_USER="alice"), b"{}")
+        c.check(st == 200, "AUTH_MODE=remote-user trusts REMOTE_USER", st)
+        st, _, _, _ = fcgi_client.request(sock3, dict(req, REMOTE_USER=""), b"{}")
+        c.check(st == 401, "an empty REMOTE_USER is 401", st)
+        st, _, _, _ = fcgi_client.request(sock3, dict(req, HTTP_REMOTE_USER="alice"), b"{}")
+        c.check(st == 401, "a Remote-User client header is not REMOTE_USER", st)
+    finally:
+        pool.send_signal(signal.SIGTERM)
+        pool.wait(10)
+
     for name, value in (("REQUEST_TIMEOUT", "soon"), ("GRPC_MAX_RECV_MSG_MB", "lots")):
         bad = dict(env, **{name: value})
         r = subprocess.run([args.cuegw, "--listen", sock], env=bad, capture_output=True, text=True, timeout=10)

@@ -5,11 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "cors.h"
 #include "gateway.h"
 #include "log.h"
+#include "policy.h"
 #include "request_id.h"
 #include "schema.h"
 #include "unit.h"
@@ -79,7 +81,7 @@ static void test_config(void)
     CHECK(c.max_response == 64u * 1024 * 1024);
     CHECK(c.url_prefix_len == 4 && !strncmp(c.url_prefix, "/cue", 4));
     CHECK_STR(c.health_path, "/healthz");
-    CHECK(c.log_level == LOG_WARN && c.log_json == 1 && c.read_only == 1);
+    CHECK(c.log_level == LOG_WARN && c.log_json == 1 && c.auth.read_only == 1);
     CHECK(c.keepalive_time_ms == 20000);
 
     /* Blank means unset, for every setting. */
@@ -87,7 +89,7 @@ static void test_config(void)
                          {"EXPIRING_JWT_SECRET", " "}, {"CUEBOT_ENDPOINT", ""}, {NULL, NULL}};
     CHECK(load(blank, &c, &st) == 0);
     CHECK(c.request_timeout_ms == 30000 && c.url_prefix_len == 0);
-    CHECK(c.expiring_jwt_secret == NULL);
+    CHECK(c.auth.expiring_jwt_secret == NULL);
     CHECK_STR(c.cuebot_endpoint, "localhost:8443");
 
     /* A bad value names its variable. */
@@ -99,7 +101,8 @@ static void test_config(void)
         {"URL_PREFIX", "/a?b"}, {"HEALTH_PATH", "healthz"}, {"JWT_LEEWAY", "-5"},
         {"JWT_LEEWAY", "1.5"}, {"AUTH_MODE", "ldap"}, {"READ_ONLY", "maybe"},
         {"LOG_LEVEL", "loud"}, {"LOG_FORMAT", "xml"}, {"SHUTDOWN_TIMEOUT", "never"},
-        {"CUEBOT_TLS_CERT", "/c.pem"}, {"ACCESS_POLICY", "/p"},
+        {"CUEBOT_TLS_CERT", "/c.pem"}, {"ACCESS_POLICY", "/nonexistent/policy"},
+        {"SETTINGS_FROM_PARAMS", "perhaps"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         struct kv vars[] = {{"JWT_SECRET", "s"}, {bad[i].name, bad[i].value}, {NULL, NULL}};
@@ -116,12 +119,104 @@ static void test_config(void)
     struct kv none[] = {{"CUEBOT_ENDPOINT", "x:1"}, {NULL, NULL}};
     CHECK(load(none, &c, &st) == -1 && strstr(st.msg, "no credential"));
     struct kv remote[] = {{"AUTH_MODE", "remote-user"}, {NULL, NULL}};
-    CHECK(load(remote, &c, &st) == 0 && c.remote_user == 1);
+    CHECK(load(remote, &c, &st) == 0 && c.auth.remote_user == 1);
     struct kv token[] = {{"AUTH_TOKEN", "t"}, {NULL, NULL}};
     CHECK(load(token, &c, &st) == 0);
+    struct kv params_only[] = {{"SETTINGS_FROM_PARAMS", "1"}, {NULL, NULL}};
+    CHECK(load(params_only, &c, &st) == 0 && !auth_settings_usable(&c.auth));
+
+    /* Per-request settings: present parameters replace the process's own,
+     * blank ones unset them, absent ones leave them. */
+    struct kv env[] = {{"JWT_SECRET", "old"}, {"AUTH_TOKEN", "tok"}, {NULL, NULL}};
+    CHECK(load(env, &c, &st) == 0);
+    struct auth_settings as;
+    struct kv p1[] = {{"JWT_SECRET", "new"}, {"EXPIRING_JWT_SECRET", "old"},
+                      {"HTTP_AUTH_TOKEN", "client"}, {NULL, NULL}};
+    CHECK(config_request_auth(&c, kv_get, p1, &as, &st) == 0);
+    CHECK_STR(as.jwt_secret, "new");
+    CHECK_STR(as.expiring_jwt_secret, "old");
+    CHECK_STR(as.auth_token, "tok");           /* HTTP_* is a client header: ignored */
+    struct kv p2[] = {{"AUTH_TOKEN", ""}, {"READ_ONLY", "1"}, {"JWT_LEEWAY", "30"}, {NULL, NULL}};
+    CHECK(config_request_auth(&c, kv_get, p2, &as, &st) == 0);
+    CHECK(as.auth_token == NULL && as.read_only == 1 && as.jwt_leeway == 30);
+    CHECK_STR(as.jwt_secret, "old");
+    struct kv p3[] = {{"JWT_LEEWAY", "soon"}, {NULL, NULL}};
+    CHECK(config_request_auth(&c, kv_get, p3, &as, &st) == -1 && !strncmp(st.msg, "JWT_LEEWAY", 10));
     /* A secret's value never appears in a message. */
     struct kv secret_bad[] = {{"JWT_SECRET", "hunter2-secret"}, {"JWT_LEEWAY", "x"}, {NULL, NULL}};
     CHECK(load(secret_bad, &c, &st) == -1 && !strstr(st.msg, "hunter2"));
+}
+
+/* ---- access policy ------------------------------------------------------ */
+
+static const char *write_file(const char *text)
+{
+    static char path[64];
+    snprintf(path, sizeof path, "/tmp/cuegw-policy-%d", (int)getpid());
+    FILE *f = fopen(path, "w");
+    fputs(text, f);
+    fclose(f);
+    return path;
+}
+
+#define M(s) (s), strlen(s)
+
+static void test_policy(void)
+{
+    CHECK(policy_glob("*", M("a.B/C")));
+    CHECK(policy_glob("show.ShowInterface/Get*", M("show.ShowInterface/GetShows")));
+    CHECK(!policy_glob("show.ShowInterface/Get*", M("show.ShowInterface/CreateShow")));
+    CHECK(policy_glob("*/Get*", M("job.JobInterface/GetJobs")));
+    CHECK(!policy_glob("*/Get*", M("job.JobInterface/KillJob")));
+    CHECK(policy_glob("job.*", M("job.FrameInterface/Retry")));
+    CHECK(!policy_glob("job.*", M("host.HostInterface/GetHosts")));
+    CHECK(policy_glob("a*b*c", M("aXXbYYc")) && !policy_glob("a*b*c", M("aXXbYY")));
+    CHECK(!policy_glob("GetShows", M("GetShowsX")) && !policy_glob("GetShowsX", M("GetShows")));
+
+    struct cg_status st;
+    cg_status_clear(&st);
+    struct policy *p = policy_load(write_file(
+        "# farm policy\n"
+        "role admin *\n"
+        "role wrangler job.JobInterface/* job.FrameInterface/*   # wranglers\n"
+        "user alice show.ShowInterface/CreateShow\n"
+        "default */Get* */Find*\n"), &st);
+    CHECK(p != NULL);
+    if (p) {
+        CHECK(policy_allows(p, "admin", NULL, M("host.HostInterface/Lock")));
+        CHECK(policy_allows(p, "wrangler", NULL, M("job.JobInterface/KillJob")));
+        CHECK(!policy_allows(p, "wrangler", NULL, M("host.HostInterface/GetHosts")));
+        CHECK(policy_allows(p, NULL, "alice", M("show.ShowInterface/CreateShow")));
+        CHECK(!policy_allows(p, NULL, "alice", M("show.ShowInterface/GetShows")));
+        CHECK(policy_allows(p, NULL, "bob", M("show.ShowInterface/GetShows")));
+        CHECK(!policy_allows(p, NULL, "bob", M("show.ShowInterface/CreateShow")));
+        CHECK(!policy_allows(p, "nobody", NULL, M("job.JobInterface/KillJob")));
+        policy_free(p);
+    }
+    p = policy_load(write_file("role admin *\n"), &st);
+    CHECK(p && !policy_allows(p, NULL, "bob", M("show.ShowInterface/GetShows")));
+    policy_free(p);
+
+    static const struct { const char *text; const char *where; } bad[] = {
+        {"role admin\n", ":1:"},
+        {"# ok\nrole admin *\nallow everything\n", ":3:"},
+        {"default /show.ShowInterface/GetShows\n", ":1:"},
+        {"\n\nuser bob show.Show-Interface\n", ":3:"},
+        {"role admin show.ShowInterface/Get?\n", ":1:"},
+        {"# only comments\n\n", "no rules"},
+        {"default\n", ":1:"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        cg_status_clear(&st);
+        p = policy_load(write_file(bad[i].text), &st);
+        CHECK(p == NULL);
+        if (!strstr(st.msg, bad[i].where) || strncmp(st.msg, "ACCESS_POLICY:", 14))
+            unit_fail(__FILE__, __LINE__, "the error names the line", st.msg);
+        else
+            unit_passed++;
+        policy_free(p);
+    }
+    unlink(write_file(""));
 }
 
 /* ---- CORS and request ids ------------------------------------------------ */
@@ -315,6 +410,7 @@ int main(void)
     log_setup(LOG_ERROR, 0);   /* access lines would only clutter the output */
     test_durations();
     test_config();
+    test_policy();
     test_cors();
     test_request_ids();
     test_handler();
