@@ -136,9 +136,20 @@ def cuegw_settings_names():
     return sorted(set(re.findall(r"env\.([A-Z_][A-Z0-9_]*)", text)))
 
 
+# Settings a deployment keeps out of the environment and hands to cuegw
+# with each request, so they rotate with a graceful reload.
+SECRET_NAMES = ("JWT_SECRET", "EXPIRING_JWT_SECRET", "AUTH_TOKEN", "EXPIRING_AUTH_TOKEN")
+
+
+def lighttpd_quote(v):
+    return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 class Lighttpd:
     """lighttpd -D -f lighttpd/lighttpd.conf, with cuegw's settings in its
-    environment, as a site would run it."""
+    environment and the secrets in the CUEGW_SECRETS file, as a site would
+    run it."""
+    name = "lighttpd"
 
     def __init__(self, cuegw_bin, settings, workers=2, port=None, host="127.0.0.1",
                  run_dir=None):
@@ -149,8 +160,29 @@ class Lighttpd:
         self.host = host
         self.run_dir = run_dir or tempfile.mkdtemp(prefix="cuegw-lighttpd-")
         self.proc = None
+        self.secrets = os.path.join(self.run_dir, "cuegw-secrets.conf")
+        self.set_params({k: v for k, v in self.settings.items() if k in SECRET_NAMES})
         _started.append(self)
         servers.append(self)
+
+    def set_params(self, params):
+        """Rewrites the secrets file (takes effect at the next reload)."""
+        lines = ["setenv.add-environment += ("]
+        for k in SECRET_NAMES:
+            lines.append("    %s => %s," % (lighttpd_quote(k), lighttpd_quote(params.get(k, ""))))
+        lines.append(")")
+        tmp = self.secrets + ".tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        os.replace(tmp, self.secrets)
+
+    def reload(self, timeout=10.0):
+        """lighttpd's graceful restart: it finishes what is in flight and
+        comes back with the files re-read."""
+        self.proc.send_signal(signal.SIGUSR1)
+        time.sleep(0.3)
+        wait_for_port(self.port, timeout, self.proc)
 
     def env(self):
         env = {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")}
@@ -162,9 +194,11 @@ class Lighttpd:
             "CUEGW_RUN_DIR": self.run_dir,
             "CUEGW_BIN": self.cuegw_bin,
             "CUEGW_WORKERS": str(self.workers),
+            "CUEGW_SECRETS": self.secrets,
         })
         for k, v in self.settings.items():
-            env[k] = str(v)
+            if k not in SECRET_NAMES:
+                env[k] = str(v)
         for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
             if k in os.environ:
                 env[k] = os.environ[k]

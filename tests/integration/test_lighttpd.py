@@ -21,6 +21,7 @@ import traceback
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import auth_matrix  # noqa: E402
 import harness  # noqa: E402
+import rotation  # noqa: E402
 from harness import request, sign_jwt  # noqa: E402
 
 import grpc  # noqa: E402
@@ -433,6 +434,12 @@ def test_auth_matrix(c, env):
     ro.stop()
 
 
+def test_rotation_under_load(c, env):
+    srv = env.lighttpd(dict(rotation.initial_params()), workers=2)
+    rotation.run(c, "lighttpd", srv, lambda path, h: request(srv.port, "POST", path, "{}", h))
+    srv.stop()
+
+
 def test_deadline(c, env):
     env.standin.script(method="/show.ShowInterface/GetShows", delay_ms=5000, times=1)
     r = env.post("/show.ShowInterface/GetShows")
@@ -491,7 +498,7 @@ def test_cuebot_down_and_back(c, env):
 
 
 TESTS = [test_every_route, test_farm_reads_back, test_error_codes, test_http_errors, test_auth_basics,
-         test_request_id, test_cors, test_prefix_and_origins, test_failover, test_bad_setting, test_auth_matrix, test_deadline, test_large_response,
+         test_request_id, test_cors, test_prefix_and_origins, test_failover, test_bad_setting, test_auth_matrix, test_rotation_under_load, test_deadline, test_large_response,
          test_cuebot_down_and_back]
 
 
