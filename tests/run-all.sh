@@ -48,6 +48,10 @@ run install sh "$top/tests/install_test.sh" "$BUILD"
 
 run integration-lighttpd "$PY" "$top/tests/integration/test_lighttpd.py" --cuegw "$BUILD/cuegw" --schema "$BUILD/gen/schema.pb"
 
+run integration-nginx "$PY" "$top/tests/integration/test_nginx.py" --cuegw "$BUILD/cuegw" --schema "$BUILD/gen/schema.pb"
+
+run integration-apache "$PY" "$top/tests/integration/test_apache.py" --cuegw "$BUILD/cuegw" --schema "$BUILD/gen/schema.pb"
+
 run integration-pool "$PY" "$top/tests/integration/test_pool.py" --cuegw "$BUILD/cuegw" --schema "$BUILD/gen/schema.pb"
 
 run oracle "$PY" "$top/tests/oracle/oracle_test.py" --tool "$BUILD/tests/transcode-tool" --schema "$BUILD/gen/schema.pb"
