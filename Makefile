@@ -125,9 +125,17 @@ bench: $(BENCH_BIN)
 
 # The schema is installed beside the gateway so a site can see (and diff)
 # exactly which Cuebot wire facts this build speaks.
+# The web server configurations go to share/cuegw as examples to copy:
+# a site's own /etc is the operator's to edit, never ours to overwrite.
 install: all
-	install -d $(DESTDIR)$(PREFIX)/share/cuegw/proto $(DESTDIR)$(PREFIX)/share/doc/cuegw
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/cuegw/proto $(DESTDIR)$(PREFIX)/share/doc/cuegw
+	install -d $(DESTDIR)$(PREFIX)/share/cuegw/lighttpd $(DESTDIR)$(PREFIX)/share/cuegw/apache $(DESTDIR)$(PREFIX)/share/cuegw/conf
+	install -m 755 $(GATEWAY) $(DESTDIR)$(PREFIX)/bin/cuegw
 	install -m 644 $(PROTOS) $(DESTDIR)$(PREFIX)/share/cuegw/proto/
+	install -m 644 lighttpd/*.conf $(DESTDIR)$(PREFIX)/share/cuegw/lighttpd/
+	install -m 644 apache/*.conf $(DESTDIR)$(PREFIX)/share/cuegw/apache/
+	install -m 644 conf/*.conf conf/cuegw.env conf/cuegw.service $(DESTDIR)$(PREFIX)/share/cuegw/conf/
+	install -m 755 conf/spawn-fcgi.sh $(DESTDIR)$(PREFIX)/share/cuegw/conf/
 	install -m 644 README.md $(DESTDIR)$(PREFIX)/share/doc/cuegw/
 
 clean:

@@ -81,14 +81,21 @@ int main(int argc, char **argv)
     }
     log_setup(cfg.log_level, cfg.log_json);
 
-    if (listen_addr)
-        return pool_run(listen_addr, workers, &cfg);
+    int rc;
+    if (listen_addr) {
+        rc = pool_run(listen_addr, workers, &cfg);
+        config_free(&cfg);
+        return rc;
+    }
 
     struct stat sb;
     if (fstat(0, &sb) != 0 || !S_ISSOCK(sb.st_mode)) {
         fprintf(stderr, "cuegw: standard input is not a FastCGI socket; run cuegw from a web "
                         "server or spawn-fcgi, or give --listen ADDR\n");
+        config_free(&cfg);
         return 2;
     }
-    return worker_run(0, &cfg);
+    rc = worker_run(0, &cfg);
+    config_free(&cfg);
+    return rc;
 }

@@ -30,7 +30,7 @@ static void remove_stale_socket(const char *addr)
         unlink(addr);
 }
 
-static pid_t spawn(int fd, const struct cg_config *cfg)
+static pid_t spawn(int fd, struct cg_config *cfg)
 {
     pid_t pid = fork();
     if (pid == 0) {
@@ -40,7 +40,9 @@ static pid_t spawn(int fd, const struct cg_config *cfg)
         sigaction(SIGTERM, &sa, NULL);
         sigaction(SIGUSR1, &sa, NULL);
         sigaction(SIGINT, &sa, NULL);
-        _exit(worker_run(fd, cfg));
+        int rc = worker_run(fd, cfg);
+        config_free(cfg);
+        exit(rc);     /* not _exit: leak checkers report from exit handlers */
     }
     return pid;
 }
@@ -52,7 +54,7 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-int pool_run(const char *addr, int workers, const struct cg_config *cfg)
+int pool_run(const char *addr, int workers, struct cg_config *cfg)
 {
     remove_stale_socket(addr);
     if (FCGX_Init() != 0) {

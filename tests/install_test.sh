@@ -13,6 +13,13 @@ check test $? -eq 0
 n=$(ls "$dest/opt/cuegw-test/share/cuegw/proto"/*.proto 2>/dev/null | wc -l)
 check test "$n" -eq "$(ls "$top"/proto/*.proto | wc -l)"
 check test -f "$dest/opt/cuegw-test/share/doc/cuegw/README.md"
+check test -x "$dest/opt/cuegw-test/bin/cuegw"
+check "$dest/opt/cuegw-test/bin/cuegw" --version
+for f in lighttpd/cuegw.conf apache/cuegw-fcgid.conf apache/cuegw-proxy-fcgi.conf conf/nginx-cuegw.conf \
+         conf/cuegw.env conf/cuegw.service; do
+    check cmp -s "$top/$f" "$dest/opt/cuegw-test/share/cuegw/$f"
+done
+check test -x "$dest/opt/cuegw-test/share/cuegw/conf/spawn-fcgi.sh"
 # Nothing outside the prefix.
 other=$(cd "$dest" && find . -type f | grep -v '^\./opt/cuegw-test/' | wc -l)
 check test "$other" -eq 0
