@@ -15,7 +15,8 @@ check test "$n" -eq "$(ls "$top"/proto/*.proto | wc -l)"
 check test -f "$dest/opt/cuegw-test/share/doc/cuegw/README.md"
 check test -x "$dest/opt/cuegw-test/bin/cuegw"
 check "$dest/opt/cuegw-test/bin/cuegw" --version
-for f in lighttpd/cuegw.conf apache/cuegw-fcgid.conf apache/cuegw-proxy-fcgi.conf conf/nginx-cuegw.conf \
+for f in lighttpd/cuegw.conf lighttpd/cuegw-basic-auth.conf apache/cuegw-fcgid.conf \
+         apache/cuegw-proxy-fcgi.conf conf/nginx-cuegw.conf conf/nginx-cuegw-basic-auth.conf \
          conf/cuegw.env conf/cuegw.service; do
     check cmp -s "$top/$f" "$dest/opt/cuegw-test/share/cuegw/$f"
 done

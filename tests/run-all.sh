@@ -52,6 +52,8 @@ run integration-nginx "$PY" "$top/tests/integration/test_nginx.py" --cuegw "$BUI
 
 run integration-apache "$PY" "$top/tests/integration/test_apache.py" --cuegw "$BUILD/cuegw" --schema "$BUILD/gen/schema.pb"
 
+run integration-remote-user "$PY" "$top/tests/integration/test_remote_user.py" --cuegw "$BUILD/cuegw" --schema "$BUILD/gen/schema.pb"
+
 run integration-pool "$PY" "$top/tests/integration/test_pool.py" --cuegw "$BUILD/cuegw" --schema "$BUILD/gen/schema.pb"
 
 run oracle "$PY" "$top/tests/oracle/oracle_test.py" --tool "$BUILD/tests/transcode-tool" --schema "$BUILD/gen/schema.pb"

@@ -12,6 +12,11 @@ param_settings, the SetEnv lines of the secrets file (CUEGW_SECRETS) that
 Apache sends with every request. set_params() rewrites that file and
 reload() is `apache2 -k graceful`, which re-reads it.
 
+basic_auth={"user": "password", ...} starts Apache with -DCUEGW_BASIC_AUTH
+and CUEGW_HTPASSWD naming a password file of those users: Apache checks
+HTTP basic auth and passes the user to cuegw as REMOTE_USER (give
+AUTH_MODE=remote-user in env_settings to match).
+
 Instances register with harness, so harness.stop_all() stops them and
 harness.crash_reports() reads their logs.
 """
@@ -87,7 +92,7 @@ class _Apache:
     snippet = None
 
     def __init__(self, cuegw_bin, env_settings, param_settings, workers=2, port=None,
-                 host="127.0.0.1", run_dir=None):
+                 host="127.0.0.1", run_dir=None, basic_auth=None):
         self.cuegw_bin = os.path.abspath(cuegw_bin)
         self.env_settings = {k: str(v) for k, v in dict(env_settings).items()}
         self.workers = workers
@@ -102,6 +107,11 @@ class _Apache:
         self.proc = None
         self.params = {}
         self.set_params(param_settings)
+        self.htpasswd = None
+        if basic_auth is not None:
+            # Read by Apache's children at each request (mode 644: hashes).
+            self.htpasswd = os.path.join(self.run_dir, "htpasswd")
+            harness.write_htpasswd(self.htpasswd, basic_auth)
         harness._started.append(self)
         harness.servers.append(self)
 
@@ -133,10 +143,13 @@ class _Apache:
             "CUEGW_SECRETS": self.secrets,
         })
         env.update(self._snippet_env())
+        if self.htpasswd:
+            env["CUEGW_HTPASSWD"] = self.htpasswd
         return env
 
     def args(self, *extra):
-        return [apache_binary(), "-d", APACHE_DIR, "-f", "httpd.conf", "-D", self.define] + list(extra)
+        defines = ["-D", self.define] + (["-D", "CUEGW_BASIC_AUTH"] if self.htpasswd else [])
+        return [apache_binary(), "-d", APACHE_DIR, "-f", "httpd.conf"] + defines + list(extra)
 
     def set_params(self, param_settings):
         """Rewrites the secrets file: one SetEnv line per setting given (a

@@ -7,7 +7,9 @@ the shipped files in conf/, as a site would run them:
     RUN_DIR/nginx.conf and RUN_DIR/nginx-cuegw.conf are symbolic links to
     the shipped conf/nginx.conf and conf/nginx-cuegw.conf, and the three
     per-site includes those name (cuegw-listen.conf, cuegw-upstream.conf,
-    cuegw-secrets.conf) are written here.
+    cuegw-secrets.conf) are written here. With basic_auth, also the
+    optional cuegw-auth.conf: a symbolic link to the shipped
+    conf/nginx-cuegw-basic-auth.conf, with its password file cuegw-htpasswd.
 
 Instances register with harness, so harness.stop_all() stops them and
 harness.crash_reports() reads their logs.
@@ -28,6 +30,7 @@ import harness
 CONF_DIR = os.path.join(harness.TOP, "conf")
 SPAWN_FCGI_SH = os.path.join(CONF_DIR, "spawn-fcgi.sh")
 ENV_TEMPLATE = os.path.join(CONF_DIR, "cuegw.env")
+BASIC_AUTH_CONF = os.path.join(CONF_DIR, "nginx-cuegw-basic-auth.conf")
 SANITIZER_ENV = ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS")
 
 _BARE = re.compile(r"^[A-Za-z0-9_@%+=:,./-]*$")
@@ -87,11 +90,15 @@ def _write_private(path, text):
 
 class Nginx:
     """nginx + spawn-fcgi pool. env_settings: the pool's settings (its env
-    file); param_settings: the fastcgi_param lines of cuegw-secrets.conf."""
+    file); param_settings: the fastcgi_param lines of cuegw-secrets.conf.
+    basic_auth={"user": "password", ...}: nginx checks HTTP basic auth
+    against a password file of those users and passes the user as
+    REMOTE_USER; give AUTH_MODE=remote-user in env_settings to match."""
 
     name = "nginx"
 
-    def __init__(self, cuegw_bin, env_settings, param_settings, workers=2, port=None):
+    def __init__(self, cuegw_bin, env_settings, param_settings, workers=2, port=None,
+                 basic_auth=None):
         self.cuegw_bin = os.path.abspath(cuegw_bin)
         self.env_settings = dict(env_settings)
         self.param_settings = dict(param_settings)
@@ -104,6 +111,7 @@ class Nginx:
         self.env_file = os.path.join(self.run_dir, "cuegw.env")
         self.proc = None
         self.pool_up = False
+        self.basic_auth = dict(basic_auth) if basic_auth is not None else None
         self.nginx = harness.need("nginx") if shutil.which("nginx") else harness.need("/usr/sbin/nginx")
         harness._started.append(self)
         harness.servers.append(self)
@@ -146,6 +154,12 @@ class Nginx:
         with open(os.path.join(self.run_dir, "cuegw-upstream.conf"), "w") as f:
             f.write("server unix:%s;\n" % self.socket)
         _write_private(os.path.join(self.run_dir, "cuegw-secrets.conf"), self._secrets_text())
+        if self.basic_auth is not None:
+            link = os.path.join(self.run_dir, "cuegw-auth.conf")
+            if not os.path.islink(link):
+                os.symlink(BASIC_AUTH_CONF, link)
+            # Read by nginx's workers ("nobody" under a root master).
+            harness.write_htpasswd(os.path.join(self.run_dir, "cuegw-htpasswd"), self.basic_auth)
 
     def set_params(self, param_settings):
         """Rewrites cuegw-secrets.conf; takes effect at the next reload()."""
