@@ -18,15 +18,19 @@ static const char *env_get(void *ctx, const char *name)
 }
 
 /* Blank (empty or all spaces) counts as unset. */
-static const char *value(config_get_fn get, void *ctx, const char *name)
+static const char *unless_blank(const char *v)
 {
-    const char *v = get(ctx, name);
     if (!v)
         return NULL;
     for (const char *p = v; *p; p++)
         if (*p != ' ' && *p != '\t')
             return v;
     return NULL;
+}
+
+static const char *value(config_get_fn get, void *ctx, const char *name)
+{
+    return unless_blank(get(ctx, name));
 }
 
 int64_t config_parse_duration(const char *s)
@@ -192,13 +196,21 @@ static int read_auth(struct auth_settings *a, config_get_fn get, void *ctx, int 
         const char *raw = get(ctx, secrets[i].name);
         if (override && !raw)
             continue;        /* not sent with this request: the process's own */
-        *(const char **)((char *)a + secrets[i].off) = value(get, ctx, secrets[i].name);
+        *(const char **)((char *)a + secrets[i].off) = unless_blank(raw);
     }
-    const char *v;
-    if ((v = value(get, ctx, "JWT_LEEWAY")) && parse_long(v, 0, 86400, &a->jwt_leeway))
+    /* As for the secrets: absent keeps the current value, present but
+     * blank means the default. */
+    const char *raw = get(ctx, "JWT_LEEWAY"), *v = unless_blank(raw);
+    if (raw && !v)
+        a->jwt_leeway = 0;
+    if (v && parse_long(v, 0, 86400, &a->jwt_leeway))
         return cg_fail(st, CG_INVALID_ARGUMENT,
                        "JWT_LEEWAY: expected whole seconds from 0 to 86400, got \"%.40s\"", v);
-    if ((v = value(get, ctx, "READ_ONLY")) && parse_bool(v, &a->read_only))
+    raw = get(ctx, "READ_ONLY");
+    v = unless_blank(raw);
+    if (raw && !v)
+        a->read_only = 0;
+    if (v && parse_bool(v, &a->read_only))
         return cg_fail(st, CG_INVALID_ARGUMENT, "READ_ONLY: expected 1 or 0, got \"%.40s\"", v);
     return 0;
 }

@@ -38,10 +38,12 @@ WRITE = "/show.ShowInterface/CreateShow"
 JOBS = "/job.JobInterface/GetJobs"
 
 
-def policy_file():
+def policy_file(text=POLICY):
+    """Writes a policy to a temporary file, readable by cuegw processes that
+    run as the web server's user."""
     fd, path = tempfile.mkstemp(prefix="cuegw-policy-", suffix=".txt")
     with os.fdopen(fd, "w") as f:
-        f.write(POLICY)
+        f.write(text)
     os.chmod(path, 0o644)
     return path
 

@@ -26,7 +26,6 @@ import pwd
 import grp
 import re
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -214,11 +213,7 @@ class _Apache:
             time.sleep(0.02)
 
     def _children(self):
-        try:
-            with open("/proc/%d/task/%d/children" % (self.proc.pid, self.proc.pid)) as f:
-                return [int(x) for x in f.read().split()]
-        except OSError:
-            return []
+        return harness.children(self.proc.pid)
 
     def _listen_inodes(self):
         found = set()
@@ -258,26 +253,14 @@ class _Apache:
         return out
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        harness.stop_process(self.proc, 20)
         self.proc = None
 
     def error_log(self):
         """Apache's error log (mod_fcgid's cuegw processes write their stderr
         there too), then what apache2 printed itself."""
-        text = ""
-        for name in ("error.log", "httpd.out"):
-            try:
-                with open(os.path.join(self.run_dir, name), errors="replace") as f:
-                    text += f.read()
-            except OSError:
-                pass
-        return text
+        return harness.read_logs(os.path.join(self.run_dir, "error.log"),
+                                 os.path.join(self.run_dir, "httpd.out"))
 
     def url(self, path):
         return "http://%s:%d%s" % (self.host, self.port, path)
@@ -365,13 +348,7 @@ class ApacheProxyFcgi(_Apache):
 
     def stop(self):
         super().stop()
-        if self.pool and self.pool.poll() is None:
-            self.pool.send_signal(signal.SIGTERM)
-            try:
-                self.pool.wait(40)
-            except subprocess.TimeoutExpired:
-                self.pool.kill()
-                self.pool.wait()
+        harness.stop_process(self.pool, 40)
 
     @staticmethod
     def _read(path):

@@ -20,7 +20,6 @@ import pwd
 import grp
 import re
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -60,14 +59,6 @@ def env_names():
     """The settings conf/cuegw.env lists, in its order."""
     with open(ENV_TEMPLATE) as f:
         return re.findall(r"^([A-Z_][A-Z0-9_]*)=", f.read(), re.M)
-
-
-def _children(pid):
-    try:
-        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
-            return [int(x) for x in f.read().split()]
-    except OSError:
-        return []
 
 
 def _title(pid):
@@ -222,7 +213,7 @@ class Nginx:
 
     def _workers(self):
         """nginx's worker processes that take new connections."""
-        return {p for p in _children(self.proc.pid) if _title(p) == "nginx: worker process"}
+        return {p for p in harness.children(self.proc.pid) if _title(p) == "nginx: worker process"}
 
     def _wait_workers(self, old, log_offset, timeout):
         """Until nginx has a set of workers that were not in `old`, and every
@@ -268,13 +259,7 @@ class Nginx:
         self._wait_workers(old, offset, timeout)
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        harness.stop_process(self.proc, 10)
         self.proc = None
         if self.pool_up:
             self.pool_up = False
@@ -284,15 +269,9 @@ class Nginx:
 
     def error_log(self):
         """nginx's error log and output, then the pool's stderr."""
-        text = ""
-        for path in (os.path.join(self.run_dir, "error.log"), os.path.join(self.run_dir, "nginx.out"),
-                     os.path.join(self.pool_dir, "cuegw.log")):
-            try:
-                with open(path, errors="replace") as f:
-                    text += f.read()
-            except OSError:
-                pass
-        return text
+        return harness.read_logs(os.path.join(self.run_dir, "error.log"),
+                                 os.path.join(self.run_dir, "nginx.out"),
+                                 os.path.join(self.pool_dir, "cuegw.log"))
 
     def url(self, path):
         return "http://%s:%d%s" % (self.host, self.port, path)

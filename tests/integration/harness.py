@@ -36,6 +36,71 @@ def stop_all():
     _started.clear()
 
 
+class Checks:
+    """Counts checks; prints each failure with its detail. Every test
+    script ends with "<suite>: N passed, N failed" from these counts."""
+
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def check(self, ok, what, detail=""):
+        if ok:
+            self.passed += 1
+        else:
+            self.failed += 1
+            print("FAIL %s%s" % (what, (": " + str(detail)[:600]) if detail else ""), flush=True)
+        return ok
+
+
+def stop_process(proc, timeout):
+    """SIGTERM, then SIGKILL if it is still there after timeout seconds."""
+    if proc is None or proc.poll() is not None:
+        return
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def children(pid):
+    """The pids of a process's children (from /proc), [] when it is gone."""
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
+def read_logs(*paths):
+    """The files' contents one after the other; missing ones are skipped."""
+    text = ""
+    for path in paths:
+        try:
+            with open(path, errors="replace") as f:
+                text += f.read()
+        except OSError:
+            pass
+    return text
+
+
+def method_classes(schema_path, service, method):
+    """The request and response classes of a method, from the compiled
+    descriptor set, by python-protobuf (independent of cuegw's code)."""
+    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+    fds = descriptor_pb2.FileDescriptorSet()
+    with open(schema_path, "rb") as f:
+        fds.ParseFromString(f.read())
+    pool = descriptor_pool.DescriptorPool()
+    for fd in fds.file:
+        pool.Add(fd)
+    factory = message_factory.MessageFactory(pool)
+    md = pool.FindServiceByName(service).FindMethodByName(method)
+    return factory.GetPrototype(md.input_type), factory.GetPrototype(md.output_type)
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -119,13 +184,7 @@ class Standin:
         return self.control("GET", "/calls")
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, 5)
         self.proc = None
 
 
@@ -261,23 +320,10 @@ class Lighttpd:
 
     def error_log(self):
         """lighttpd's error log, then what the cuegw workers wrote to stderr."""
-        text = ""
-        for name in ("error.log", "cuegw.log", "lighttpd.out"):
-            try:
-                with open(os.path.join(self.run_dir, name), errors="replace") as f:
-                    text += f.read()
-            except OSError:
-                pass
-        return text
+        return read_logs(*(os.path.join(self.run_dir, n) for n in ("error.log", "cuegw.log", "lighttpd.out")))
 
     def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop_process(self.proc, 10)
         self.proc = None
 
     def url(self, path):

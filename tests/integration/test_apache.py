@@ -30,7 +30,6 @@ import harness  # noqa: E402
 from harness import request, sign_jwt  # noqa: E402
 
 import grpc  # noqa: E402
-from google.protobuf import descriptor_pb2, descriptor_pool, message_factory  # noqa: E402
 
 SECRET = "apache-secret-0123456789abcdef"
 NEW_SECRET = "apache-secret-rotated-fedcba9876"
@@ -38,29 +37,7 @@ SHOWS = "/show.ShowInterface/GetShows"
 JOBS = "/job.JobInterface/GetJobs"
 
 
-class Checks:
-    def __init__(self):
-        self.passed = self.failed = 0
 
-    def check(self, ok, what, detail=""):
-        if ok:
-            self.passed += 1
-        else:
-            self.failed += 1
-            print("FAIL %s%s" % (what, (": " + str(detail)[:600]) if detail else ""), flush=True)
-        return ok
-
-
-def message_classes(schema_path, service, method):
-    fds = descriptor_pb2.FileDescriptorSet()
-    with open(schema_path, "rb") as f:
-        fds.ParseFromString(f.read())
-    pool = descriptor_pool.DescriptorPool()
-    for fd in fds.file:
-        pool.Add(fd)
-    factory = message_factory.MessageFactory(pool)
-    md = pool.FindServiceByName(service).FindMethodByName(method)
-    return factory.GetPrototype(md.input_type), factory.GetPrototype(md.output_type)
 
 
 def error_code(r):
@@ -270,14 +247,14 @@ def main():
     ap.add_argument("--schema", required=True)
     ap.add_argument("--only", choices=["fcgid", "proxy"], help="run one of the two fronts")
     args = ap.parse_args()
-    c = Checks()
+    c = harness.Checks()
     try:
         front_apache.apache_binary()
         standin = harness.Standin(args.schema).start()
         channel = grpc.insecure_channel(
             standin.endpoint,
             options=[("grpc.max_receive_message_length", -1), ("grpc.max_send_message_length", -1)])
-        classes = message_classes(args.schema, "job.JobInterface", "GetJobs")
+        classes = harness.method_classes(args.schema, "job.JobInterface", "GetJobs")
         # Each front in full at one URL_PREFIX, then briefly at the other.
         fronts = [("fcgid", front_apache.ApacheFcgid, "/cue", ""),
                   ("proxy", front_apache.ApacheProxyFcgi, "", "/cue")]

@@ -46,19 +46,6 @@ HTTP_OF_CODE = {1: 499, 2: 500, 3: 400, 4: 504, 5: 404, 6: 409, 7: 403, 8: 429, 
 SECRET = "integration-secret-0123456789"
 
 
-class Checks:
-    def __init__(self):
-        self.passed = 0
-        self.failed = 0
-
-    def check(self, ok, what, detail=""):
-        if ok:
-            self.passed += 1
-        else:
-            self.failed += 1
-            print("FAIL %s%s" % (what, (": " + str(detail)[:600]) if detail else ""))
-        return ok
-
 
 class Schema:
     def __init__(self, path):
@@ -508,7 +495,7 @@ def main():
     ap.add_argument("--schema", required=True)
     ap.add_argument("--only", help="run the tests whose name contains this")
     args = ap.parse_args()
-    c = Checks()
+    c = harness.Checks()
     env = None
     try:
         env = Env(args)

@@ -32,7 +32,6 @@ import harness  # noqa: E402
 from harness import request, sign_jwt  # noqa: E402
 
 import grpc  # noqa: E402
-from google.protobuf import descriptor_pb2, descriptor_pool, message_factory  # noqa: E402
 
 SECRET = "nginx-secret-0123456789abcdef"
 NEW_SECRET = "nginx-secret-rotated-fedcba9876543210"
@@ -75,18 +74,6 @@ function done(summary, latency, requests)
 end
 """
 
-
-class Checks:
-    def __init__(self):
-        self.passed = self.failed = 0
-
-    def check(self, ok, what, detail=""):
-        if ok:
-            self.passed += 1
-        else:
-            self.failed += 1
-            print("FAIL %s%s" % (what, (": " + str(detail)[:600]) if detail else ""))
-        return ok
 
 
 def per_request_settings(cuegw):
@@ -228,22 +215,12 @@ def test_client_headers_are_not_settings(c, env):
     c.check(r.status != 403, "a Read-Only header does not make the gateway read-only", r.status)
 
 
-def schema_classes(path, service, method):
-    fds = descriptor_pb2.FileDescriptorSet()
-    with open(path, "rb") as f:
-        fds.ParseFromString(f.read())
-    pool = descriptor_pool.DescriptorPool()
-    for fd in fds.file:
-        pool.Add(fd)
-    factory = message_factory.MessageFactory(pool)
-    md = pool.FindServiceByName(service).FindMethodByName(method)
-    return factory.GetPrototype(md.input_type), factory.GetPrototype(md.output_type)
 
 
 def test_large_response(c, env):
     path = "/job.JobInterface/GetJobs"
     env.standin.script(method=path, response_bytes=50_000_000, times=2)
-    req_cls, resp_cls = schema_classes(env.args.schema, "job.JobInterface", "GetJobs")
+    req_cls, resp_cls = harness.method_classes(env.args.schema, "job.JobInterface", "GetJobs")
     channel = grpc.insecure_channel(env.standin.endpoint,
                                     options=[("grpc.max_receive_message_length", -1)])
     try:
@@ -387,7 +364,7 @@ def main():
     ap.add_argument("--cuegw", required=True)
     ap.add_argument("--schema", required=True)
     args = ap.parse_args()
-    c = Checks()
+    c = harness.Checks()
     env = None
     try:
         env = Env(args)

@@ -23,25 +23,7 @@ import harness  # noqa: E402
 SECRET = "pool-secret"
 
 
-class Checks:
-    def __init__(self):
-        self.passed = self.failed = 0
 
-    def check(self, ok, what, detail=""):
-        if ok:
-            self.passed += 1
-        else:
-            self.failed += 1
-            print("FAIL %s%s" % (what, (": " + str(detail)[:600]) if detail else ""))
-        return ok
-
-
-def children(pid):
-    try:
-        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
-            return [int(x) for x in f.read().split()]
-    except OSError:
-        return []
 
 
 def get_shows(address, token):
@@ -82,7 +64,7 @@ def run(c, args):
         status, headers, body, _ = wait_ready(sock, token)
         c.check(status == 200 and b'"testing"' in body, "the pool answers on a unix socket",
                 (status, body[:200]))
-        workers = children(pool.pid)
+        workers = harness.children(pool.pid)
         c.check(len(workers) == 2, "--workers 2 forks two workers", workers)
         os.kill(workers[0], signal.SIGKILL)
         ok = 0
@@ -91,9 +73,9 @@ def run(c, args):
             ok += status == 200
         c.check(ok == 20, "with a worker killed, requests still succeed", ok)
         end = time.monotonic() + 5
-        while time.monotonic() < end and (len(children(pool.pid)) != 2 or workers[0] in children(pool.pid)):
+        while time.monotonic() < end and (len(harness.children(pool.pid)) != 2 or workers[0] in harness.children(pool.pid)):
             time.sleep(0.1)
-        now = children(pool.pid)
+        now = harness.children(pool.pid)
         c.check(len(now) == 2 and workers[0] not in now, "the killed worker is replaced", now)
         status, _, body, _ = fcgi_client.request(sock, {
             "REQUEST_METHOD": "POST", "REQUEST_URI": "/show.ShowInterface/GetShows"}, b"{}")
@@ -219,7 +201,7 @@ def main():
     ap.add_argument("--cuegw", required=True)
     ap.add_argument("--schema", required=True)
     args = ap.parse_args()
-    c = Checks()
+    c = harness.Checks()
     try:
         run(c, args)
     except Exception:

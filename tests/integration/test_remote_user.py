@@ -21,13 +21,13 @@ import base64
 import json
 import os
 import sys
-import tempfile
 import time
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import front_apache  # noqa: E402
 import front_nginx  # noqa: E402
+import auth_matrix  # noqa: E402
 import harness  # noqa: E402
 
 SECRET = "remote-user-jwt-secret-0123456789"
@@ -37,30 +37,9 @@ SHOWS = "/show.ShowInterface/GetShows"
 JOBS = "/job.JobInterface/GetJobs"
 
 
-class Checks:
-    def __init__(self):
-        self.passed = self.failed = 0
-
-    def check(self, ok, what, detail=""):
-        if ok:
-            self.passed += 1
-        else:
-            self.failed += 1
-            print("FAIL %s%s" % (what, (": " + str(detail)[:600]) if detail else ""))
-        return ok
-
 
 def basic(user, password):
     return "Basic " + base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
-
-
-def policy_file():
-    # Read by cuegw processes that may run as Apache's user.
-    fd, path = tempfile.mkstemp(prefix="cuegw-ru-policy-", suffix=".txt")
-    with os.fdopen(fd, "w") as f:
-        f.write(POLICY)
-    os.chmod(path, 0o644)
-    return path
 
 
 def start(kind, args, standin, policy):
@@ -139,10 +118,10 @@ def main():
     ap.add_argument("--schema", required=True)
     ap.add_argument("--only", choices=["lighttpd", "nginx", "apache-fcgid", "apache-proxy-fcgi"])
     args = ap.parse_args()
-    c = Checks()
+    c = harness.Checks()
     try:
         standin = harness.Standin(args.schema).start()
-        policy = policy_file()
+        policy = auth_matrix.policy_file(POLICY)
         for kind in ("lighttpd", "nginx", "apache-fcgid", "apache-proxy-fcgi"):
             if args.only and args.only != kind:
                 continue
