@@ -43,7 +43,7 @@ FCGI_OBJ   := $(FCGI_SRC:%.c=$(BUILD)/obj/%.o)
 GATEWAY    := $(BUILD)/cuegw
 BENCH_BIN  := $(BUILD)/tests/transcode-bench
 
-.PHONY: all check unit-test oracle-test integration-test schema-check bench clean install demo deps
+.PHONY: all check unit-test oracle-test integration-test schema-check bench bench-transcode clean install demo deps
 all: $(LIB) $(GATEWAY) $(TOOL_BIN) $(CALL_BIN)
 
 # ---- generated schema code -------------------------------------------------
@@ -91,6 +91,20 @@ $(BENCH_BIN): $(BUILD)/obj/tests/bench/transcode_bench.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ $(LIBS_ALL) -o $@
 
+# The whole-path benchmark's own tools: the C stand-in Cuebot and the two
+# floors (a bare gRPC client, a trivial FastCGI responder).
+$(BUILD)/tests/bench-standin: $(BUILD)/obj/tests/bench/standin_c.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ -lgrpc -lgpr -lpthread -o $@
+
+$(BUILD)/tests/bench-grpc-floor: $(BUILD)/obj/tests/bench/grpc_floor.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ -lgrpc -lgpr -lpthread -o $@
+
+$(BUILD)/tests/bench-trivial-fcgi: $(BUILD)/obj/tests/bench/trivial_fcgi.o
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ -lfcgi -o $@
+
 # ---- tests -------------------------------------------------------------------
 # Every suite prints "N passed, N failed"; the last line sums them all.
 # Installs the Debian packages first when something is missing (needs root
@@ -99,7 +113,7 @@ deps:
 	@sh tools/ensure-deps.sh
 
 check: deps
-	@$(MAKE) --no-print-directory all $(UNIT_BIN)
+	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(FUZZ_REPLAY)
 	@sh tests/run-all.sh $(BUILD) "$(PYTHON)" "$(PROTO_DIR)"
 
 unit-test: $(UNIT_BIN)
@@ -119,7 +133,17 @@ demo: deps
 schema-check:
 	../shared/tools/schema-diff $(PROTO_DIR)
 
-bench: $(BENCH_BIN)
+# The whole path (wrk -> nginx or lighttpd -> cuegw -> a C stand-in Cuebot)
+# against its floors; prints one table, writes $(BUILD)/bench/bench.json.
+# BENCH_ARGS passes options (--seconds, --workers, --threads, --fronts,
+# --quick); see tests/bench/README.md.
+BENCH_TOOLS := $(BUILD)/tests/bench-standin $(BUILD)/tests/bench-grpc-floor $(BUILD)/tests/bench-trivial-fcgi
+bench: deps all $(BENCH_TOOLS)
+	$(PYTHON) tests/bench/make_farm.py --schema $(BUILD)/gen/schema.pb --out $(BUILD)/bench
+	$(PYTHON) tests/bench/bench.py --build $(BUILD) $(BENCH_ARGS)
+
+# The transcoder alone: protobuf <-> JSON throughput and peak memory.
+bench-transcode: $(BENCH_BIN)
 	$(PYTHON) tests/bench/make_farm.py --schema $(BUILD)/gen/schema.pb --out $(BUILD)/bench
 	$(BENCH_BIN) $(BUILD)/bench
 
@@ -127,18 +151,102 @@ bench: $(BENCH_BIN)
 # exactly which Cuebot wire facts this build speaks.
 # The web server configurations go to share/cuegw as examples to copy:
 # a site's own /etc is the operator's to edit, never ours to overwrite.
-install: all
+install: all $(BUILD)/openapi.json
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/cuegw/proto $(DESTDIR)$(PREFIX)/share/doc/cuegw
 	install -d $(DESTDIR)$(PREFIX)/share/cuegw/lighttpd $(DESTDIR)$(PREFIX)/share/cuegw/apache $(DESTDIR)$(PREFIX)/share/cuegw/conf
 	install -m 755 $(GATEWAY) $(DESTDIR)$(PREFIX)/bin/cuegw
 	install -m 644 $(PROTOS) $(DESTDIR)$(PREFIX)/share/cuegw/proto/
+	install -m 644 $(BUILD)/openapi.json $(DESTDIR)$(PREFIX)/share/cuegw/
 	install -m 644 lighttpd/*.conf $(DESTDIR)$(PREFIX)/share/cuegw/lighttpd/
 	install -m 644 apache/*.conf $(DESTDIR)$(PREFIX)/share/cuegw/apache/
 	install -m 644 conf/*.conf conf/cuegw.env conf/cuegw.service $(DESTDIR)$(PREFIX)/share/cuegw/conf/
 	install -m 755 conf/spawn-fcgi.sh $(DESTDIR)$(PREFIX)/share/cuegw/conf/
 	install -m 644 README.md $(DESTDIR)$(PREFIX)/share/doc/cuegw/
+	install -d $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 644 docs/cuegw.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+
+# The OpenAPI document of this build's routes, for a gateway at the site
+# root (URL_PREFIX is blanked so the file does not depend on the caller's
+# environment; `URL_PREFIX=/cue cuegw --openapi` prints one for a mount).
+.PHONY: openapi
+openapi: $(BUILD)/openapi.json
+$(BUILD)/openapi.json: $(GATEWAY)
+	URL_PREFIX= $(GATEWAY) --openapi > $@.tmp && mv $@.tmp $@
 
 clean:
 	rm -rf $(BUILD)
 
+# ---- reliability (tests/valgrind, tests/soak) ------------------------------
+# `make valgrind`: a `cuegw --listen` pool under valgrind memcheck takes
+# 10,000 mixed requests over FastCGI and is stopped with SIGTERM; it fails on
+# any memcheck error or definitely/indirectly lost block. Needs the plain
+# build (memcheck cannot run a sanitized binary); CI runs it after `make check`.
+# `make soak`: a few minutes of mixed load through nginx and lighttpd
+# (SOAK_SECONDS per front, default 120); prints counts, errors by kind,
+# latency and each worker's RSS, and passes on zero unexpected answers and
+# under 1 MB of RSS growth per worker. Not part of `make check`.
+SOAK_SECONDS ?= 120
+.PHONY: valgrind soak
+valgrind: deps all
+	@$(PYTHON) tests/valgrind/run.py --cuegw $(GATEWAY) --schema $(BUILD)/gen/schema.pb
+
+soak: deps all
+	@$(PYTHON) tests/soak/soak.py --cuegw $(GATEWAY) --schema $(BUILD)/gen/schema.pb --seconds $(SOAK_SECONDS)
+
+# ---- fuzzing (tests/fuzz) ---------------------------------------------------
+# libFuzzer targets built with clang: the library sources are compiled a
+# second time into $(FUZZ_DIR)/obj with coverage instrumentation, AddressSan-
+# itizer and UndefinedBehaviorSanitizer. `make fuzz FUZZ_SECONDS=N` runs every
+# target for N seconds (two at a time with make -j2), each with its corpus in
+# $(FUZZ_DIR)/corpus/<target> started from tests/fuzz/seeds and regressions;
+# the fuzzers' own output goes to $(FUZZ_DIR)/logs and a summary is printed.
+# It fails when any target finds a crash or a broken invariant.
+# The same targets are also built with $(CC) around tests/fuzz/replay_main.c;
+# `make check` replays every seed and regression through them.
+FUZZ_TARGETS := json_decode pb_encode auth request
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZ_DIR     := $(BUILD)/fuzz
+FUZZ_CFLAGS  := -std=c11 -O1 -g -fno-omit-frame-pointer -fno-sanitize-recover=all \
+                -fsanitize=fuzzer-no-link,address,undefined
+FUZZ_LIB_OBJ := $(COMMON_SRC:%.c=$(FUZZ_DIR)/obj/%.o) \
+                $(PROTO_NAMES:%=$(FUZZ_DIR)/obj/gen/%.pb-c.o) $(FUZZ_DIR)/obj/gen/schema_index.o
+FUZZ_HELPERS := tests/fuzz/json_valid.c tests/fuzz/jwt_oracle.c tests/fuzz/fuzz_types.c
+FUZZ_BIN     := $(FUZZ_TARGETS:%=$(FUZZ_DIR)/fuzz_%)
+FUZZ_REPLAY  := $(FUZZ_TARGETS:%=$(BUILD)/tests/fuzz-replay-%)
+
+.PHONY: fuzz fuzz-build
+# Kept between runs (make would delete them as intermediate files).
+.SECONDARY: $(FUZZ_LIB_OBJ) $(FUZZ_HELPERS:%.c=$(FUZZ_DIR)/obj/%.o) \
+            $(FUZZ_TARGETS:%=$(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o) \
+            $(FUZZ_HELPERS:%.c=$(BUILD)/obj/%.o) $(BUILD)/obj/tests/fuzz/replay_main.o \
+            $(FUZZ_TARGETS:%=$(BUILD)/obj/tests/fuzz/fuzz_%.o)
+$(FUZZ_DIR)/obj/gen/%.o: $(BUILD)/gen/%.c $(BUILD)/gen/.stamp
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -w -c $< -o $@
+
+$(FUZZ_DIR)/obj/%.o: %.c $(BUILD)/gen/.stamp
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) $(WARN) $(DEPFLAGS) -c $< -o $@
+
+$(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/tests/fuzz/fuzz_%.o $(FUZZ_HELPERS:%.c=$(FUZZ_DIR)/obj/%.o) $(FUZZ_LIB_OBJ)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ $(LIBS_ALL) -o $@
+
+$(BUILD)/tests/fuzz-replay-%: $(BUILD)/obj/tests/fuzz/fuzz_%.o $(FUZZ_HELPERS:%.c=$(BUILD)/obj/%.o) \
+                              $(BUILD)/obj/tests/fuzz/replay_main.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(LIBS_ALL) -o $@
+
+fuzz-build: $(FUZZ_BIN)
+
+# Each run rule records its verdict instead of failing, so every target
+# gets its time even when an earlier one found something; `fuzz` then
+# prints the summary and fails if any did.
+fuzz: $(FUZZ_TARGETS:%=fuzz-run-%)
+	@sh tests/fuzz/run.sh --summary $(FUZZ_DIR) $(FUZZ_TARGETS)
+
+fuzz-run-%: $(FUZZ_DIR)/fuzz_%
+	@sh tests/fuzz/run.sh $* $(FUZZ_DIR) $(FUZZ_SECONDS)
+
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(FUZZ_DIR)/obj -name '*.d' 2>/dev/null)

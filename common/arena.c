@@ -3,12 +3,14 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "cg_limits.h"
 
 struct arena_chunk {
     struct arena_chunk *prev;
     size_t size;                 /* usable bytes after the header */
+    int mapped;                  /* from mmap, not malloc */
     max_align_t data[];
 };
 
@@ -76,6 +78,36 @@ void arena_init(struct arena *a, size_t limit)
     a->pb.allocator_data = a;
 }
 
+/* Large chunks (a big response's wire bytes) are mapped with every page
+ * present from the start: touching a fresh page one at a time costs a
+ * fault each, which on virtual machines adds up to milliseconds for a
+ * response of a few MB, and malloc would keep such blocks in its heap
+ * after the request (or hand them back, only to fault them in again). */
+static struct arena_chunk *new_chunk(size_t size)
+{
+    struct arena_chunk *c;
+    if (size < CG_ARENA_MAP_MIN) {
+        if (!(c = malloc(sizeof *c + size)))
+            return NULL;
+        c->mapped = 0;
+        return c;
+    }
+    c = mmap(NULL, sizeof *c + size, PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    if (c == MAP_FAILED)
+        return NULL;
+    c->mapped = 1;
+    return c;
+}
+
+static void free_chunk(struct arena_chunk *c)
+{
+    if (c->mapped)
+        munmap(c, sizeof *c + c->size);
+    else
+        free(c);
+}
+
 static int grow(struct arena *a, size_t need)
 {
     size_t size = a->head ? a->head->size * 2 : CG_ARENA_FIRST_CHUNK;
@@ -89,7 +121,7 @@ static int grow(struct arena *a, size_t need)
             return -1;
         size = a->limit - a->used;
     }
-    struct arena_chunk *c = malloc(sizeof *c + size);
+    struct arena_chunk *c = new_chunk(size);
     if (!c)
         return -1;
     c->prev = a->head;
@@ -138,7 +170,7 @@ void arena_reset(struct arena *a)
         if (!keep && c->size <= CG_ARENA_RETAIN)
             keep = c;
         else
-            free(c);
+            free_chunk(c);
     }
     a->head = keep;
     if (!keep) {
@@ -157,7 +189,7 @@ void arena_free(struct arena *a)
     struct arena_chunk *c = a->head;
     while (c) {
         struct arena_chunk *prev = c->prev;
-        free(c);
+        free_chunk(c);
         c = prev;
     }
     a->head = NULL;

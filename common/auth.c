@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "jwt_cache.h"
+
 int auth_equal_ct(const char *a, size_t an, const char *b, size_t bn)
 {
     /* Walk the longer length so a short guess cannot learn where the
@@ -50,7 +52,7 @@ enum auth_result auth_check(const struct auth_settings *cfg, const char *authori
     const char *secrets[2] = {cfg->jwt_secret, cfg->expiring_jwt_secret};
     if (!secrets[0] && !secrets[1])
         return AUTH_BAD_SIGNATURE;    /* only static tokens are configured */
-    r = jwt_check(tok, n, secrets, 2, cfg->jwt_leeway, now, a, claims);
+    r = jwt_cache_check(tok, n, secrets, 2, cfg->jwt_leeway, now, a, claims);
     if (r == AUTH_OK)
         *subject = claims->sub;
     return r;

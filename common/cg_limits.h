@@ -28,6 +28,10 @@
  * calls to run without malloc; a large response's chunks go back. */
 #define CG_ARENA_RETAIN (1024u * 1024)
 
+/* Arena chunks this large are mapped, populated, straight from the kernel
+ * (see arena.c), and unmapped when the request ends. */
+#define CG_ARENA_MAP_MIN (256u * 1024)
+
 /* Blocks protobuf-c allocates at least this large are tracked for reuse. */
 #define CG_ARENA_TRACK_MIN 512u
 
@@ -43,6 +47,10 @@
  * GetJobs answer costs one chunk of output memory. */
 #define CG_RESPONSE_CHUNK (64u * 1024)
 
+/* The OpenAPI document, built once per process: under 1 MB for Cuebot's
+ * schema; a site's own schema (PROTO_DIR) could be larger, never this. */
+#define CG_MAX_OPENAPI (32u * 1024 * 1024)
+
 /* Response headers the gateway writes (status, CORS, ids) fit in this. */
 #define CG_MAX_HEADERS 2048
 
@@ -54,5 +62,13 @@
 /* An Authorization value: the scheme, its separating spaces and a token.
  * Checked before the value is scanned, so a huge header costs nothing. */
 #define CG_MAX_AUTH_HEADER (CG_MAX_TOKEN + 64u)
+
+/* Request threads per process (WORKER_THREADS): requests served at once,
+ * sharing the process's Cuebot channel. Not a connection limit: each
+ * thread serves any number of FastCGI connections. Four keep a process
+ * busy while some of its requests wait for Cuebot; more cost gRPC
+ * wake-ups between its pollers, and tens of KiB each while idle. */
+#define CG_DEFAULT_WORKER_THREADS 4
+#define CG_MAX_WORKER_THREADS 256
 
 #endif

@@ -172,7 +172,28 @@ static int load_http(struct cg_config *c, config_get_fn get, void *ctx,
                            "HEALTH_PATH: expected a path such as /healthz, got \"%.40s\"", v);
         c->health_path = v;
     }
+    if ((v = value(get, ctx, "OPENAPI_PATH"))) {
+        if (!plain_path(v))
+            return cg_fail(st, CG_INVALID_ARGUMENT,
+                           "OPENAPI_PATH: expected a path such as /openapi.json, got \"%.40s\"", v);
+        c->openapi_path = v;
+    }
     c->cors_origins = (v = value(get, ctx, "CORS_ALLOWED_ORIGINS")) ? v : "*";
+    if ((v = value(get, ctx, "METRICS_PATH"))) {
+        if (!strcmp(v, "off"))
+            c->metrics_off = 1;
+        else if (!plain_path(v))
+            return cg_fail(st, CG_INVALID_ARGUMENT,
+                           "METRICS_PATH: expected a path such as /metrics, or off, got \"%.40s\"", v);
+        else
+            c->metrics_path = v;
+    }
+    if ((v = value(get, ctx, "METRICS_DIR"))) {
+        if (v[0] != '/')
+            return cg_fail(st, CG_INVALID_ARGUMENT,
+                           "METRICS_DIR: expected an absolute directory path, got \"%.40s\"", v);
+        c->metrics_dir = v;
+    }
     return 0;
 }
 
@@ -279,6 +300,14 @@ static int load_operation(struct cg_config *c, config_get_fn get, void *ctx,
             return cg_fail(st, CG_INVALID_ARGUMENT,
                            "SHUTDOWN_TIMEOUT: expected a duration such as 30s, got \"%.40s\"", v);
     }
+    long n;
+    if ((v = value(get, ctx, "WORKER_THREADS"))) {
+        if (parse_long(v, 1, CG_MAX_WORKER_THREADS, &n))
+            return cg_fail(st, CG_INVALID_ARGUMENT,
+                           "WORKER_THREADS: expected a number from 1 to %d, got \"%.40s\"",
+                           CG_MAX_WORKER_THREADS, v);
+        c->worker_threads = (int)n;
+    }
     return 0;
 }
 
@@ -297,6 +326,7 @@ int config_load(struct cg_config *c, config_get_fn get, void *ctx,
     c->max_response = CG_DEFAULT_MAX_RESPONSE;
     c->log_level = LOG_INFO;
     c->shutdown_timeout_ms = 30000;
+    c->worker_threads = CG_DEFAULT_WORKER_THREADS;
     if (!get)
         get = env_get;
     if (load_cuebot(c, get, ctx, st) || load_http(c, get, ctx, st) ||

@@ -48,7 +48,13 @@ struct cg_config {
     const char *url_prefix;             /* URL_PREFIX: "" or "/x[/y]" */
     size_t url_prefix_len;
     const char *health_path;            /* HEALTH_PATH or NULL */
+    const char *openapi_path;           /* OPENAPI_PATH or NULL */
     const char *cors_origins;           /* CORS_ALLOWED_ORIGINS */
+    /* METRICS_PATH: the whole path as requested; NULL means the default,
+     * URL_PREFIX + "/metrics", so the front routes it to cuegw. */
+    const char *metrics_path;
+    int metrics_off;                    /* METRICS_PATH=off */
+    const char *metrics_dir;            /* METRICS_DIR or NULL (see metrics.h) */
 
     /* Authentication and authorization; the part in `auth` may be
      * overridden per request by FastCGI parameters. */
@@ -60,6 +66,7 @@ struct cg_config {
     enum log_level log_level;           /* LOG_LEVEL */
     int log_json;                       /* LOG_FORMAT=json */
     int64_t shutdown_timeout_ms;        /* SHUTDOWN_TIMEOUT */
+    int worker_threads;                 /* WORKER_THREADS: requests a process serves at once */
 };
 
 /* Where settings come from: returns the value of a variable or NULL. */

@@ -13,6 +13,8 @@
 #include "json_to_pb.h"
 #include "json_write.h"
 #include "log.h"
+#include "metrics.h"
+#include "openapi.h"
 #include "pb_to_json.h"
 #include "policy.h"
 #include "request_id.h"
@@ -34,6 +36,7 @@ struct exchange {
     size_t bytes_in, bytes_out;
     int http, code;
     int head_sent, client_gone;
+    const char *content_type;    /* NULL: application/json */
     struct cg_status st;
 };
 
@@ -83,7 +86,8 @@ static int send_head(struct exchange *x, int http, long long content_length,
     char h[CG_MAX_HEADERS];
     int n = snprintf(h, sizeof h, "Status: %d %s\r\n", http, reason_phrase(http));
     if (http != 204)
-        n += snprintf(h + n, sizeof h - (size_t)n, "Content-Type: application/json\r\n");
+        n += snprintf(h + n, sizeof h - (size_t)n, "Content-Type: %s\r\n",
+                      x->content_type ? x->content_type : "application/json");
     if (content_length >= 0)
         n += snprintf(h + n, sizeof h - (size_t)n, "Content-Length: %lld\r\n", content_length);
     n += snprintf(h + n, sizeof h - (size_t)n, "X-Request-Id: %s\r\n", x->rid);
@@ -184,6 +188,29 @@ static void health(struct exchange *x)
          g->cuebot ? cuebot_state_name(g->cuebot) : "no client");
 }
 
+/* OPENAPI_PATH: the document, without credentials, like HEALTH_PATH: it
+ * describes the public OpenCue schema, and client generators fetch it
+ * without a token. A site that wants it private leaves OPENAPI_PATH unset
+ * or guards the path in the web server. */
+static void openapi_doc(struct exchange *x)
+{
+    if (!is_method(x, "GET") && !is_method(x, "HEAD")) {
+        fail(x, CG_UNIMPLEMENTED, 405, "Allow: GET, HEAD\r\n",
+             "method %s is not allowed; use GET", x->http_method[0] ? x->http_method : "-");
+        return;
+    }
+    const struct cg_config *cfg = x->g->cfg;
+    size_t len;
+    const char *doc = openapi_document(cfg->url_prefix, cfg->url_prefix_len, &len);
+    if (!doc) {
+        fail(x, CG_RESOURCE_EXHAUSTED, 0, NULL, "out of memory building the OpenAPI document");
+        return;
+    }
+    x->code = CG_OK;
+    if (send_head(x, 200, (long long)len, NULL) == 0 && !is_method(x, "HEAD"))
+        send_bytes(x, doc, len);
+}
+
 static const char *auth_message(enum auth_result r)
 {
     switch (r) {
@@ -202,17 +229,19 @@ static const char *auth_message(enum auth_result r)
 static int authenticate(struct exchange *x)
 {
     if (config_request_auth(x->g->cfg, x->io->param, x->io->ctx, &x->auth, &x->st)) {
-        log_msg(LOG_ERROR, "request %s: the web server sent an invalid setting: %s", x->rid,
-                x->st.msg);
+        log_request(LOG_ERROR, x->rid, "the web server sent an invalid setting: %s",
+                    x->st.msg);
+        metrics_auth_failure(METRICS_DENY_BAD_SETTING);
         fail(x, CG_INTERNAL, 0, NULL, "the gateway is misconfigured; see its log");
         return -1;
     }
     if (!auth_settings_usable(&x->auth)) {
         /* SETTINGS_FROM_PARAMS, and this request came without any: never
          * let it through, and tell the operator what is missing. */
-        log_msg(LOG_ERROR, "request %s: no credential setting reached this request: the web "
-                "server must send JWT_SECRET or AUTH_TOKEN as FastCGI parameters "
-                "(SETTINGS_FROM_PARAMS=1)", x->rid);
+        log_request(LOG_ERROR, x->rid, "no credential setting reached this request: the web "
+                    "server must send JWT_SECRET or AUTH_TOKEN as FastCGI parameters "
+                    "(SETTINGS_FROM_PARAMS=1)");
+        metrics_auth_failure(METRICS_DENY_NO_CREDENTIAL);
         fail(x, CG_INTERNAL, 0, NULL, "the gateway has no credential configured; see its log");
         return -1;
     }
@@ -229,7 +258,8 @@ static int authenticate(struct exchange *x)
         fail(x, CG_INTERNAL, 0, NULL, "out of memory checking the credentials");
         return -1;
     }
-    log_msg(LOG_DEBUG, "request %s: authentication failed: %s", x->rid, auth_result_name(r));
+    log_request(LOG_DEBUG, x->rid, "authentication failed: %s", auth_result_name(r));
+    metrics_auth_failure((int)r);
     fail(x, CG_UNAUTHENTICATED, 0, "WWW-Authenticate: Bearer\r\n", "%s", auth_message(r));
     return -1;
 }
@@ -243,7 +273,8 @@ static int read_only_allows(const char *name)
     return 0;
 }
 
-static const struct method_info *route(struct exchange *x)
+/* The method at the request's path under URL_PREFIX, or NULL. */
+static const struct method_info *find_method(const struct exchange *x)
 {
     const struct cg_config *cfg = x->g->cfg;
     const char *p = x->path;
@@ -251,16 +282,60 @@ static const struct method_info *route(struct exchange *x)
     if (cfg->url_prefix_len) {
         if (n <= cfg->url_prefix_len || memcmp(p, cfg->url_prefix, cfg->url_prefix_len) ||
             p[cfg->url_prefix_len] != '/')
-            goto unknown;
+            return NULL;
         p += cfg->url_prefix_len;
         n -= cfg->url_prefix_len;
     }
-    const struct method_info *m = schema_method(p, n);
-    if (m)
-        return m;
-unknown:
-    fail(x, CG_NOT_FOUND, 0, NULL, "unknown method: %s", path_for_message(x));
-    return NULL;
+    return schema_method(p, n);
+}
+
+static const struct method_info *route(struct exchange *x)
+{
+    const struct method_info *m = find_method(x);
+    if (!m)
+        fail(x, CG_NOT_FOUND, 0, NULL, "unknown method: %s", path_for_message(x));
+    return m;
+}
+
+/* METRICS_PATH, or by default "/metrics" under URL_PREFIX (where the front
+ * sends cuegw its requests). */
+static int is_metrics_path(const struct exchange *x)
+{
+    const struct cg_config *cfg = x->g->cfg;
+    if (cfg->metrics_off)
+        return 0;
+    if (cfg->metrics_path)
+        return path_is(x, cfg->metrics_path);
+    static const char tail[] = "/metrics";
+    size_t k = cfg->url_prefix_len;
+    return x->path_len == k + sizeof tail - 1 && memcmp(x->path, cfg->url_prefix, k) == 0 &&
+           memcmp(x->path + k, tail, sizeof tail - 1) == 0;
+}
+
+/* The pool's counters in Prometheus' text format, for an authenticated
+ * GET. Large pools stream through the output buffer like a large answer. */
+static void scrape(struct exchange *x)
+{
+    struct gateway *g = x->g;
+    if (!is_method(x, "GET")) {
+        fail(x, CG_UNIMPLEMENTED, 405, "Allow: GET\r\n",
+             "method %s is not allowed; use GET", x->http_method[0] ? x->http_method : "-");
+        return;
+    }
+    x->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    g->out.sink_ctx = x;
+    if (metrics_render(&g->out, g->cuebot ? cuebot_state_name(g->cuebot) : NULL, &x->st)) {
+        x->content_type = NULL;
+        send_error(x, &x->st, NULL);
+        return;
+    }
+    x->code = CG_OK;
+    if (!x->head_sent) {
+        if (send_head(x, 200, (long long)g->out.len, NULL) == 0)
+            send_bytes(x, g->out.data, g->out.len);
+        return;
+    }
+    outbuf_flush(&g->out);
 }
 
 /* Strict: digits only, no sign, no spaces. -1 when absent or odd. */
@@ -363,16 +438,16 @@ static void call(struct exchange *x, const struct method_info *m)
     if (cuebot_call(g->cuebot, m->path, req, req_len, g->cfg->request_timeout_ms, x->rid,
                     &g->arena, &resp, &resp_len, &x->st)) {
         if (x->st.code != CG_NOT_FOUND && x->st.code != CG_INVALID_ARGUMENT)
-            log_msg(LOG_WARN, "request %s: %s: Cuebot answered %s: %s", x->rid, m->path,
-                    cg_code_name(x->st.code), x->st.msg);
+            log_request(LOG_WARN, x->rid, "%s: Cuebot answered %s: %s", m->path,
+                        cg_code_name(x->st.code), x->st.msg);
         send_error(x, &x->st, NULL);
         return;
     }
     g->out.sink_ctx = x;
     if (pb_to_json(m->out, resp, resp_len, &g->arena, &g->out, &x->st)) {
         if (!x->head_sent) {
-            log_msg(LOG_ERROR, "request %s: %s: bad response from Cuebot: %s", x->rid,
-                    m->path, x->st.msg);
+            log_request(LOG_ERROR, x->rid, "%s: bad response from Cuebot: %s", m->path,
+                        x->st.msg);
             send_error(x, &x->st, NULL);
         }
         return;
@@ -400,8 +475,16 @@ static void serve(struct exchange *x)
         health(x);
         return;
     }
+    if (cfg->openapi_path && path_is(x, cfg->openapi_path)) {
+        openapi_doc(x);
+        return;
+    }
     if (authenticate(x))
         return;
+    if (is_metrics_path(x)) {
+        scrape(x);
+        return;
+    }
     if (!is_method(x, "POST")) {
         fail(x, CG_UNIMPLEMENTED, 405, "Allow: POST, OPTIONS\r\n",
              "method %s is not allowed; use POST", x->http_method[0] ? x->http_method : "-");
@@ -411,12 +494,14 @@ static void serve(struct exchange *x)
     if (!m)
         return;
     if (x->auth.read_only && !read_only_allows(m->name)) {
+        metrics_auth_failure(METRICS_DENY_READ_ONLY);
         fail(x, CG_PERMISSION_DENIED, 0, NULL,
              "%s is not allowed: the gateway is read-only", m->path);
         return;
     }
     if (cfg->policy &&
         !policy_allows(cfg->policy, x->role, x->user, m->path + 1, m->path_len - 1)) {
+        metrics_auth_failure(METRICS_DENY_POLICY);
         fail(x, CG_PERMISSION_DENIED, 0, NULL, "%s is not allowed for this caller", m->path);
         return;
     }
@@ -440,10 +525,23 @@ static const char *request_path(struct exchange *x)
     return p;
 }
 
+/* The "method" label of a request's series: bounded by the schema. */
+static unsigned metrics_method(const struct exchange *x)
+{
+    const struct cg_config *cfg = x->g->cfg;
+    if (cfg->health_path && path_is(x, cfg->health_path))
+        return METRICS_HEALTH;
+    if (is_metrics_path(x))
+        return METRICS_SCRAPE;
+    const struct method_info *m = find_method(x);
+    return m ? METRICS_FIRST_METHOD + (unsigned)(m - schema_method_at(0)) : METRICS_OTHER;
+}
+
 void gateway_handle(struct gateway *g, const struct cg_request_io *io)
 {
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    metrics_request_start();
     struct exchange x = {.g = g, .io = io, .code = CG_OK};
     cg_status_clear(&x.st);
     outbuf_clear(&g->out);
@@ -468,6 +566,12 @@ void gateway_handle(struct gateway *g, const struct cg_request_io *io)
     if (x.client_gone)
         e.error = "client went away";
     log_access(&e);
+    struct metrics_request mr = {
+        .method = metrics_method(&x), .http = x.http, .code = x.code,
+        .duration_us = e.duration_us, .bytes_in = x.bytes_in, .bytes_out = x.bytes_out,
+        .channel_state = g->cuebot ? cuebot_state_name(g->cuebot) : NULL,
+    };
+    metrics_request_end(&mr);
     arena_reset(&g->arena);
 }
 
@@ -482,6 +586,9 @@ int gateway_init(struct gateway *g, const struct cg_config *cfg, struct cuebot *
     memset(g, 0, sizeof *g);
     g->cfg = cfg;
     g->cuebot = cuebot;
+    metrics_ensure();
+    if (cuebot)
+        metrics_channel_state(cuebot_state_name(cuebot));
     /* What a request may hold at once: its body and packed request, the
      * response's wire bytes and their unpacked form (a few times the wire
      * size for message-heavy answers). */

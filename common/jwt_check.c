@@ -133,23 +133,23 @@ static long long sat_sub(long long x, long long y)
     return x < LLONG_MIN + y ? LLONG_MIN : x - y;
 }
 
-static enum auth_result check_times(jwt_t *j, long leeway, time_t now)
+enum auth_result jwt_check_times(const struct jwt_claims *c, long leeway, time_t now)
 {
     long long lw = leeway > 0 ? leeway : 0;
     long long t = (long long)now;
-    int has;
-    long long v = 0;
-    enum auth_result r = int_claim(j, "exp", &has, &v);
-    if (r != AUTH_OK)
-        return r;
-    if (has && v <= sat_sub(t, lw))
+    if (c->has_exp && c->exp <= sat_sub(t, lw))
         return AUTH_EXPIRED;
-    r = int_claim(j, "nbf", &has, &v);
-    if (r != AUTH_OK)
-        return r;
-    if (has && v > sat_add(t, lw))
+    if (c->has_nbf && c->nbf > sat_add(t, lw))
         return AUTH_NOT_YET_VALID;
     return AUTH_OK;
+}
+
+static enum auth_result check_times(jwt_t *j, long leeway, time_t now, struct jwt_claims *c)
+{
+    enum auth_result r = int_claim(j, "exp", &c->has_exp, &c->exp);
+    if (r == AUTH_OK)
+        r = int_claim(j, "nbf", &c->has_nbf, &c->nbf);
+    return r != AUTH_OK ? r : jwt_check_times(c, leeway, now);
 }
 
 /* The checks made on the unverified parse: which algorithm, and whether we
@@ -268,7 +268,7 @@ enum auth_result jwt_check(const char *tok, size_t tok_len,
     if (jwt_get_alg(v) != hmac_algs[alg_ix].alg)
         r = AUTH_BAD_ALG;
     if (r == AUTH_OK)
-        r = check_times(v, leeway, now);
+        r = check_times(v, leeway, now, claims);
     if (r == AUTH_OK) {
         int oom = 0;
         claims->sub = claim_copy(v, "sub", a, &oom);

@@ -21,6 +21,10 @@
 struct jwt_claims {
     const char *sub;
     const char *role;
+    /* The time claims as read (for jwt_cache.c, which re-checks them at
+     * every later use of the same token). */
+    int has_exp, has_nbf;
+    long long exp, nbf;
 };
 
 /* Verifies the compact JWT tok[0..tok_len) against any of n_secrets
@@ -46,5 +50,9 @@ enum auth_result jwt_check(const char *tok, size_t tok_len,
                            const char *const *secrets, size_t n_secrets,
                            long leeway, time_t now, struct arena *a,
                            struct jwt_claims *claims);
+
+/* The exp/nbf verdict for claims already read: AUTH_OK, AUTH_EXPIRED or
+ * AUTH_NOT_YET_VALID, by the rule above. */
+enum auth_result jwt_check_times(const struct jwt_claims *c, long leeway, time_t now);
 
 #endif

@@ -1,14 +1,13 @@
 #include "keyset.h"
 
-#include <stdint.h>
+#include "siphash.h"
+
 #include <string.h>
 
+/* Keyed, so a client cannot choose keys that collide (see siphash.h). */
 static size_t hash(const char *s, size_t n)
 {
-    uint64_t h = 1469598103934665603ull;          /* FNV-1a */
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-    return (size_t)(h ^ (h >> 32));
+    return (size_t)siphash_process(s, n);
 }
 
 static void place(struct keyset_slot *slots, size_t mask, const char *s, size_t n)

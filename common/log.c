@@ -1,5 +1,6 @@
 #include "log.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +14,32 @@ static enum log_level threshold = LOG_INFO;
 static int as_json;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
+
+/* getpid is a system call, and every access line names the pid: it is read
+ * once, and again in a forked child (the pool's workers). */
+static pid_t pid_cache;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void forget_pid(void)
+{
+    __atomic_store_n(&pid_cache, 0, __ATOMIC_RELAXED);
+}
+
+static void watch_forks(void)
+{
+    pthread_atfork(NULL, NULL, forget_pid);
+}
+
+static long self_pid(void)
+{
+    pthread_once(&atfork_once, watch_forks);
+    pid_t p = __atomic_load_n(&pid_cache, __ATOMIC_RELAXED);
+    if (!p) {
+        p = getpid();
+        __atomic_store_n(&pid_cache, p, __ATOMIC_RELAXED);
+    }
+    return (long)p;
+}
 
 void log_setup(enum log_level level, int json)
 {
@@ -58,11 +85,36 @@ static void line_start(struct outbuf *ob, enum log_level level)
     int n;
     if (as_json)
         n = snprintf(head, sizeof head, "{\"time\":\"%s\",\"level\":\"%s\",\"pid\":%ld",
-                     ts, level_names[level], (long)getpid());
+                     ts, level_names[level], self_pid());
     else
-        n = snprintf(head, sizeof head, "%s cuegw[%ld] %s: ", ts, (long)getpid(),
+        n = snprintf(head, sizeof head, "%s cuegw[%ld] %s: ", ts, self_pid(),
                      level_names[level]);
     outbuf_put(ob, head, (size_t)n);
+}
+
+/* One line holding `text`, about request_id when it is not NULL. */
+static void write_line(enum log_level level, const char *request_id, const char *text)
+{
+    char mem[LINE_MAX_BYTES];
+    struct outbuf ob = LINE_BUF(mem);
+    line_start(&ob, level);
+    if (as_json) {
+        if (request_id) {
+            outbuf_puts_lit(&ob, ",\"request_id\":");
+            json_write_string(&ob, request_id, strlen(request_id));
+        }
+        outbuf_puts_lit(&ob, ",\"msg\":");
+        json_write_string(&ob, text, strlen(text));
+        outbuf_putc(&ob, '}');
+    } else {
+        if (request_id) {
+            outbuf_puts_lit(&ob, "request ");
+            outbuf_put(&ob, request_id, strlen(request_id));
+            outbuf_puts_lit(&ob, ": ");
+        }
+        outbuf_put(&ob, text, strlen(text));
+    }
+    emit(&ob);
 }
 
 void log_msg(enum log_level level, const char *fmt, ...)
@@ -74,18 +126,19 @@ void log_msg(enum log_level level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
+    write_line(level, NULL, text);
+}
 
-    char mem[LINE_MAX_BYTES];
-    struct outbuf ob = LINE_BUF(mem);
-    line_start(&ob, level);
-    if (as_json) {
-        outbuf_puts_lit(&ob, ",\"msg\":");
-        json_write_string(&ob, text, strlen(text));
-        outbuf_putc(&ob, '}');
-    } else {
-        outbuf_put(&ob, text, strlen(text));
-    }
-    emit(&ob);
+void log_request(enum log_level level, const char *request_id, const char *fmt, ...)
+{
+    if (level < threshold)
+        return;
+    char text[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    write_line(level, request_id, text);
 }
 
 /* Text lines quote nothing, so a value must not carry spaces or control

@@ -7,6 +7,8 @@
 #include "base64.h"
 #include "json_write.h"
 #include "num_format.h"
+#include "utf8.h"
+#include "wire_json.h"
 #include "wire_scan.h"
 
 struct enc {
@@ -76,7 +78,10 @@ static void write_float(struct outbuf *ob, float v)
 static void write_bytes(struct outbuf *ob, const ProtobufCBinaryData *b)
 {
     size_t n = base64_encoded_len(b->len);
-    if (outbuf_room(ob, n + 2) == 0) {
+    /* Streaming, a value larger than the chunk cannot be reserved whole:
+     * outbuf_room would mark the buffer failed. It goes out in quads. */
+    bool too_big_for_chunk = ob->sink && n + 2 > ob->cap;
+    if (!too_big_for_chunk && outbuf_room(ob, n + 2) == 0) {
         char *o = ob->data + ob->len;
         o[0] = '"';
         base64_encode(o + 1, b->data, b->len);
@@ -165,6 +170,13 @@ static void write_value(struct enc *e, const struct field_info *fi, const void *
     }
 }
 
+void pb_to_json_value(struct outbuf *ob, struct arena *a, const struct field_info *fi,
+                      const void *p)
+{
+    struct enc e = {ob, a};
+    write_value(&e, fi, p);
+}
+
 /* A map key as JSON object member name: protobuf's JSON writes every key
  * as a string, numbers and booleans as their text. */
 static void write_map_key(struct outbuf *ob, const ProtobufCFieldDescriptor *kd,
@@ -227,21 +239,64 @@ static int key_cmp(const ProtobufCFieldDescriptor *kd, const void *a, const void
     }
 }
 
-/* Sorts entry indexes by key, ties by position (insertion sort keeps it
- * simple and stable; maps in Cuebot's schema hold a handful of entries, and
- * a large one only costs time, never correctness). */
-static void sort_entries(const ProtobufCFieldDescriptor *kd, ProtobufCMessage **v,
-                         size_t *idx, size_t n)
+/* Orders entries a and b by key; string keys by `texts` (below). */
+static int entry_cmp(const ProtobufCFieldDescriptor *kd, ProtobufCMessage **v,
+                     const char *const *texts, size_t a, size_t b)
 {
-    for (size_t i = 1; i < n; i++) {
-        size_t x = idx[i], j = i;
-        const char *kx = (const char *)v[x] + kd->offset;
-        while (j > 0 && key_cmp(kd, (const char *)v[idx[j - 1]] + kd->offset, kx) > 0) {
-            idx[j] = idx[j - 1];
-            j--;
+    if (texts)
+        return strcmp(texts[a], texts[b]);
+    return key_cmp(kd, (const char *)v[a] + kd->offset, (const char *)v[b] + kd->offset);
+}
+
+/* Sorts entry indexes by key, ties by wire position, so that the last of
+ * equal keys can win. A bottom-up merge sort: stable, and n log n even for
+ * a map of many thousands of entries; tmp holds n indexes. */
+static void sort_entries(const ProtobufCFieldDescriptor *kd, ProtobufCMessage **v,
+                         const char *const *texts, size_t *idx, size_t *tmp, size_t n)
+{
+    size_t *from = idx, *to = tmp;
+    for (size_t width = 1; width < n; width *= 2) {
+        for (size_t lo = 0; lo < n; lo += 2 * width) {
+            size_t mid = lo + width < n ? lo + width : n;
+            size_t hi = lo + 2 * width < n ? lo + 2 * width : n;
+            size_t i = lo, j = mid, k = lo;
+            while (i < mid && j < hi)
+                to[k++] = entry_cmp(kd, v, texts, from[i], from[j]) <= 0 ? from[i++] : from[j++];
+            while (i < mid)
+                to[k++] = from[i++];
+            while (j < hi)
+                to[k++] = from[j++];
         }
-        idx[j] = x;
+        size_t *t = from;
+        from = to;
+        to = t;
     }
+    if (from != idx)
+        memcpy(idx, from, n * sizeof *idx);
+}
+
+/* The text each string key is written as. json_write_string turns bytes
+ * that are not UTF-8 into U+FFFD, so two different keys can be written
+ * alike: a map is ordered and deduplicated by this text, never by the raw
+ * bytes, or the object would name one member twice. NULL: out of memory. */
+static const char **key_texts(struct enc *e, const ProtobufCFieldDescriptor *kd,
+                              ProtobufCMessage **v, size_t n)
+{
+    const char **texts = arena_alloc(e->a, n * sizeof *texts);
+    for (size_t i = 0; texts && i < n; i++) {
+        const char *k = *(char *const *)((const char *)v[i] + kd->offset);
+        size_t len = k ? strlen(k) : 0;
+        if (!k || utf8_valid(k, len)) {
+            texts[i] = k ? k : "";
+            continue;
+        }
+        char *fixed = arena_alloc(e->a, 3 * len + 1);
+        if (!fixed)
+            return NULL;
+        fixed[utf8_repair(fixed, k, len)] = '\0';
+        texts[i] = fixed;
+    }
+    return texts;
 }
 
 static const ProtobufCMessage *default_message(struct enc *e, const struct msg_info *mi)
@@ -262,22 +317,27 @@ static void write_map(struct enc *e, const struct field_info *fi,
     const struct msg_info *emi = fi->sub;
     const ProtobufCFieldDescriptor *kd = &emi->desc->fields[0];
     const struct field_info *vi = &emi->fields[1];
-    size_t *idx = n > 1 ? arena_alloc(e->a, n * sizeof *idx) : NULL;
+    size_t *idx = n > 1 ? arena_alloc(e->a, 2 * n * sizeof *idx) : NULL;
     if (n > 1 && !idx) {
         e->ob->failed = OUTBUF_NOMEM;
         return;
     }
     for (size_t i = 0; i < n && idx; i++)
         idx[i] = i;
+    const char **texts = NULL;
+    if (idx && kd->type == PROTOBUF_C_TYPE_STRING &&
+        !(texts = key_texts(e, kd, entries, n))) {
+        e->ob->failed = OUTBUF_NOMEM;
+        return;
+    }
     if (idx)
-        sort_entries(kd, entries, idx, n);
+        sort_entries(kd, entries, texts, idx, idx + n, n);
     outbuf_putc(e->ob, '{');
     bool first = true;
     for (size_t i = 0; i < n; i++) {
         const ProtobufCMessage *ent = entries[idx ? idx[i] : i];
         const char *k = (const char *)ent + kd->offset;
-        if (idx && i + 1 < n &&
-            key_cmp(kd, k, (const char *)entries[idx[i + 1]] + kd->offset) == 0)
+        if (idx && i + 1 < n && entry_cmp(kd, entries, texts, idx[i], idx[i + 1]) == 0)
             continue;
         if (!first)
             outbuf_putc(e->ob, ',');
@@ -350,7 +410,7 @@ static void write_message(struct enc *e, const struct msg_info *mi,
     outbuf_putc(e->ob, '}');
 }
 
-static int finish(struct outbuf *ob, struct cg_status *st)
+static int finish(const struct outbuf *ob, struct cg_status *st)
 {
     switch (ob->failed) {
     case 0:
@@ -362,6 +422,11 @@ static int finish(struct outbuf *ob, struct cg_status *st)
     default:
         return cg_fail(st, CG_RESOURCE_EXHAUSTED, "out of memory writing the response");
     }
+}
+
+int pb_to_json_status(const struct outbuf *ob, struct cg_status *st)
+{
+    return finish(ob, st);
 }
 
 int pb_to_json_message(const struct msg_info *mi, const ProtobufCMessage *msg,
@@ -377,9 +442,6 @@ int pb_to_json(const struct msg_info *mi, const uint8_t *wire, size_t n,
 {
     if (wire_scan(mi, wire, n, st) != 0)
         return -1;
-    ProtobufCMessage *msg = protobuf_c_message_unpack(mi->desc, &a->pb, n, wire);
-    if (!msg)
-        return cg_fail(st, CG_INTERNAL, "response could not be decoded as %s",
-                       mi->desc->name);
-    return pb_to_json_message(mi, msg, a, ob, st);
+    /* Straight from the wire: no unpacked copy of the whole answer. */
+    return wire_json_write(mi, wire, n, a, ob, st);
 }

@@ -20,9 +20,18 @@
 int pb_to_json_message(const struct msg_info *mi, const ProtobufCMessage *msg,
                        struct arena *a, struct outbuf *ob, struct cg_status *st);
 
-/* Checks and unpacks wire bytes of type mi into `a`, then writes them as
- * JSON. On error nothing is written and st says why (code INTERNAL: a
- * response Cuebot should never have sent). */
+/* One value of field fi as protobuf-c stores it at p (an element, for a
+ * repeated field); for wire_json.c, which writes scalars as this file does. */
+void pb_to_json_value(struct outbuf *ob, struct arena *a, const struct field_info *fi,
+                      const void *p);
+
+/* 0 when nothing went wrong in ob, else -1 with st saying what. */
+int pb_to_json_status(const struct outbuf *ob, struct cg_status *st);
+
+/* Checks wire bytes of type mi, then writes them as JSON straight from the
+ * wire (wire_json.c). On error st says why (code INTERNAL: a response
+ * Cuebot should never have sent); in streaming mode part of the text may
+ * have gone out already. */
 int pb_to_json(const struct msg_info *mi, const uint8_t *wire, size_t n,
                struct arena *a, struct outbuf *ob, struct cg_status *st);
 

@@ -1,5 +1,6 @@
 #include "request_id.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,11 +17,25 @@ static int usable(const char *id)
     return n > 0;
 }
 
-/* A per-process generator: ids only need to be unique, not secret, so one
- * seed from getrandom per process is enough (and it is taken after the
- * fork, so pool workers never share a sequence). */
-static uint64_t state[2];
-static pid_t seeded_pid;
+/* A generator per thread: ids only need to be unique, not secret, so one
+ * seed from getrandom per thread is enough, and request threads never
+ * share (and race on) a state. A forked child seeds again (fork_count
+ * moves on in the child), so pool workers never share a sequence; this
+ * spares a getpid system call per request. */
+static _Thread_local uint64_t state[2];
+static _Thread_local unsigned seeded_at;      /* fork_count + 1 when seeded */
+static unsigned fork_count;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void forked(void)
+{
+    __atomic_add_fetch(&fork_count, 1, __ATOMIC_RELAXED);
+}
+
+static void watch_forks(void)
+{
+    pthread_atfork(NULL, NULL, forked);
+}
 
 static uint64_t next(void)
 {
@@ -39,7 +54,9 @@ void request_id_make(const char *client_id, char out[REQUEST_ID_SIZE])
         strcpy(out, client_id);
         return;
     }
-    if (seeded_pid != getpid()) {
+    pthread_once(&atfork_once, watch_forks);
+    unsigned gen = __atomic_load_n(&fork_count, __ATOMIC_RELAXED) + 1;
+    if (seeded_at != gen) {
         if (getrandom(state, sizeof state, 0) != (ssize_t)sizeof state) {
             struct timespec ts;
             clock_gettime(CLOCK_REALTIME, &ts);
@@ -47,7 +64,7 @@ void request_id_make(const char *client_id, char out[REQUEST_ID_SIZE])
             state[1] = (uint64_t)ts.tv_sec ^ ((uint64_t)getpid() << 32);
         }
         state[0] |= 1;
-        seeded_pid = getpid();
+        seeded_at = gen;
     }
     uint64_t a = next(), b = next();
     snprintf(out, REQUEST_ID_SIZE, "%016llx%016llx", (unsigned long long)a,

@@ -13,4 +13,12 @@ size_t utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
 /* Encodes cp (a valid scalar value) into out (4 bytes); returns the length. */
 size_t utf8_encode(char *out, uint32_t cp);
 
+/* Copies s[0..n) to out (room for 3 * n bytes) with each byte that does
+ * not start a valid sequence replaced by U+FFFD, as json_write_string
+ * writes it; returns the length written. */
+size_t utf8_repair(char *out, const char *s, size_t n);
+
+/* Whether s[0..n) is valid UTF-8 as a whole. */
+int utf8_valid(const char *s, size_t n);
+
 #endif

@@ -4,11 +4,19 @@
 
 #include "cg_limits.h"
 
-/* Reads a varint; returns its length, or 0 if it is cut or longer than 10. */
-static size_t read_varint(const uint8_t *p, const uint8_t *end, uint64_t *v)
+/* Tags and length prefixes may take at most 5 bytes: protobuf-c's unpacker
+ * refuses longer (zero-padded) ones, and the JSON writer must not accept
+ * what the unpacker would refuse. Values may take 10. */
+#define TAG_MAX_BYTES 5
+#define LENGTH_MAX_BYTES 5
+#define VALUE_MAX_BYTES 10
+
+/* Reads a varint of at most `max` bytes; returns its length, or 0 if it is
+ * cut or longer. */
+static size_t read_varint(const uint8_t *p, const uint8_t *end, size_t max, uint64_t *v)
 {
     uint64_t x = 0;
-    for (size_t i = 0; i < 10 && p + i < end; i++) {
+    for (size_t i = 0; i < max && p + i < end; i++) {
         x |= (uint64_t)(p[i] & 0x7F) << (7 * i);
         if (!(p[i] & 0x80)) {
             *v = x;
@@ -25,14 +33,14 @@ static int scan(const struct msg_info *mi, const uint8_t *p, const uint8_t *end,
         return cg_fail(st, CG_INTERNAL, "response nests deeper than %d levels", CG_MAX_DEPTH);
     while (p < end) {
         uint64_t tag, len;
-        size_t k = read_varint(p, end, &tag);
+        size_t k = read_varint(p, end, TAG_MAX_BYTES, &tag);
         if (!k || (tag >> 3) == 0 || (tag >> 3) > 536870911u)
             return cg_fail(st, CG_INTERNAL, "malformed response: bad field tag in %s",
                            mi->desc->name);
         p += k;
         switch (tag & 7) {
         case 0:
-            if (!(k = read_varint(p, end, &len)))
+            if (!(k = read_varint(p, end, VALUE_MAX_BYTES, &len)))
                 return cg_fail(st, CG_INTERNAL, "malformed response: cut varint in %s",
                                mi->desc->name);
             p += k;
@@ -47,7 +55,7 @@ static int scan(const struct msg_info *mi, const uint8_t *p, const uint8_t *end,
             break;
         }
         case 2: {
-            if (!(k = read_varint(p, end, &len)) || len > (uint64_t)(end - p - k))
+            if (!(k = read_varint(p, end, LENGTH_MAX_BYTES, &len)) || len > (uint64_t)(end - p - k))
                 return cg_fail(st, CG_INTERNAL, "malformed response: bad length in %s",
                                mi->desc->name);
             p += k;

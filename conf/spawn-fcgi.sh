@@ -16,7 +16,8 @@
 #                       cuegw.pid (one pid a line) and cuegw.log (stderr of
 #                       every process: access lines and errors)
 #   CUEGW_BIN           [cuegw on PATH, else $CUEGW_HOME/bin/cuegw]
-#   CUEGW_WORKERS       [2] processes; each serves one request at a time
+#   CUEGW_WORKERS       [2] processes; each serves WORKER_THREADS requests
+#                       at once (cuegw.env)
 #   CUEGW_SOCKET_GROUP  [unset] a group of yours that the web server's user
 #                       is in; the run directory and the socket get it.
 #                       Leave it unset when the web server runs as you.

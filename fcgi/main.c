@@ -4,6 +4,7 @@
  *                                      socket is fd 0 (lighttpd bin-path,
  *                                      mod_fcgid, spawn-fcgi)
  *   cuegw --listen ADDR [--workers N]  our own pre-forked pool
+ *   cuegw --check-config               check the settings, reach Cuebot once
  *
  * Settings come from the environment (see README); a bad one stops
  * start-up, before any worker exists, with a message naming it. */
@@ -14,24 +15,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "check_config.h"
 #include "config.h"
+#include "help.h"
+#include "metrics.h"
 #include "log.h"
+#include "openapi.h"
 #include "pool.h"
+#include "version.h"
 #include "worker.h"
-
-#ifndef CUEGW_VERSION
-#define CUEGW_VERSION "0.1.0"
-#endif
 
 static void usage(FILE *f)
 {
-    fprintf(f,
-            "usage: cuegw [--listen HOST:PORT|:PORT|/path.sock] [--workers N]\n"
-            "       cuegw --version\n"
-            "Without --listen, cuegw serves the FastCGI socket on its standard input, as\n"
-            "web servers and spawn-fcgi start it. Settings are environment variables:\n"
-            "CUEBOT_ENDPOINT, REQUEST_TIMEOUT, JWT_SECRET, AUTH_TOKEN, URL_PREFIX, ...\n"
-            "(see the README).\n");
+    help_print(f);
 }
 
 static int parse_workers(const char *s)
@@ -55,9 +51,13 @@ int main(int argc, char **argv)
         if (!strcmp(a, "--version")) {
             printf("cuegw %s\n", CUEGW_VERSION);
             return 0;
+        } else if (!strcmp(a, "--check-config")) {
+            return check_config(stdout, stderr);
         } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             usage(stdout);
             return 0;
+        } else if (!strcmp(a, "--openapi")) {
+            return openapi_print(stdout);
         } else if (!strcmp(a, "--listen") && i + 1 < argc) {
             listen_addr = argv[++i];
         } else if (!strcmp(a, "--workers") && i + 1 < argc) {
@@ -95,6 +95,9 @@ int main(int argc, char **argv)
         config_free(&cfg);
         return 2;
     }
+    /* Not fatal: the API is served without metrics (they answer 503). */
+    if (!cfg.metrics_off && metrics_open(&cfg, 0, &st))
+        log_msg(LOG_ERROR, "%s", st.msg);
     rc = worker_run(0, &cfg);
     config_free(&cfg);
     return rc;

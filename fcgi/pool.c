@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "worker.h"
 
 static volatile sig_atomic_t stop_signal;
@@ -68,6 +69,11 @@ int pool_run(const char *addr, int workers, struct cg_config *cfg)
     }
     if (addr[0] == '/')
         chmod(addr, 0660);   /* the web server's group connects; others do not */
+    /* Mapped before the fork, so every worker, replacements included, adds
+     * into the same counters. A failure leaves the API served. */
+    struct cg_status st;
+    if (!cfg->metrics_off && metrics_open(cfg, fd, &st))
+        log_msg(LOG_ERROR, "%s", st.msg);
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

@@ -4,9 +4,14 @@
 #include <fcgiapp.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
+#include <malloc.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "cuebot.h"
@@ -14,21 +19,31 @@
 #include "log.h"
 #include "schema.h"
 
-static volatile sig_atomic_t stopping;
+/* A process serves up to WORKER_THREADS requests at once, one per thread,
+ * and any number of FastCGI connections: each thread watches the
+ * connections it has accepted and the listening socket together. Each
+ * thread has its own arena and output buffer; all share the process's one
+ * Cuebot channel, so while one thread waits for Cuebot another works. */
+
+/* Set by the signal handler, read by every thread: a lock-free atomic is
+ * safe in both places. */
+static atomic_int stopping;
 static int wake_pipe[2] = {-1, -1};
 static int64_t hard_stop_ms;
+static atomic_int failed;
 
-/* SIGTERM/SIGUSR1: finish the request in hand, take no new one. The pipe
- * wakes the poll below; the alarm bounds how long the request may take. */
+/* SIGTERM/SIGUSR1: finish the requests in hand, take no new one. Whichever
+ * thread the signal lands on, the pipe wakes every thread's epoll (nothing
+ * ever reads it, so it stays readable); the alarm bounds how long the
+ * requests in flight may take. */
 static void on_stop(int sig)
 {
     (void)sig;
-    if (!stopping) {
-        stopping = 1;
+    int saved = errno;
+    if (!atomic_exchange(&stopping, 1)) {
         unsigned secs = (unsigned)((hard_stop_ms + 999) / 1000);
         alarm(secs ? secs : 1);
     }
-    int saved = errno;
     ssize_t w = write(wake_pipe[1], "x", 1);
     (void)w;
     errno = saved;
@@ -59,6 +74,14 @@ static int install_signals(void)
     return 0;
 }
 
+/* A thread that fails for good stops the whole process: its exit status
+ * tells the supervisor, which starts a fresh one. */
+static void fail_all(void)
+{
+    atomic_store(&failed, 1);
+    on_stop(0);
+}
+
 /* ---- libfcgi <-> gateway ----------------------------------------------- */
 
 static const char *fcgi_param(void *ctx, const char *name)
@@ -77,37 +100,313 @@ static long fcgi_read(void *ctx, char *buf, size_t n)
     return got;
 }
 
-static int fcgi_write(void *ctx, const char *p, size_t n)
+/* Body bytes in FCGI_STDOUT records written straight to the connection,
+ * several records per writev. libfcgi's own writer copies everything
+ * through an 8 KiB buffer and writes one record per 8 KiB: for a GetJobs
+ * answer of tens of MB that is thousands of writes (and as many wake-ups
+ * of the web server) where this makes one per 64 KiB chunk. */
+#define FCGI_VERSION_1 1
+#define FCGI_TYPE_STDOUT 6
+#define RECORD_MAX 65535                 /* a record's content length is 16 bits */
+#define RECORDS_PER_WRITE 4
+
+static int write_all(int fd, struct iovec *iov, int n)
 {
-    FCGX_Request *r = ctx;
     while (n > 0) {
-        int k = n > INT_MAX ? INT_MAX : (int)n;
-        if (FCGX_PutStr(p, k, r->out) != k)
+        ssize_t w = writev(fd, iov, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
             return -1;
-        p += k;
-        n -= (size_t)k;
+        while (n > 0 && (size_t)w >= iov->iov_len) {
+            w -= (ssize_t)iov->iov_len;
+            iov++;
+            n--;
+        }
+        if (n > 0) {
+            iov->iov_base = (char *)iov->iov_base + w;
+            iov->iov_len -= (size_t)w;
+        }
     }
     return 0;
 }
 
-/* Waits until there is a request to take: a new connection on the shared
- * socket, or the next request on a connection the web server keeps open
- * (nginx fastcgi_keep_conn), which libfcgi reads before it accepts again.
- * The socket is non-blocking, so a process that loses the race for a
- * connection comes back here instead of sleeping in accept(2), where a stop
- * signal could not reach it. */
-static int wait_for_request(int listen_fd, int kept_fd)
+static int write_records(FCGX_Request *r, const char *p, size_t n)
 {
-    struct pollfd p[2] = {{.fd = kept_fd >= 0 ? kept_fd : listen_fd, .events = POLLIN},
-                          {.fd = wake_pipe[0], .events = POLLIN}};
-    while (!stopping) {
-        int n = poll(p, 2, -1);
-        if (n < 0 && errno != EINTR)
+    /* What libfcgi holds goes first, so the records stay in order. */
+    if (FCGX_FFlush(r->out) != 0)
+        return -1;
+    unsigned char head[RECORDS_PER_WRITE][8];
+    struct iovec iov[2 * RECORDS_PER_WRITE];
+    while (n > 0) {
+        int k = 0;
+        for (; k < RECORDS_PER_WRITE && n > 0; k++) {
+            size_t len = n > RECORD_MAX ? RECORD_MAX : n;
+            unsigned char *h = head[k];
+            h[0] = FCGI_VERSION_1;
+            h[1] = FCGI_TYPE_STDOUT;
+            h[2] = (unsigned char)(r->requestId >> 8);
+            h[3] = (unsigned char)r->requestId;
+            h[4] = (unsigned char)(len >> 8);
+            h[5] = (unsigned char)len;
+            h[6] = h[7] = 0;                  /* no padding, reserved */
+            iov[2 * k] = (struct iovec){.iov_base = h, .iov_len = 8};
+            iov[2 * k + 1] = (struct iovec){.iov_base = (char *)p, .iov_len = len};
+            p += len;
+            n -= len;
+        }
+        if (write_all(r->ipcFd, iov, 2 * k))
             return -1;
-        if (n > 0 && (p[0].revents & (POLLIN | POLLERR | POLLHUP)))
-            return 0;
     }
+    return 0;
+}
+
+/* Small writes (headers, a whole small answer) are gathered by libfcgi
+ * and leave in one write at the end of the request. */
+#define DIRECT_WRITE_MIN (16 * 1024)
+
+static int fcgi_write(void *ctx, const char *p, size_t n)
+{
+    FCGX_Request *r = ctx;
+    if (n >= DIRECT_WRITE_MIN)
+        return write_records(r, p, n);
+    return FCGX_PutStr(p, (int)n, r->out) == (int)n ? 0 : -1;
+}
+
+/* Ends a request. A connection the web server does not keep is closed at
+ * once when its input has been read to the end: libfcgi's own close
+ * otherwise half-closes it and waits, with the thread blocked, for the web
+ * server to close its side, one more round trip per request. Input left
+ * unread (an answer given before the body was needed) is read here first,
+ * up to a bound; past it libfcgi's careful close stays. */
+#define DRAIN_MAX (64 * 1024)
+static void finish_request(FCGX_Request *req)
+{
+    if (!req->keepConnection) {
+        char buf[4096];
+        int total = 0, got;
+        while (total < DRAIN_MAX && (got = FCGX_GetStr(buf, sizeof buf, req->in)) > 0)
+            total += got;
+        if (total < DRAIN_MAX && !FCGX_GetError(req->in))
+            FCGX_Detach(req);
+    }
+    FCGX_Finish_r(req);
+}
+
+/* ---- one thread's connections ------------------------------------------- */
+
+/* A thread serves every connection it has accepted, one request at a time,
+ * and keeps taking new connections while it waits. So a connection the
+ * web server keeps open between requests (nginx fastcgi_keep_conn) holds
+ * nothing but a slot here, and no process is ever pinned by an idle one:
+ * with one connection per process, nginx's idle kept connections left its
+ * new ones waiting in the listen queue for seconds. */
+#define CONNS_PER_THREAD 64
+#define TAG_LISTEN 0xFFFFFFF0u
+#define TAG_WAKE 0xFFFFFFF1u
+
+struct thread_ctx {
+    pthread_t tid;
+    int listen_fd;
+    const struct cg_config *cfg;
+    struct cuebot *cb;
+};
+
+struct conns {
+    int ep;                                  /* this thread's epoll */
+    int listen_fd;
+    int listening;                           /* listen_fd is in ep */
+    int open;                                /* slots holding a connection */
+    int kept[CONNS_PER_THREAD];              /* slot's connection is in ep */
+    FCGX_Request req[CONNS_PER_THREAD];
+};
+
+static int ep_add(int ep, int fd, uint32_t tag, uint32_t extra)
+{
+    struct epoll_event ev = {.events = EPOLLIN | extra, .data.u32 = tag};
+    return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+}
+
+/* New connections are taken only while a slot is free. EPOLLEXCLUSIVE: a
+ * new connection wakes one waiting thread, not every thread of every
+ * process. */
+static void update_listening(struct conns *c)
+{
+    int want = c->open < CONNS_PER_THREAD;
+    if (want == c->listening)
+        return;
+    if (want)
+        ep_add(c->ep, c->listen_fd, TAG_LISTEN, EPOLLEXCLUSIVE);
+    else
+        epoll_ctl(c->ep, EPOLL_CTL_DEL, c->listen_fd, NULL);
+    c->listening = want;
+}
+
+static int conns_init(struct conns *c, int listen_fd)
+{
+    memset(c, 0, sizeof *c);
+    c->listen_fd = listen_fd;
+    if ((c->ep = epoll_create1(EPOLL_CLOEXEC)) < 0 || ep_add(c->ep, wake_pipe[0], TAG_WAKE, 0))
+        return -1;
+    for (int i = 0; i < CONNS_PER_THREAD; i++)
+        FCGX_InitRequest(&c->req[i], listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
+    update_listening(c);
+    return 0;
+}
+
+static void conns_free(struct conns *c)
+{
+    for (int i = 0; i < CONNS_PER_THREAD; i++)
+        FCGX_Free(&c->req[i], c->req[i].ipcFd >= 0);
+    if (c->ep >= 0)
+        close(c->ep);
+}
+
+/* Takes the next request of slot i: the next one on its kept connection,
+ * or, for a free slot, a new connection. 1: a request is in hand; 0: none
+ * this time (another thread took the connection, the web server closed
+ * the kept one); -1: the process must stop. */
+static int take_request(struct conns *c, int i)
+{
+    FCGX_Request *req = &c->req[i];
+    int had_conn = req->ipcFd >= 0;
+    /* On a kept connection libfcgi, finding it closed, would go on to
+     * accept a new one into this slot behind our back; without a listening
+     * socket it just reports the end. */
+    req->listen_sock = had_conn ? -1 : c->listen_fd;
+    int rc = FCGX_Accept_r(req);
+    req->listen_sock = c->listen_fd;
+    if (rc >= 0) {
+        if (!had_conn)
+            c->open++;
+        return 1;
+    }
+    if (had_conn) {                          /* closed; epoll forgot it */
+        c->open--;
+        c->kept[i] = 0;
+        return 0;
+    }
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED ||
+        stopping)
+        return 0;
+    log_msg(LOG_ERROR, "accepting a FastCGI connection failed: %s", strerror(errno));
+    fail_all();
     return -1;
+}
+
+/* After a request: a connection the web server keeps is watched for its
+ * next request; one it does not is closed (and so gone from epoll). */
+static void after_request(struct conns *c, int i)
+{
+    FCGX_Request *req = &c->req[i];
+    if (req->ipcFd < 0) {
+        c->open--;
+        c->kept[i] = 0;
+    } else if (!c->kept[i]) {
+        if (ep_add(c->ep, req->ipcFd, (uint32_t)i, 0) == 0) {
+            c->kept[i] = 1;
+        } else {                             /* cannot watch it: let it go */
+            FCGX_Free(req, 1);
+            c->open--;
+        }
+    }
+    update_listening(c);
+}
+
+static int free_slot(const struct conns *c)
+{
+    for (int i = 0; i < CONNS_PER_THREAD; i++)
+        if (c->req[i].ipcFd < 0)
+            return i;
+    return -1;
+}
+
+static void serve_one(struct conns *c, int i, struct gateway *g, struct cg_request_io *io)
+{
+    int r = take_request(c, i);
+    if (r > 0) {
+        io->ctx = &c->req[i];
+        gateway_handle(g, io);
+        finish_request(&c->req[i]);
+    }
+    if (r >= 0)
+        after_request(c, i);
+}
+
+/* A thread that has had nothing to do for this long hands free memory back. */
+#define IDLE_TRIM_MS 1000
+
+static void *serve(void *arg)
+{
+    struct thread_ctx *t = arg;
+    struct cg_status st;
+    struct gateway g;
+    struct conns *c = malloc(sizeof *c);
+    cg_status_clear(&st);
+    if (!c || conns_init(c, t->listen_fd)) {
+        log_msg(LOG_ERROR, "cannot set up a request thread: %s", strerror(errno));
+        free(c);
+        fail_all();
+        return NULL;
+    }
+    if (gateway_init(&g, t->cfg, t->cb, &st)) {
+        log_msg(LOG_ERROR, "%s", st.msg);
+        conns_free(c);
+        free(c);
+        fail_all();
+        return NULL;
+    }
+    struct cg_request_io io = {.param = fcgi_param, .read = fcgi_read, .write = fcgi_write};
+    struct epoll_event ev[16];
+    int busy = 0;                            /* served since the last trim */
+    while (!stopping) {
+        int n = epoll_wait(c->ep, ev, 16, busy ? IDLE_TRIM_MS : -1);
+        if (n == 0) {
+            /* Quiet for a while: what malloc keeps for the next burst
+             * (tune_malloc) goes back to the system now. */
+            malloc_trim(0);
+            busy = 0;
+            continue;
+        }
+        busy = 1;
+        if (n < 0 && errno != EINTR) {
+            log_msg(LOG_ERROR, "waiting for requests failed: %s", strerror(errno));
+            fail_all();
+            break;
+        }
+        for (int k = 0; k < n && !stopping; k++) {
+            uint32_t tag = ev[k].data.u32;
+            if (tag == TAG_WAKE)
+                break;
+            if (tag == TAG_LISTEN) {
+                int i = free_slot(c);
+                if (i >= 0)
+                    serve_one(c, i, &g, &io);
+            } else if (tag < CONNS_PER_THREAD && c->kept[tag]) {
+                serve_one(c, (int)tag, &g, &io);
+            }
+        }
+    }
+    conns_free(c);
+    free(c);
+    gateway_free(&g);
+    return NULL;
+}
+
+/* Before any thread starts. One malloc arena for the whole process, not
+ * one per thread: what a large answer freed (gRPC's receive slices are
+ * allocated by whichever thread polls) is then reused by the next one
+ * instead of sitting in another arena. While requests keep coming, freed
+ * memory goes back to the system only past 4 MiB, and blocks up to 1 MiB
+ * come from the heap: otherwise those buffers are unmapped after every
+ * request and faulted in again page by page for the next, which measured
+ * ~20 µs a page on a 2-core VM, a third of the CPU of a 5,000-job
+ * GetJobs. A thread idle for IDLE_TRIM_MS trims it all (serve). */
+static void tune_malloc(void)
+{
+    mallopt(M_ARENA_MAX, 1);
+    mallopt(M_TRIM_THRESHOLD, 4 << 20);
+    mallopt(M_MMAP_THRESHOLD, 1 << 20);
 }
 
 int worker_run(int listen_fd, const struct cg_config *cfg)
@@ -124,6 +423,7 @@ int worker_run(int listen_fd, const struct cg_config *cfg)
         log_msg(LOG_ERROR, "the FastCGI socket is not usable: %s", strerror(errno));
         return 1;
     }
+    tune_malloc();
     if (FCGX_Init() != 0 || schema_init(&st) != 0) {
         log_msg(LOG_ERROR, "start-up failed: %s", st.msg[0] ? st.msg : "FCGX_Init");
         return 1;
@@ -141,36 +441,28 @@ int worker_run(int listen_fd, const struct cg_config *cfg)
         log_msg(LOG_ERROR, "cannot set up the Cuebot client: %s", st.msg);
         return 1;
     }
-    struct gateway g;
-    if (gateway_init(&g, cfg, cb, &st)) {
-        log_msg(LOG_ERROR, "%s", st.msg);
+    int n = cfg->worker_threads > 0 ? cfg->worker_threads : 1;
+    struct thread_ctx *t = calloc((size_t)n, sizeof *t);
+    if (!t) {
+        log_msg(LOG_ERROR, "out of memory");
         cuebot_close(cb);
         return 1;
     }
-    log_msg(LOG_DEBUG, "worker ready, Cuebot at %s", cfg->cuebot_endpoint);
+    log_msg(LOG_DEBUG, "worker ready with %d threads, Cuebot at %s", n, cfg->cuebot_endpoint);
 
-    FCGX_Request req;
-    FCGX_InitRequest(&req, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
-    struct cg_request_io io = {.param = fcgi_param, .read = fcgi_read, .write = fcgi_write,
-                               .ctx = &req};
-    int status = 0;
-    while (!stopping) {
-        if (wait_for_request(listen_fd, req.ipcFd))
-            break;
-        if (FCGX_Accept_r(&req) < 0) {
-            if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ||
-                errno == ECONNABORTED || stopping)
-                continue;
-            log_msg(LOG_ERROR, "accepting a FastCGI connection failed: %s", strerror(errno));
-            status = 1;
-            break;
-        }
-        gateway_handle(&g, &io);
-        FCGX_Finish_r(&req);
-    }
-    FCGX_Free(&req, 1);
-    gateway_free(&g);
+    /* Thread 0 is this one. */
+    int started = 1;
+    for (int i = 0; i < n; i++)
+        t[i] = (struct thread_ctx){.listen_fd = listen_fd, .cfg = cfg, .cb = cb};
+    while (started < n && pthread_create(&t[started].tid, NULL, serve, &t[started]) == 0)
+        started++;
+    if (started < n)
+        log_msg(LOG_WARN, "could start only %d of %d request threads", started, n);
+    serve(&t[0]);
+    for (int i = 1; i < started; i++)
+        pthread_join(t[i].tid, NULL);
+    free(t);
     cuebot_close(cb);
     log_msg(LOG_DEBUG, "worker stopped");
-    return status;
+    return atomic_load(&failed) ? 1 : 0;
 }

@@ -6,10 +6,11 @@
 
 #include "config.h"
 
-/* Serves requests on listen_fd until SIGTERM or SIGUSR1, finishing the
- * request in flight (bounded by SHUTDOWN_TIMEOUT). Creates the Cuebot
- * channel itself, so it must run in the process that serves (after any
- * fork). Returns the process exit status. */
+/* Serves requests on listen_fd with WORKER_THREADS threads until SIGTERM
+ * or SIGUSR1, finishing the requests in flight (bounded by
+ * SHUTDOWN_TIMEOUT). Creates the Cuebot channel itself, so it must run in
+ * the process that serves (after any fork), and it sets malloc options, so
+ * before any other thread exists. Returns the process exit status. */
 int worker_run(int listen_fd, const struct cg_config *cfg);
 
 #endif

@@ -21,6 +21,26 @@ for f in lighttpd/cuegw.conf lighttpd/cuegw-basic-auth.conf apache/cuegw-fcgid.c
     check cmp -s "$top/$f" "$dest/opt/cuegw-test/share/cuegw/$f"
 done
 check test -x "$dest/opt/cuegw-test/share/cuegw/conf/spawn-fcgi.sh"
+# The manual page, installed where man(1) looks, renders without a warning.
+man8="$dest/opt/cuegw-test/share/man/man8/cuegw.8"
+check cmp -s "$top/docs/cuegw.8" "$man8"
+if command -v groff >/dev/null 2>&1; then
+    warnings=$(groff -man -Tutf8 -ww -z "$man8" 2>&1)
+    check test -z "$warnings"
+else
+    echo "FAIL: groff is not installed (tools/install-deps.sh installs groff-base)"
+    failed=$((failed + 1))
+fi
+# --help points at it and --check-config is there.
+help=$("$dest/opt/cuegw-test/bin/cuegw" --help)
+check test -n "$(echo "$help" | grep -F 'cuegw(8)')"
+check test -n "$(echo "$help" | grep -F -- '--check-config')"
+# The example env file lists every setting --help lists.
+for name in $(echo "$help" | grep -oE '^  [A-Z][A-Z0-9_]+' | tr -d ' '); do
+    grep -q "^$name=" "$dest/opt/cuegw-test/share/cuegw/conf/cuegw.env" || { echo "FAIL: $name not in cuegw.env"; failed=$((failed + 1)); }
+done
+# The OpenAPI document is the installed binary's own (site root).
+check sh -c 'URL_PREFIX= "$1/bin/cuegw" --openapi | cmp -s - "$1/share/cuegw/openapi.json"' _ "$dest/opt/cuegw-test"
 # Nothing outside the prefix.
 other=$(cd "$dest" && find . -type f | grep -v '^\./opt/cuegw-test/' | wc -l)
 check test "$other" -eq 0

@@ -32,6 +32,9 @@ for t in "$BUILD"/tests/test_*; do
     [ -x "$t" ] && run "$(basename "$t")" "$t"
 done
 
+# The fuzz targets over their committed seeds and regressions (tests/fuzz).
+run fuzz-replay sh "$top/tests/fuzz/replay.sh" "$BUILD"
+
 # The schema must match the reference wire facts (needs shared/ beside the repo).
 schema_diff() {
     out=$("$top/../shared/tools/schema-diff" "$PROTO" 2>&1)
@@ -56,7 +59,18 @@ run integration-remote-user "$PY" "$top/tests/integration/test_remote_user.py" -
 
 run integration-pool "$PY" "$top/tests/integration/test_pool.py" --cuegw "$BUILD/cuegw" --schema "$BUILD/gen/schema.pb"
 
+run metrics "$PY" "$top/tests/integration/test_metrics.py" --cuegw "$BUILD/cuegw" --schema "$BUILD/gen/schema.pb"
+
+run lifecycle "$PY" "$top/tests/integration/test_lifecycle.py" --cuegw "$BUILD/cuegw" --schema "$BUILD/gen/schema.pb"
+
+run faults "$PY" "$top/tests/integration/test_faults.py" --cuegw "$BUILD/cuegw" --schema "$BUILD/gen/schema.pb"
+
+run hostile "$PY" "$top/tests/integration/test_hostile.py" --cuegw "$BUILD/cuegw" --schema "$BUILD/gen/schema.pb"
+
 run oracle "$PY" "$top/tests/oracle/oracle_test.py" --tool "$BUILD/tests/transcode-tool" --schema "$BUILD/gen/schema.pb"
+
+# The npm validator is installed into $BUILD/openapi from tests/openapi's lock file.
+run openapi "$PY" "$top/tests/openapi/test_openapi.py" --cuegw "$BUILD/cuegw" --schema "$BUILD/gen/schema.pb" --work "$BUILD/openapi"
 
 echo
 echo "all: $passed passed, $failed failed"

@@ -6,7 +6,7 @@
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 missing=""
-for cmd in cc make pkg-config protoc-c protoc lighttpd curl; do
+for cmd in cc make pkg-config protoc-c protoc lighttpd curl node npm groff; do
     command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || missing="$missing $cmd"
 done
 for h in grpc/grpc.h fcgiapp.h jwt.h protobuf-c/protobuf-c.h; do

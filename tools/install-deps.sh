@@ -10,7 +10,14 @@ BUILD_PKGS="gcc make pkg-config protobuf-c-compiler libprotobuf-c-dev protobuf-c
 # JWT; the web servers the integration tests start; load and debug tools.
 TEST_PKGS="python3 python3-protobuf python3-grpcio python3-jwt
   lighttpd apache2 libapache2-mod-fcgid nginx-light spawn-fcgi curl wrk
-  clang libclang-rt-14-dev valgrind"
+  clang libclang-rt-14-dev valgrind groff-base"
+# The OpenAPI test runs an npm validator (tests/openapi) on Node.js: Debian's
+# nodejs and npm, unless the machine already has node and npm (NodeSource's
+# nodejs brings its own npm and conflicts with Debian's npm package).
+NODE_PKGS=""
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    NODE_PKGS="nodejs npm"
+fi
 apt-get update
 # shellcheck disable=SC2086
-apt-get install -y --no-install-recommends $BUILD_PKGS $TEST_PKGS
+apt-get install -y --no-install-recommends $BUILD_PKGS $TEST_PKGS $NODE_PKGS

@@ -4,14 +4,21 @@ job.JobGetJobsResponse with 5,000 fully populated jobs (JobStats included) and
 a job.JobGetFramesResponse with 50,000 frames, with values shaped like a busy
 farm's (ids, names, paths, core counts, epoch times, memory figures).
 
+For the whole-path benchmark it also writes the stand-in's answers
+in DIR/cases (bench-standin's manifest.txt: method, request file, response file): GetShows
+with one show, and GetJobs with 200 and with --jobs jobs, told apart by the
+request (criteria naming the show "bench200" or "bench<N>"), plus the JSON
+bodies the HTTP client sends for them (<case>.json).
+
 Usage: make_farm.py --schema build/gen/schema.pb --out DIR [--jobs N] [--frames N]
 """
 import argparse
+import json
 import os
 import random
 import uuid
 
-from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+from google.protobuf import descriptor_pb2, descriptor_pool, json_format, message_factory
 
 
 def classes(schema):
@@ -22,7 +29,11 @@ def classes(schema):
     for fd in fds.file:
         pool.Add(fd)
     factory = message_factory.MessageFactory(pool)
-    return lambda name: factory.GetPrototype(pool.FindMessageTypeByName(name))
+
+    def cls(name):
+        return factory.GetPrototype(pool.FindMessageTypeByName(name))
+    cls.pool = pool
+    return cls
 
 
 def fill_job(j, rnd, i):
@@ -109,6 +120,61 @@ def fill_frame(f, rnd, i):
     f.submission_time = f.start_time - 60
 
 
+def fill_show(s, rnd):
+    s.id = str(uuid.UUID(int=rnd.getrandbits(128)))
+    s.name = 'pipeline'
+    s.default_min_cores, s.default_max_cores = 1.0, 2000.0
+    s.comment_email = 'pipeline-leads@studio.example'
+    s.booking_enabled = s.dispatch_enabled = s.active = True
+    s.default_min_gpus, s.default_max_gpus = 0.0, 8.0
+    s.scheduler_managed = True
+    st = s.show_stats
+    st.running_frames, st.dead_frames, st.pending_frames, st.pending_jobs = 812, 14, 40211, 37
+    st.created_job_count, st.created_frame_count = 18423, 9034112
+    st.rendered_frame_count, st.failed_frame_count = 8712003, 22410
+    st.reserved_cores, st.reserved_gpus = 3248.5, 12.0
+
+
+def write_cases(cls, out, jobs_msg, rnd):
+    """The stand-in's answers and the HTTP bodies that ask for them."""
+    cases = []
+    shows = cls('show.ShowGetShowsResponse')()
+    fill_show(shows.shows.shows.add(), rnd)
+    cases.append(('shows', '/show.ShowInterface/GetShows', {}, shows))
+    n = len(jobs_msg.jobs.jobs)
+    small = cls('job.JobGetJobsResponse')()
+    small.jobs.jobs.extend(jobs_msg.jobs.jobs[:200])
+    for name, msg in (('jobs200', small), ('jobs%d' % n, jobs_msg)):
+        body = {'r': {'shows': ['bench' + name[4:]]}}
+        cases.append((name, '/job.JobInterface/GetJobs', body, msg))
+    lines = []
+    for name, path, body, resp in cases:
+        service, method = path[1:].split('/')
+        req_cls = cls(_input_type(cls, service, method))
+        req = req_cls()
+        if body:
+            json_format.ParseDict(body, req)
+        for suffix, data in (('.req.pb', req.SerializeToString()),
+                             ('.resp.pb', resp.SerializeToString())):
+            with open(os.path.join(out, name + suffix), 'wb') as f:
+                f.write(data)
+        with open(os.path.join(out, name + '.json'), 'w') as f:
+            json.dump(body, f)
+        lines.append('%s %s.req.pb %s.resp.pb' % (path, name, name))
+        js = json.dumps(json_format.MessageToDict(resp, including_default_value_fields=True),
+                        separators=(',', ':'), ensure_ascii=False)
+        print('case %s: %s, %d bytes of protobuf, %d bytes of compact JSON'
+              % (name, path, resp.ByteSize(), len(js.encode())))
+        with open(os.path.join(out, name + '.resp.json-size'), 'w') as f:
+            f.write('%d\n' % len(js.encode()))
+    with open(os.path.join(out, 'manifest.txt'), 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+
+
+def _input_type(cls, service, method):
+    return cls.pool.FindServiceByName(service).FindMethodByName(method).input_type.full_name
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--schema', required=True)
@@ -131,6 +197,9 @@ def main():
         with open(path, 'wb') as f:
             f.write(msg.SerializeToString())
         print('wrote %s (%d bytes)' % (path, os.path.getsize(path)))
+    cases = os.path.join(args.out, 'cases')
+    os.makedirs(cases, exist_ok=True)
+    write_cases(cls, cases, jobs, rnd)
 
 
 if __name__ == '__main__':

@@ -28,7 +28,10 @@ Control API (JSON in and out):
       response with every field populated, the same for every call of a
       method (filler.py); else the farm answers as usual.
   POST /reset   clears scripts and the call log -> {"ok": true}
-  GET  /calls   [{"method", "request", "metadata"}...], oldest first, the
+  GET  /calls   [{"method", "request", "metadata", "peer", "at", "done"}...],
+                oldest first (peer: the client's address as gRPC names it,
+                "ipv4:127.0.0.1:PORT"; at: arrival, done: when the handler
+                returned or null while it runs, Unix seconds), the
                 last 5000; request is json_format.MessageToDict (camelCase,
                 fields left at their default omitted, 64-bit ints as strings);
                 ?method=/pkg.Svc/M keeps only that method's calls
@@ -48,6 +51,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 import urllib.parse
 from concurrent import futures
 
@@ -181,11 +185,26 @@ class Handler(grpc.GenericRpcHandler):
         answer = farm_mod.ANSWERS.get(path)
 
         def call(request, context):
-            self.control.record({
+            entry = {
                 'method': path,
                 'request': json_format.MessageToDict(
                     request, preserving_proto_field_name=False),
-                'metadata': metadata_dict(context)})
+                'metadata': metadata_dict(context),
+                # Which client connection sent it, when it arrived and when
+                # its answer left: the fault tests tell the calls one
+                # gateway process had in flight from another's by these.
+                # 'done' is there from the start so that /calls never sees
+                # the dict change size.
+                'peer': context.peer(),
+                'at': time.time(),
+                'done': None}
+            self.control.record(entry)
+            try:
+                return respond(request, context)
+            finally:
+                entry['done'] = time.time()
+
+        def respond(request, context):
             script = self.control.take(path)
             if script:
                 if script['delay_ms'] > 0:

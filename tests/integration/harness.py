@@ -86,16 +86,24 @@ def read_logs(*paths):
     return text
 
 
-def method_classes(schema_path, service, method):
-    """The request and response classes of a method, from the compiled
-    descriptor set, by python-protobuf (independent of cuegw's code)."""
-    from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+def schema_pool(schema_path):
+    """The compiled descriptor set in a python-protobuf descriptor pool
+    (independent of cuegw's code)."""
+    from google.protobuf import descriptor_pb2, descriptor_pool
     fds = descriptor_pb2.FileDescriptorSet()
     with open(schema_path, "rb") as f:
         fds.ParseFromString(f.read())
     pool = descriptor_pool.DescriptorPool()
     for fd in fds.file:
         pool.Add(fd)
+    return pool
+
+
+def method_classes(schema_path, service, method):
+    """The request and response classes of a method, from the compiled
+    descriptor set, by python-protobuf (independent of cuegw's code)."""
+    from google.protobuf import message_factory
+    pool = schema_pool(schema_path)
     factory = message_factory.MessageFactory(pool)
     md = pool.FindServiceByName(service).FindMethodByName(method)
     return factory.GetPrototype(md.input_type), factory.GetPrototype(md.output_type)
@@ -340,9 +348,12 @@ def crash_reports():
     found = []
     for s in servers:
         for line in s.error_log().splitlines():
-            if "AH00052" in line and getattr(s, "name", "") == "apache-proxy-fcgi":
-                # Apache's own child (under mod_proxy_fcgi no cuegw process
-                # is an Apache child): a web server fault, reported, not ours.
+            if "AH00052" in line and getattr(s, "name", "").startswith("apache-"):
+                # AH00052 is about the Apache parent's own children (httpd
+                # workers): cuegw runs as a child of mod_fcgid's process
+                # manager or of our own pool, and mod_fcgid reports a cuegw
+                # death as "get unexpected signal N", which is still caught
+                # below. An httpd crash is reported, not counted as ours.
                 print("harness: note: Apache's own process crashed: %s" % line)
                 continue
             if any(m in line for m in SANITIZER_MARKS) or "signal 6" in line or "signal 11" in line:
@@ -386,3 +397,49 @@ def sign_jwt(secret, claims=None, alg="HS256"):
     claims.setdefault("exp", int(time.time()) + 3600)
     token = jwt.encode(claims, secret, algorithm=alg)
     return token.decode() if isinstance(token, bytes) else token
+
+
+def run_tests(c, env, tests, only=None):
+    """Runs each test(c, env) in turn (those whose name contains `only`,
+    when given), printing one line per test; an exception fails that test
+    and the next one still runs."""
+    import traceback
+    for t in tests:
+        if only and only not in t.__name__:
+            continue
+        t0 = time.monotonic()
+        before = c.failed
+        try:
+            t(c, env)
+        except Exception:
+            c.check(False, t.__name__ + " ran to the end", traceback.format_exc())
+        print("%-28s %s (%.1fs)" % (t.__name__, "ok" if c.failed == before else "FAILED",
+                                     time.monotonic() - t0), flush=True)
+
+
+def suite_main(suite, run, add_args=None):
+    """What a test script's main() does: reads --cuegw and --schema (plus
+    what add_args(parser) adds), calls run(checks, args), stops every
+    server also when run raised, checks the servers' logs for worker
+    crashes and sanitizer reports, and prints "SUITE: N passed, M failed".
+    Returns the exit status."""
+    import argparse
+    import traceback
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cuegw", required=True)
+    ap.add_argument("--schema", required=True)
+    if add_args:
+        add_args(ap)
+    args = ap.parse_args()
+    c = Checks()
+    try:
+        run(c, args)
+    except Exception:
+        c.check(False, suite + " ran to the end", traceback.format_exc())
+    finally:
+        stop_all()
+        reports = crash_reports()
+        c.check(not reports, "no worker crashed or reported a sanitizer error",
+                "\n".join(reports[:20]))
+    print("%s: %d passed, %d failed" % (suite, c.passed, c.failed))
+    return 1 if c.failed else 0

@@ -11,12 +11,10 @@ Usage: test_lighttpd.py --cuegw BUILD/cuegw --schema BUILD/gen/schema.pb
 Prints one line per failed check and "integration-lighttpd: N passed, N failed".
 """
 
-import argparse
 import json
 import os
 import sys
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import auth_matrix  # noqa: E402
@@ -489,39 +487,20 @@ TESTS = [test_every_route, test_farm_reads_back, test_error_codes, test_http_err
          test_cuebot_down_and_back]
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--cuegw", required=True)
-    ap.add_argument("--schema", required=True)
-    ap.add_argument("--only", help="run the tests whose name contains this")
-    args = ap.parse_args()
-    c = harness.Checks()
-    env = None
+def run(c, args):
+    env = Env(args)
     try:
-        env = Env(args)
-        for t in TESTS:
-            if args.only and args.only not in t.__name__:
-                continue
-            t0 = time.monotonic()
-            before = c.failed
-            try:
-                t(c, env)
-            except Exception:
-                c.check(False, t.__name__ + " ran to the end", traceback.format_exc())
-            print("%-28s %s (%.1fs)" % (t.__name__, "ok" if c.failed == before else "FAILED",
-                                         time.monotonic() - t0), flush=True)
-    except Exception:
-        c.check(False, "the servers started", traceback.format_exc())
+        harness.run_tests(c, env, TESTS, args.only)
     finally:
-        if env is not None and c.failed:
+        if c.failed:
             print("--- lighttpd error log (last 40 lines) ---")
             print("\n".join(env.main.error_log().splitlines()[-40:]))
-        harness.stop_all()
-        reports = harness.crash_reports()
-        c.check(not reports, "no worker crashed or reported a sanitizer error", "\n".join(reports[:20]))
-    print("integration-lighttpd: %d passed, %d failed" % (c.passed, c.failed))
-    return 1 if c.failed else 0
 
+
+def main():
+    return harness.suite_main(
+        "integration-lighttpd", run,
+        lambda ap: ap.add_argument("--only", help="run the tests whose name contains this"))
 
 if __name__ == "__main__":
     sys.exit(main())

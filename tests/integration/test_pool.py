@@ -7,14 +7,12 @@ settings before it starts.
 Usage: test_pool.py --cuegw BUILD/cuegw --schema BUILD/gen/schema.pb
 """
 
-import argparse
 import os
 import signal
 import subprocess
 import sys
 import tempfile
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fcgi_client  # noqa: E402
@@ -197,20 +195,7 @@ def run(c, args):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--cuegw", required=True)
-    ap.add_argument("--schema", required=True)
-    args = ap.parse_args()
-    c = harness.Checks()
-    try:
-        run(c, args)
-    except Exception:
-        c.check(False, "the pool test ran to the end", traceback.format_exc())
-    finally:
-        harness.stop_all()
-    print("integration-pool: %d passed, %d failed" % (c.passed, c.failed))
-    return 1 if c.failed else 0
-
+    return harness.suite_main("integration-pool", run)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -431,7 +431,7 @@ static void test_times(void)
     char *str_forged = hand_token("{\"alg\":\"HS256\"}", "{\"exp\":\"x\"}", EVP_sha256(), "guess");
     CHECK(check1(str_forged) == AUTH_BAD_SIGNATURE);
     /* A libjwt-minted expired token, with claims left empty. */
-    struct jwt_claims c = {"junk", "junk"};
+    struct jwt_claims c = {.sub = "junk", .role = "junk"};
     CHECK(check_with(lib_token(JWT_ALG_HS512, SECRET[0], "al", "r", NOW - 1), SECRET, 1, 0, &c) == AUTH_EXPIRED);
     CHECK(c.sub == NULL && c.role == NULL);
 }
@@ -529,7 +529,7 @@ static void test_memory(void)
     char *good = hs256("{\"sub\":\"alice\"}");
     struct arena tiny;
     arena_init(&tiny, 1);
-    struct jwt_claims c = {"junk", "junk"};
+    struct jwt_claims c = {.sub = "junk", .role = "junk"};
     CHECK(jwt_check(good, strlen(good), SECRET, 1, 0, NOW, &tiny, &c) == AUTH_INTERNAL);
     CHECK(c.sub == NULL && c.role == NULL);
     arena_free(&tiny);

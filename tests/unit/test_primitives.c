@@ -11,6 +11,7 @@
 #include "keyset.h"
 #include "num_format.h"
 #include "outbuf.h"
+#include "siphash.h"
 #include "unit.h"
 #include "utf8.h"
 
@@ -181,6 +182,22 @@ static void test_outbuf(void)
     outbuf_free(&ob);
 }
 
+/* The reference vectors of the SipHash paper: key 00..0f, message 00..n-1. */
+static void test_siphash(void)
+{
+    uint8_t key[16], msg[64];
+    for (int i = 0; i < 16; i++)
+        key[i] = (uint8_t)i;
+    for (int i = 0; i < 64; i++)
+        msg[i] = (uint8_t)i;
+    CHECK(siphash24(key, msg, 0) == 0x726fdb47dd0e0e31ull);
+    CHECK(siphash24(key, msg, 15) == 0xa129ca6149be45e5ull);
+    /* The process key is fixed for the process, and not the all-zero one. */
+    uint8_t zero[16] = {0};
+    CHECK(siphash_process("showId", 6) == siphash_process("showId", 6));
+    CHECK(siphash_process("showId", 6) != siphash24(zero, "showId", 6));
+}
+
 int main(void)
 {
     test_integers();
@@ -189,5 +206,6 @@ int main(void)
     test_utf8();
     test_keyset_and_arena();
     test_outbuf();
+    test_siphash();
     return unit_report("primitives");
 }

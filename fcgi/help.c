@@ -1,0 +1,57 @@
+#include "help.h"
+
+/* Kept in the order of conf/cuegw.env; tests/integration/test_lifecycle.py
+ * checks that every setting config.c reads is listed here. */
+static const char text[] =
+    "usage: cuegw                         serve the FastCGI socket on standard input\n"
+    "                                     (lighttpd bin-path, mod_fcgid, spawn-fcgi)\n"
+    "       cuegw --listen ADDR [--workers N]\n"
+    "                                     a pre-forked pool on HOST:PORT, :PORT or\n"
+    "                                     /path.sock (N: 1 to 1024, default: CPUs)\n"
+    "       cuegw --check-config          check the settings and the policy file, call\n"
+    "                                     Cuebot once; exit 0, 1 (Cuebot) or 2 (settings)\n"
+    "       cuegw --openapi               print the OpenAPI document (honours URL_PREFIX)\n"
+    "       cuegw --version | --help\n"
+    "\n"
+    "Settings are environment variables; blank means unset (the default).\n"
+    "Cuebot:\n"
+    "  CUEBOT_ENDPOINT         host:port[,host:port...] (localhost:8443), fails over in order\n"
+    "  REQUEST_TIMEOUT         deadline of each call: 500ms, 30s, 2m, plain seconds (30s)\n"
+    "  GRPC_MAX_MESSAGE_SIZE   largest request body, bytes; larger is 413 (4194304)\n"
+    "  GRPC_MAX_RECV_MSG_MB    largest Cuebot response, MiB; larger is 500 (256)\n"
+    "  GRPC_KEEPALIVE_TIME     keepalive ping interval, a duration (gRPC's: none)\n"
+    "  GRPC_KEEPALIVE_TIMEOUT  how long a ping may wait for its answer (gRPC's: 20s)\n"
+    "  CUEBOT_TLS_CA           CA bundle (PEM) that turns on TLS to Cuebot\n"
+    "  CUEBOT_TLS_CERT, CUEBOT_TLS_KEY  client certificate and key, for mutual TLS\n"
+    "HTTP surface:\n"
+    "  URL_PREFIX              where the API is mounted, e.g. /cue (the site root)\n"
+    "  HEALTH_PATH             unauthenticated path: 200 while Cuebot is reachable, else 503\n"
+    "  CORS_ALLOWED_ORIGINS    comma list of browser origins (*)\n"
+    "  METRICS_PATH            Prometheus metrics, authenticated, GET; the whole path, or\n"
+    "                          off (URL_PREFIX + /metrics)\n"
+    "  METRICS_DIR             directory of the pool's shared counters file (beside the\n"
+    "                          FastCGI socket, else ${TMPDIR:-/tmp}/cuegw-UID)\n"
+    "  OPENAPI_PATH            unauthenticated path serving the OpenAPI document (unset)\n"
+    "Authentication (may also come per request as FastCGI parameters):\n"
+    "  JWT_SECRET              HS256/384/512 secret for Authorization: Bearer <JWT>\n"
+    "  EXPIRING_JWT_SECRET     a second accepted secret during a rotation\n"
+    "  JWT_LEEWAY              seconds of clock skew allowed on exp and nbf (0)\n"
+    "  AUTH_TOKEN              static bearer token, compared in constant time\n"
+    "  EXPIRING_AUTH_TOKEN     a second accepted static token during a rotation\n"
+    "  AUTH_MODE               token, or remote-user to trust REMOTE_USER (token)\n"
+    "  READ_ONLY               1: only Get*, Find*, Is*, Has* methods (0)\n"
+    "  ACCESS_POLICY           file mapping JWT role / user to allowed method patterns\n"
+    "  SETTINGS_FROM_PARAMS    1: credentials come with each request, none here (0)\n"
+    "Operation:\n"
+    "  LOG_LEVEL               debug, info (an access line per request), warn, error (info)\n"
+    "  LOG_FORMAT              text or json (text)\n"
+    "  SHUTDOWN_TIMEOUT        how long a stopping process may finish its requests (30s)\n"
+    "  WORKER_THREADS          requests one process serves at once, 1 to 256 (4)\n"
+    "\n"
+    "SIGTERM or SIGUSR1: finish the requests in hand (at most SHUTDOWN_TIMEOUT), exit 0.\n"
+    "See cuegw(8) and the README for the details.\n";
+
+void help_print(FILE *f)
+{
+    fputs(text, f);
+}

@@ -1,0 +1,10 @@
+/* `cuegw --help`: the command line and every setting, one line each; the
+ * full story is in cuegw(8) (docs/cuegw.8) and the README. */
+#ifndef CUEGW_HELP_H
+#define CUEGW_HELP_H
+
+#include <stdio.h>
+
+void help_print(FILE *f);
+
+#endif

@@ -1,0 +1,484 @@
+#!/usr/bin/python3
+"""The whole-path benchmark (`make bench`): wrk -> nginx or lighttpd, both
+started from the shipped configurations -> cuegw -> a C stand-in Cuebot
+(bench-standin) on loopback, next to two floors measured the same way:
+
+  grpc floor  bench-grpc-floor: a bare C client on the gRPC core calling the
+              stand-in with the same methods and concurrency (no HTTP, JSON
+              or FastCGI);
+  fcgi floor  bench-trivial-fcgi: a libfcgi responder with a fixed answer,
+              4 processes under spawn-fcgi, behind the same nginx config.
+
+Each row: requests/s, p50/p99 latency (wrk), CPU µs per request of the
+gateway tier (the web server's processes plus the cuegw processes, from
+/proc/<pid>/stat), the stand-in's CPU separately, the private anonymous
+memory of a cuegw process (smaps_rollup "Anonymous") idle and at its peak,
+and error answers (non-200 plus socket errors). The table is printed and
+written as JSON to BUILD/bench/bench.json, with the issue's targets checked
+underneath. It asserts nothing about timings; it fails (exit 1) only when a
+run could not be made or answered errors.
+
+Usage: bench.py --build BUILD [--seconds S] [--warmup S] [--quick]
+                [--fronts nginx,lighttpd] [--workers N] [--threads N]
+                [--cases shows16,shows64,jobs200,jobs5000] [--no-floors]
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
+import harness  # noqa: E402
+import front_nginx  # noqa: E402
+
+TICK = os.sysconf("SC_CLK_TCK")
+SECRET = "bench-" + os.urandom(12).hex()
+MEM_SAMPLE_S = 0.02
+IDLE_WAIT_S = 1.5
+
+# name, case files (BUILD/bench/cases/<case>.*), method path, connections
+CASES = [
+    ("shows16", "shows", "/show.ShowInterface/GetShows", 16),
+    ("shows64", "shows", "/show.ShowInterface/GetShows", 64),
+    ("jobs200", "jobs200", "/job.JobInterface/GetJobs", 16),
+    ("jobs5000", "jobs5000", "/job.JobInterface/GetJobs", 1),
+]
+
+# Targets of issue 7 on a 2-core machine (gateway-tier figures).
+SMALL_CPU_US = 110
+SMALL_ABOVE_FLOORS_US = 25
+SMALL_P99_MS_C64 = 10
+LARGE_CPU_US = 25000
+LARGE_PEAK_FACTOR = 1.5
+IDLE_ANON_KB = 4096
+
+
+# ---- /proc ------------------------------------------------------------------
+
+def cpu_ticks(pid):
+    """utime + stime of a process, every thread included; 0 when gone."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def anon_kb(pid):
+    try:
+        with open("/proc/%d/smaps_rollup" % pid) as f:
+            m = re.search(r"^Anonymous:\s+(\d+) kB", f.read(), re.M)
+        return int(m.group(1)) if m else 0
+    except OSError:
+        return 0
+
+
+def comm(pid):
+    try:
+        with open("/proc/%d/comm" % pid) as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+class MemSampler:
+    """Samples the anonymous memory of some processes until stopped; keeps
+    each one's peak."""
+
+    def __init__(self, pids):
+        self.pids = list(pids)
+        self.peak = {p: anon_kb(p) for p in self.pids}
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.wait(MEM_SAMPLE_S):
+            for p in self.pids:
+                self.peak[p] = max(self.peak[p], anon_kb(p))
+
+    def __enter__(self):
+        self._t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._t.join()
+
+
+# ---- the servers ------------------------------------------------------------
+
+class StandinC:
+    """bench-standin with the cases' manifest, on a free port."""
+
+    def __init__(self, build, threads=2):
+        self.bin = os.path.join(build, "tests", "bench-standin")
+        self.manifest = os.path.join(build, "bench", "cases", "manifest.txt")
+        self.threads = threads
+        self.dir = tempfile.mkdtemp(prefix="cuegw-bench-standin-")
+        self.proc = None
+        harness._started.append(self)
+
+    def start(self):
+        ports = os.path.join(self.dir, "ports.json")
+        log = open(os.path.join(self.dir, "standin.log"), "ab")
+        self.proc = subprocess.Popen([self.bin, "--manifest", self.manifest, "--threads",
+                                      str(self.threads), "--ports-file", ports],
+                                     stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        end = time.monotonic() + 15
+        while not os.path.exists(ports):
+            if self.proc.poll() is not None or time.monotonic() > end:
+                raise RuntimeError("bench-standin did not start; see %s" % self.dir)
+            time.sleep(0.02)
+        with open(ports) as f:
+            self.port = json.load(f)["grpc"]
+        return self
+
+    @property
+    def endpoint(self):
+        return "127.0.0.1:%d" % self.port
+
+    def stop(self):
+        harness.stop_process(self.proc, 5)
+        self.proc = None
+
+
+class TrivialNginx(front_nginx.Nginx):
+    """The shipped nginx configuration in front of bench-trivial-fcgi under
+    spawn-fcgi (not conf/spawn-fcgi.sh: that one starts cuegw only)."""
+
+    name = "nginx+trivial-fcgi"
+
+    def pool(self, action):
+        pid_file = os.path.join(self.pool_dir, "cuegw.pid")
+        if action == "start":
+            os.makedirs(self.pool_dir, exist_ok=True)
+            os.chmod(self.pool_dir, 0o711)   # nginx's workers may be "nobody"
+            r = subprocess.run([harness.need("spawn-fcgi"), "-s", self.socket, "-M", "0666",
+                                "-F", str(self.workers), "-P", pid_file, "--", self.cuegw_bin],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               timeout=30)
+            return r.returncode, r.stdout
+        for pid in self.pool_pids():
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except OSError:
+                pass
+        end = time.monotonic() + 5
+        while any(comm(p) for p in self.pool_pids()) and time.monotonic() < end:
+            time.sleep(0.05)
+        return 0, ""
+
+
+class TrivialNginxNoKeep(TrivialNginx):
+    """The same, with the shipped nginx files edited to close every
+    connection to the responders (no fastcgi_keep_conn, no upstream
+    keepalive): the reference for a responder that serves one connection
+    per process, which kept connections pin."""
+
+    name = "nginx+trivial-fcgi, no keep-alive"
+
+    def _write_nginx_files(self):
+        super()._write_nginx_files()
+        for name, old, new in (("nginx-cuegw.conf", "fastcgi_keep_conn on;", "fastcgi_keep_conn off;"),
+                               ("nginx.conf", re.compile(r"^\s*keepalive \d+;\s*$", re.M), "")):
+            path = os.path.join(self.run_dir, name)
+            with open(path) as f:
+                text = f.read()
+            edited = old.sub(new, text) if hasattr(old, "sub") else text.replace(old, new)
+            if edited == text:
+                raise RuntimeError("bench: %s no longer holds %r" % (name, getattr(old, "pattern", old)))
+            os.unlink(path)
+            with open(path, "w") as f:
+                f.write(edited)
+
+
+def tier_pids(front):
+    """(web server pids, cuegw pids) of a running front."""
+    web = [front.proc.pid] + [p for p in harness.children(front.proc.pid)]
+    if isinstance(front, front_nginx.Nginx):
+        return web, front.pool_pids()
+    workers = [p for p in web if comm(p) not in ("lighttpd", "")]
+    return [p for p in web if p not in workers], workers
+
+
+def make_front(kind, args, standin, token_settings):
+    settings = {"CUEBOT_ENDPOINT": standin.endpoint}
+    if args.threads:
+        settings["WORKER_THREADS"] = str(args.threads)
+    cuegw = os.path.join(args.build, "cuegw")
+    if kind == "nginx":
+        settings["SETTINGS_FROM_PARAMS"] = "1"
+        kw = {"workers": args.workers} if args.workers else {}
+        return front_nginx.Nginx(cuegw, settings, token_settings, **kw)
+    if kind == "lighttpd":
+        settings.update(token_settings)
+        kw = {"workers": args.workers} if args.workers else {}
+        return harness.Lighttpd(cuegw, settings, **kw)
+    if kind in ("fcgi-floor", "fcgi-floor-nokeep"):
+        cls = TrivialNginx if kind == "fcgi-floor" else TrivialNginxNoKeep
+        return cls(os.path.join(args.build, "tests", "bench-trivial-fcgi"), {},
+                   token_settings, workers=4)
+    raise ValueError(kind)
+
+
+# ---- one run ----------------------------------------------------------------
+
+def run_wrk(port, case, seconds, token, build):
+    name, files, path, conns = case
+    with open(os.path.join(build, "bench", "cases", files + ".json")) as f:
+        body = f.read()
+    env = dict(os.environ, BENCH_PATH=path, BENCH_BODY=body, BENCH_TOKEN=token)
+    cmd = [harness.need("wrk"), "-t", str(min(2, conns)), "-c", str(conns),
+           "-d", "%ds" % max(1, round(seconds)), "--timeout", "30s", "-s", os.path.join(HERE, "post.lua"),
+           "http://127.0.0.1:%d%s" % (port, path)]
+    r = subprocess.run(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       text=True, timeout=seconds + 60)
+    m = re.search(r"^BENCH (\{.*\})$", r.stdout, re.M)
+    if r.returncode != 0 or not m:
+        raise RuntimeError("wrk failed (%d): %s" % (r.returncode, r.stdout[-800:]))
+    return json.loads(m.group(1))
+
+
+def measure_http(front, standin, case, args, token):
+    """Warm-up, then one measured wrk run with CPU and memory sampled."""
+    if args.warmup > 0:
+        run_wrk(front.port, case, args.warmup, token, args.build)
+    web, workers = tier_pids(front)
+    tier = web + workers
+    c0 = {p: cpu_ticks(p) for p in tier}
+    s0 = cpu_ticks(standin.proc.pid)
+    w0 = {p: cpu_ticks(p) for p in workers}
+    with MemSampler(workers) as mem:
+        w = run_wrk(front.port, case, args.seconds, token, args.build)
+    c1 = {p: cpu_ticks(p) for p in tier}
+    s1 = cpu_ticks(standin.proc.pid)
+    n = max(w["requests"], 1)
+    us = 1e6 / TICK / n
+    tier_cpu = sum(c1[p] - c0[p] for p in tier) * us
+    gw_cpu = sum(c1[p] - w0[p] for p in workers) * us
+    return {
+        "rps": w["requests"] / w["seconds"],
+        "p50_ms": w["p50_us"] / 1e3, "p99_ms": w["p99_us"] / 1e3,
+        "cpu_us": tier_cpu, "cpu_web_us": tier_cpu - gw_cpu, "cpu_gw_us": gw_cpu,
+        "standin_cpu_us": (s1 - s0) * us,
+        "peak_anon_kb": max(mem.peak.values()) if mem.peak else 0,
+        "errors": w["non200"] + w["socket_errors"], "requests": w["requests"],
+        "mb_per_s": w["bytes"] / w["seconds"] / 1e6,
+    }
+
+
+def measure_grpc_floor(standin, case, args):
+    name, files, path, conns = case
+    d = os.path.join(args.build, "bench", "cases")
+    s0 = cpu_ticks(standin.proc.pid)
+    r = subprocess.run([os.path.join(args.build, "tests", "bench-grpc-floor"), "--endpoint",
+                        standin.endpoint, "--method", path, "--request",
+                        os.path.join(d, files + ".req.pb"), "--threads", str(conns),
+                        "--seconds", str(args.seconds)],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                       timeout=args.seconds + 60)
+    s1 = cpu_ticks(standin.proc.pid)
+    try:
+        out = json.loads(r.stdout)
+    except ValueError:
+        raise RuntimeError("bench-grpc-floor failed (%d): %s" % (r.returncode, r.stderr[-400:]))
+    return {
+        "rps": out["rps"], "p50_ms": out["p50_ms"], "p99_ms": out["p99_ms"],
+        "cpu_us": out["cpu_us_per_req"], "cpu_web_us": 0.0, "cpu_gw_us": out["cpu_us_per_req"],
+        "standin_cpu_us": (s1 - s0) * 1e6 / TICK / max(out["calls"], 1),
+        "peak_anon_kb": out["anon_kb"], "errors": out["errors"], "requests": out["calls"],
+    }
+
+
+# ---- the report -------------------------------------------------------------
+
+def fmt_row(label, r):
+    idle = r.get("idle_anon_kb")
+    mem = "%s / %.1f" % ("-" if idle is None else "%.1f" % (idle / 1024), r["peak_anon_kb"] / 1024)
+    above = r.get("above_floors_us")
+    return ("%-24s %9.0f %8.2f %8.2f %9.0f %7.0f %7.0f %8s %8.0f %13s %6d" % (
+        label, r["rps"], r["p50_ms"], r["p99_ms"], r["cpu_us"], r["cpu_web_us"],
+        r["cpu_gw_us"], "-" if above is None else "%.0f" % above, r["standin_cpu_us"],
+        mem, r["errors"]))
+
+
+HEADER = ("%-24s %9s %8s %8s %9s %7s %7s %8s %8s %13s %6s" % (
+    "row", "req/s", "p50 ms", "p99 ms", "CPU us/r", "web", "cuegw", "+floors",
+    "standin", "anon MB i/pk", "errors"))
+
+
+def check_targets(rows, json_sizes):
+    """The issue's targets, row by row: (ok, text) pairs."""
+    out = []
+    floors = {r["case"]: r for r in rows if r["front"] == "grpc-floor"}
+    fcgi = {r["case"]: r for r in rows if r["front"] == "fcgi-floor"}
+    for r in rows:
+        if r["front"] not in ("nginx", "lighttpd"):
+            continue
+        label = "%s %s" % (r["front"], r["case"])
+        if r["case"].startswith("shows"):
+            out.append((r["cpu_us"] <= SMALL_CPU_US,
+                        "%s: %.0f us CPU/request (target <= %d)" % (label, r["cpu_us"], SMALL_CPU_US)))
+            if r.get("above_floors_us") is not None:
+                out.append((r["above_floors_us"] <= SMALL_ABOVE_FLOORS_US,
+                            "%s: %.0f us above the floors (grpc %.0f + fcgi %.0f; target <= %d)" % (
+                                label, r["above_floors_us"], floors[r["case"]]["cpu_us"],
+                                fcgi[r["case"]]["cpu_us"], SMALL_ABOVE_FLOORS_US)))
+            if r["case"] == "shows64":
+                out.append((r["p99_ms"] <= SMALL_P99_MS_C64,
+                            "%s: p99 %.2f ms (target <= %d ms)" % (label, r["p99_ms"], SMALL_P99_MS_C64)))
+        if r["case"] == "jobs5000":
+            out.append((r["cpu_us"] <= LARGE_CPU_US,
+                        "%s: %.1f ms CPU/request (target <= %.0f ms)" % (label, r["cpu_us"] / 1e3, LARGE_CPU_US / 1e3)))
+            grow = r["peak_anon_kb"] - r["idle_anon_kb"]
+            limit = LARGE_PEAK_FACTOR * json_sizes.get("jobs5000", 0) / 1024
+            out.append((grow <= limit,
+                        "%s: peak %.1f MB above idle per worker (target <= 1.5 x %.1f MB JSON = %.1f MB)" % (
+                            label, grow / 1024, json_sizes.get("jobs5000", 0) / 2**20, limit / 1024)))
+        out.append((r["idle_anon_kb"] <= IDLE_ANON_KB,
+                    "%s: idle %.1f MB per worker (target <= 4 MB)" % (label, r["idle_anon_kb"] / 1024)))
+        out.append((r["errors"] == 0, "%s: %d error answers (target 0)" % (label, r["errors"])))
+    return out
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--build", required=True)
+    ap.add_argument("--seconds", type=float, default=10.0, help="measured seconds per row (whole seconds: wrk's unit)")
+    ap.add_argument("--warmup", type=float, default=1.0, help="unmeasured seconds before each row")
+    ap.add_argument("--quick", action="store_true", help="2 s rows, no warm-up: a smoke test")
+    ap.add_argument("--fronts", default="nginx,lighttpd")
+    ap.add_argument("--workers", type=int, default=0, help="cuegw processes (default: the shipped configs')")
+    ap.add_argument("--threads", type=int, default=0, help="request threads per cuegw process (default: cuegw's)")
+    ap.add_argument("--cases", default=",".join(c[0] for c in CASES))
+    ap.add_argument("--no-floors", action="store_true")
+    args = ap.parse_args()
+    if args.quick:
+        args.seconds, args.warmup = 2.0, 0
+    for tool in ("wrk", "nginx", "lighttpd", "spawn-fcgi"):
+        harness.need(tool if shutil.which(tool) else "/usr/sbin/" + tool)
+    cases = [c for c in CASES if c[0] in args.cases.split(",")]
+    fronts = [f for f in args.fronts.split(",") if f]
+    token = harness.sign_jwt(SECRET, {"sub": "bench", "exp": int(time.time()) + 24 * 3600})
+    rows = []
+    failed = False
+    print(HEADER, flush=True)
+    try:
+        standin = StandinC(args.build).start()
+        for kind in fronts + ([] if args.no_floors else ["fcgi-floor", "fcgi-floor-nokeep"]):
+            floor = kind.startswith("fcgi-floor")
+            front = make_front(kind, args, standin, {"JWT_SECRET": SECRET}).start()
+            try:
+                # Idle: after a second of each small case, so every worker
+                # has its channel up and its buffers as ordinary traffic
+                # leaves them. What a large answer leaves behind is
+                # measured at the end ("idle_after_anon_kb").
+                for c in cases:
+                    if c[1] == "shows" or (not floor and c[1] == "jobs200"):
+                        run_wrk(front.port, (c[0], c[1], c[2], 2), 1, token, args.build)
+                # cuegw hands back what malloc kept for the next burst once a
+                # thread has been quiet for a second (fcgi/worker.c).
+                time.sleep(IDLE_WAIT_S)
+                web, workers = tier_pids(front)
+                idle = max(anon_kb(p) for p in workers)
+                for c in cases:
+                    if floor and c[1] != "shows":
+                        continue
+                    r = measure_http(front, standin, c, args, token)
+                    r.update(front=kind, case=c[0], idle_anon_kb=idle,
+                             workers=len(workers), web_processes=len(web))
+                    rows.append(r)
+                    print(fmt_row("%s %s" % (kind, c[0]), r), flush=True)
+                time.sleep(IDLE_WAIT_S)
+                after = max(anon_kb(p) for p in workers)
+                for r in rows:
+                    if r["front"] == kind:
+                        r["idle_after_anon_kb"] = after
+            finally:
+                front.stop()
+        if not args.no_floors:
+            for c in cases:
+                r = measure_grpc_floor(standin, c, args)
+                r.update(front="grpc-floor", case=c[0])
+                rows.append(r)
+                print(fmt_row("grpc-floor %s" % c[0], r), flush=True)
+    except Exception as e:
+        print("bench: %s" % e, file=sys.stderr)
+        failed = True
+    finally:
+        harness.stop_all()
+
+    # What the gateway adds above the two floors, for the small calls.
+    floor = {(r["front"], r["case"]): r for r in rows}
+    for r in rows:
+        g, f = floor.get(("grpc-floor", r["case"])), floor.get(("fcgi-floor", r["case"]))
+        if r["front"] in ("nginx", "lighttpd") and g and f:
+            r["above_floors_us"] = r["cpu_us"] - g["cpu_us"] - f["cpu_us"]
+    json_sizes = json_bytes(args.build, cases)
+
+    print()
+    print(HEADER)
+    for r in rows:
+        print(fmt_row("%s %s" % (r["front"], r["case"]), r))
+    print("CPU us/r: the gateway tier's CPU per request (web server + cuegw processes; "
+          "floors: the floor's own);\nweb, cuegw: its two parts; +floors: CPU above the grpc "
+          "floor plus the fcgi floor (same config, same\nconnections); standin: the stand-in "
+          "Cuebot's CPU per request; anon MB: private anonymous memory of\nthe largest cuegw "
+          "process (floors: the floor's process), idle / peak. fcgi-floor-nokeep: the trivial\n"
+          "responder with keep-alive turned off in a copy of the shipped nginx files, for "
+          "reference.")
+    for kind in fronts:
+        mine = [r for r in rows if r["front"] == kind]
+        if mine:
+            print("%s: %d cuegw processes, %d web server processes; idle %.1f MB per cuegw "
+                  "process after the small calls, %.1f MB after every row" % (
+                      kind, mine[0]["workers"], mine[0]["web_processes"],
+                      mine[0]["idle_anon_kb"] / 1024, mine[0]["idle_after_anon_kb"] / 1024))
+    targets = check_targets(rows, json_sizes) if not failed else []
+    if targets:
+        print("\nTargets (issue 7):")
+        for ok, text in targets:
+            print("  %s %s" % ("meets" if ok else "MISSES", text))
+    out_dir = os.path.join(args.build, "bench")
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, "bench.json"), "w") as f:
+        json.dump({"seconds": args.seconds, "cpus": os.cpu_count(), "json_bytes": json_sizes,
+                   "rows": rows, "targets": [{"ok": ok, "text": t} for ok, t in targets]},
+                  f, indent=1)
+    print("\nwrote %s" % os.path.join(out_dir, "bench.json"))
+    # The gateway's own rows decide; a floor's stalls are its figures.
+    errors = sum(r["errors"] for r in rows if r["front"] in ("nginx", "lighttpd"))
+    if failed or errors:
+        print("bench: %s" % ("a run failed" if failed else "%d error answers" % errors),
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def json_bytes(build, cases):
+    """Size of each case's answer as compact JSON, as make_farm.py wrote it
+    down (<case>.resp.json-size)."""
+    sizes = {}
+    for c in cases:
+        p = os.path.join(build, "bench", "cases", c[1] + ".resp.json-size")
+        try:
+            with open(p) as f:
+                sizes[c[0]] = int(f.read())
+        except (OSError, ValueError):
+            sizes[c[0]] = 0
+    return sizes
+
+
+if __name__ == "__main__":
+    sys.exit(main())

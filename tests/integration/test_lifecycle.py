@@ -1,0 +1,395 @@
+#!/usr/bin/python3
+"""Operating cuegw: `cuegw --check-config` against the real stand-in Cuebot,
+--version and --help, the access log (text and JSON lines) written through
+lighttpd, graceful stops on SIGTERM and SIGUSR1 with a slow request in
+flight under real fronts (lighttpd spawning the processes, Apache
+mod_proxy_fcgi in front of `cuegw --listen`), SHUTDOWN_TIMEOUT, and
+HEALTH_PATH following Cuebot going away and coming back.
+
+Usage: test_lifecycle.py --cuegw BUILD/cuegw --schema BUILD/gen/schema.pb
+"""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import traceback
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import front_apache  # noqa: E402
+import harness  # noqa: E402
+
+SECRET = "lifecycle-secret-0123456789"
+GET_SHOWS = "/show.ShowInterface/GetShows"
+TOP = harness.TOP
+
+
+def base_env(**extra):
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    env.update({k: os.environ[k] for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS") if k in os.environ})
+    env.update(extra)
+    return env
+
+
+def check_config(args, env):
+    t0 = time.monotonic()
+    r = subprocess.run([args.cuegw, "--check-config"], env=env, capture_output=True, text=True, timeout=60)
+    return r.returncode, r.stdout, r.stderr, time.monotonic() - t0
+
+
+def wait_until(pred, timeout, step=0.1):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        got = pred()
+        if got:
+            return got
+        time.sleep(step)
+    return pred()
+
+
+# ---- --check-config, --version, --help -------------------------------------------
+
+def run_check_config(c, args, standin):
+    env = base_env(CUEBOT_ENDPOINT=standin.endpoint, JWT_SECRET=SECRET)
+    standin.reset()
+    rc, out, err, _ = check_config(args, env)
+    c.check(rc == 0 and "settings are valid" in out and "Cuebot answered at %s" % standin.endpoint in out,
+            "--check-config: valid settings and a reachable Cuebot exit 0 with a summary", (rc, out, err))
+    calls = standin.calls()
+    c.check(len(calls) == 1 and calls[0]["method"] == GET_SHOWS,
+            "--check-config reaches Cuebot exactly once", [x["method"] for x in calls])
+    c.check(SECRET not in out + err, "--check-config never prints a secret")
+
+    rc, out, err, _ = check_config(args, dict(env, METRICS_PATH="off", URL_PREFIX="/cue"))
+    c.check(rc == 0 and re.search(r"metrics: +off", out) and "/cue" in out,
+            "--check-config: the summary shows the settings in force", out)
+    rc, out, err, _ = check_config(args, dict(env, METRICS_PATH="metrics"))
+    c.check(rc == 2 and "METRICS_PATH" in err, "--check-config: a METRICS_PATH that is no path exits 2", err)
+    rc, out, err, _ = check_config(args, dict(env, REQUEST_TIMEOUT="soon"))
+    c.check(rc == 2 and "REQUEST_TIMEOUT" in err, "--check-config: a bad variable exits 2 naming it", (rc, err))
+    rc, out, err, _ = check_config(args, {k: v for k, v in env.items() if k != "JWT_SECRET"})
+    c.check(rc == 2 and "credential" in err, "--check-config: no credential exits 2", (rc, err))
+
+    d = tempfile.mkdtemp(prefix="cuegw-check-")
+    policy = os.path.join(d, "policy")
+    with open(policy, "w") as f:
+        f.write("# roles\nrole admin *\nrole wrangler job.JobInterface/* %%bad\n")
+    rc, out, err, _ = check_config(args, dict(env, ACCESS_POLICY=policy))
+    c.check(rc == 2 and "%s:3" % policy in err, "--check-config: a bad policy line exits 2 naming file:line",
+            (rc, err))
+    rc, out, err, _ = check_config(args, dict(env, ACCESS_POLICY=os.path.join(d, "missing")))
+    c.check(rc == 2 and "ACCESS_POLICY" in err, "--check-config: a missing policy file exits 2", (rc, err))
+    with open(policy, "w") as f:
+        f.write("role admin *\ndefault show.ShowInterface/Get*\n")
+    rc, out, err, _ = check_config(args, dict(env, ACCESS_POLICY=policy))
+    c.check(rc == 0 and policy in out, "--check-config: a good policy is named in the summary", (rc, out, err))
+    wide = os.path.join(d, "wide")
+    os.mkdir(wide)
+    os.chmod(wide, 0o777)
+    rc, out, err, _ = check_config(args, dict(env, METRICS_DIR=wide))
+    c.check(rc == 2 and "METRICS_DIR" in err and wide in err,
+            "--check-config: a METRICS_DIR others may write to exits 2", (rc, err))
+
+    dead = "127.0.0.1:%d" % harness.free_port()
+    rc, out, err, took = check_config(args, dict(env, CUEBOT_ENDPOINT=dead))
+    c.check(rc == 1 and dead in err and "UNAVAILABLE" in err,
+            "--check-config: an unreachable Cuebot exits 1 naming the endpoint", (rc, err))
+    c.check(took < 20, "and does not hang", took)
+    standin.script(method=GET_SHOWS, code=7, message="no reads for you", times=1)
+    rc, out, err, _ = check_config(args, env)
+    c.check(rc == 1 and "PERMISSION_DENIED" in err and "no reads for you" in err,
+            "--check-config: Cuebot's refusal exits 1 with its code and message", (rc, err))
+
+    r = subprocess.run([args.cuegw, "--version"], capture_output=True, text=True, timeout=10)
+    c.check(r.returncode == 0 and re.match(r"^cuegw \d+\.\d+\.\d+", r.stdout), "--version", r.stdout)
+
+
+def settings_read_by_config():
+    """Every setting config.c reads: the names it looks up."""
+    with open(os.path.join(TOP, "common", "config.c")) as f:
+        text = f.read()
+    names = set(re.findall(r'(?:value\(get, ctx, |get\(ctx, |\{)"([A-Z][A-Z0-9_]+)"', text))
+    return names
+
+
+def run_docs(c, args):
+    names = settings_read_by_config()
+    c.check(len(names) >= 25, "the settings are found in config.c", sorted(names))
+    r = subprocess.run([args.cuegw, "--help"], capture_output=True, text=True, timeout=10)
+    missing = sorted(n for n in names if n not in r.stdout)
+    c.check(r.returncode == 0 and not missing, "--help lists every setting", missing)
+    c.check("--check-config" in r.stdout and "cuegw(8)" in r.stdout, "--help names --check-config and the man page")
+    with open(os.path.join(TOP, "conf", "cuegw.env")) as f:
+        env_names = set(re.findall(r"^([A-Z_][A-Z0-9_]*)=", f.read(), re.M))
+    c.check(names <= env_names, "conf/cuegw.env lists every setting", sorted(names - env_names))
+    man = os.path.join(TOP, "docs", "cuegw.8")
+    with open(man) as f:
+        text = f.read()
+    missing = sorted(n for n in names if not re.search(r"\b%s\b" % n, text.replace("\\_", "_")))
+    c.check(not missing, "cuegw(8) describes every setting", missing)
+    groff = harness.need("groff")
+    r = subprocess.run([groff, "-man", "-Tutf8", "-ww", "-z", man], capture_output=True, text=True, timeout=30)
+    c.check(r.returncode == 0 and not r.stderr.strip(), "cuegw(8) renders without a warning", r.stderr[:500])
+    for word in ("SIGTERM", "SIGUSR1", "EXIT STATUS", "FILES", "--check-config", "METRICS_DIR"):
+        c.check(word in text.replace("\\-", "-"), "cuegw(8) covers %s" % word)
+
+
+# ---- the access log -----------------------------------------------------------------
+
+def cuegw_log(front):
+    return harness.read_logs(os.path.join(front.run_dir, "cuegw.log"))
+
+
+def run_access_log(c, args, standin):
+    token = harness.sign_jwt(SECRET, {"sub": "alice"})
+    wrong = harness.sign_jwt("some-other-secret", {"sub": "mallory"})
+    for fmt in ("text", "json"):
+        front = harness.Lighttpd(args.cuegw, {"CUEBOT_ENDPOINT": standin.endpoint, "JWT_SECRET": SECRET,
+                                              "LOG_LEVEL": "info", "LOG_FORMAT": fmt}, workers=2).start()
+        standin.reset()
+        h = {"Authorization": "Bearer " + token, "Content-Type": "application/json"}
+        r = harness.request(front.port, "POST", GET_SHOWS, "{}", dict(h, **{"X-Request-Id": "rid-ok-" + fmt}))
+        c.check(r.status == 200, "%s log: a call succeeds" % fmt, r.status)
+        ok_len = len(r.body)
+        standin.script(method=GET_SHOWS, code=13, message="database is down", times=1)
+        r = harness.request(front.port, "POST", GET_SHOWS, "{}", dict(h, **{"X-Request-Id": "rid-err-" + fmt}))
+        c.check(r.status == 500, "%s log: Cuebot's INTERNAL is 500" % fmt, r.status)
+        md = [x["metadata"].get("x-request-id") for x in standin.calls()]
+        c.check("rid-err-" + fmt in md, "%s log: the request id reached Cuebot" % fmt, md)
+        r = harness.request(front.port, "POST", GET_SHOWS, "{}",
+                            {"Authorization": "Bearer " + wrong, "X-Request-Id": "rid-401-" + fmt})
+        c.check(r.status == 401, "%s log: a wrong token is 401" % fmt, r.status)
+        # lighttpd writes what its workers say as they say it; give it a moment.
+        log = wait_until(lambda: (lambda t: t if "rid-401-" + fmt in t else None)(cuegw_log(front)), 10) or cuegw_log(front)
+        front.stop()
+        c.check(SECRET not in log and token not in log and wrong not in log and "some-other-secret" not in log,
+                "%s log: no secret or token in the log" % fmt)
+        if fmt == "text":
+            check_text_log(c, log, ok_len)
+        else:
+            check_json_log(c, log, ok_len)
+
+    front = harness.Lighttpd(args.cuegw, {"CUEBOT_ENDPOINT": standin.endpoint, "JWT_SECRET": SECRET,
+                                          "LOG_LEVEL": "warn"}, workers=1).start()
+    r = harness.request(front.port, "POST", GET_SHOWS, "{}", {"Authorization": "Bearer " + token,
+                                                              "X-Request-Id": "rid-quiet"})
+    time.sleep(0.5)
+    front.stop()
+    c.check(r.status == 200 and "rid-quiet" not in cuegw_log(front), "LOG_LEVEL=warn: no access lines")
+
+
+def check_text_log(c, log, ok_len):
+    line = next((l for l in log.splitlines() if "rid=rid-ok-text" in l), "")
+    m = re.search(r"cuegw\[\d+\] info: access POST /show\.ShowInterface/GetShows status=200 code=OK "
+                  r"duration_ms=(\d+\.\d{3}) in=2 out=(\d+) rid=rid-ok-text sub=alice$", line)
+    c.check(m is not None, "text log: one access line with method, status, code, duration, bytes, id, subject", line)
+    if m:
+        c.check(int(m.group(2)) > ok_len, "text log: bytes out cover the body", (m.group(2), ok_len))
+    line = next((l for l in log.splitlines() if "rid=rid-err-text" in l), "")
+    c.check(re.search(r"status=500 code=INTERNAL .* rid=rid-err-text sub=alice error=\"database is down\"$", line),
+            "text log: a Cuebot error's access line carries its message", line)
+    warn = [l for l in log.splitlines() if " warn: " in l and "rid-err-text" in l]
+    c.check(len(warn) == 1 and "INTERNAL" in warn[0] and "database is down" in warn[0],
+            "text log: Cuebot's error is logged with the request id", warn)
+    line = next((l for l in log.splitlines() if "rid=rid-401-text" in l), "")
+    c.check(re.search(r"status=401 code=UNAUTHENTICATED .* sub=- error=\"invalid token\"$", line),
+            "text log: a 401's access line", line)
+
+
+def check_json_log(c, log, ok_len):
+    lines = [l for l in log.splitlines() if l.strip()]
+    parsed, bad = [], []
+    for l in lines:
+        try:
+            parsed.append(json.loads(l))
+        except ValueError:
+            bad.append(l)
+    c.check(lines and not bad, "json log: every line cuegw wrote is a JSON object", bad[:3])
+    by_rid = {o.get("request_id"): o for o in parsed if o.get("msg") == "access"}
+    ok = by_rid.get("rid-ok-json", {})
+    want = {"level": "info", "method": "POST", "path": GET_SHOWS, "status": 200, "code": 0,
+            "bytes_in": 2, "subject": "alice"}
+    c.check(all(ok.get(k) == v for k, v in want.items()) and isinstance(ok.get("duration_ms"), float) and
+            ok.get("bytes_out", 0) > ok_len and isinstance(ok.get("pid"), int) and "time" in ok,
+            "json log: the access object has every field", ok)
+    err = by_rid.get("rid-err-json", {})
+    c.check(err.get("status") == 500 and err.get("code") == 13 and err.get("error") == "database is down",
+            "json log: a Cuebot error's access object", err)
+    warn = [o for o in parsed if o.get("level") == "warn" and o.get("request_id") == "rid-err-json"]
+    c.check(len(warn) == 1 and "INTERNAL: database is down" in warn[0]["msg"],
+            "json log: Cuebot's error is logged with the request id as a member", warn)
+    unauth = by_rid.get("rid-401-json", {})
+    c.check(unauth.get("status") == 401 and unauth.get("subject") is None, "json log: a 401's access object", unauth)
+
+
+# ---- signals --------------------------------------------------------------------------
+
+class Slow:
+    """One request in a thread; .result is (status, body) or the error."""
+
+    def __init__(self, port, token, rid):
+        self.result = None
+        self.t = threading.Thread(target=self._run, args=(port, token, rid))
+        self.t.start()
+
+    def _run(self, port, token, rid):
+        try:
+            r = harness.request(port, "POST", GET_SHOWS, "{}", {"Authorization": "Bearer " + token,
+                                                                 "X-Request-Id": rid}, timeout=60)
+            self.result = (r.status, r.body)
+        except Exception as e:  # the assertion reports it
+            self.result = ("error", repr(e))
+
+    def join(self, timeout=60):
+        self.t.join(timeout)
+        return self.result
+
+
+def arrived(standin, rid, timeout=10):
+    return wait_until(lambda: any(x["metadata"].get("x-request-id") == rid for x in standin.calls()), timeout)
+
+
+def alive(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def run_signals_lighttpd(c, args, standin):
+    token = harness.sign_jwt(SECRET)
+    front = harness.Lighttpd(args.cuegw, {"CUEBOT_ENDPOINT": standin.endpoint, "JWT_SECRET": SECRET,
+                                          "LOG_LEVEL": "info"}, workers=2).start()
+    for sig in (signal.SIGTERM, signal.SIGUSR1):
+        name = signal.Signals(sig).name
+        standin.reset()
+        standin.script(method=GET_SHOWS, delay_ms=1500, times=1)
+        rid = "rid-slow-lighttpd-%s" % name
+        slow = Slow(front.port, token, rid)
+        c.check(arrived(standin, rid), "lighttpd %s: the slow call reached Cuebot" % name)
+        workers = harness.children(front.proc.pid)
+        for w in workers:
+            os.kill(w, sig)
+        res = slow.join()
+        c.check(res and res[0] == 200 and b'"shows"' in res[1],
+                "lighttpd %s: the request in flight finishes with 200" % name, res)
+        gone = wait_until(lambda: not any(alive(w) for w in workers), 10)
+        c.check(gone, "lighttpd %s: every signalled worker exits" % name, [w for w in workers if alive(w)])
+        ok = wait_until(lambda: harness.request(front.port, "POST", GET_SHOWS, "{}",
+                                                {"Authorization": "Bearer " + token}).status == 200, 15)
+        c.check(ok, "lighttpd %s: lighttpd's new workers serve" % name)
+    front.stop()
+    log = front.error_log()
+    lines = [l for l in log.splitlines() if "rid=rid-slow-lighttpd-" in l and "status=200" in l]
+    c.check(len(lines) == 2, "lighttpd: both slow calls have their access line", lines)
+
+
+def run_signals_pool(c, args, standin):
+    token = harness.sign_jwt(SECRET)
+    front = front_apache.ApacheProxyFcgi(args.cuegw, {"CUEBOT_ENDPOINT": standin.endpoint, "LOG_LEVEL": "info"},
+                                         {"JWT_SECRET": SECRET}, workers=2).start()
+    for sig in (signal.SIGTERM, signal.SIGUSR1):
+        name = signal.Signals(sig).name
+        if front.pool.poll() is not None:
+            front.start_pool()
+        standin.reset()
+        standin.script(method=GET_SHOWS, delay_ms=1500, times=1)
+        rid = "rid-slow-pool-%s" % name
+        slow = Slow(front.port, token, rid)
+        c.check(arrived(standin, rid), "pool %s: the slow call reached Cuebot" % name)
+        front.pool.send_signal(sig)
+        res = slow.join()
+        c.check(res and res[0] == 200 and b'"shows"' in res[1],
+                "pool %s: the request in flight finishes with 200" % name, res)
+        try:
+            rc = front.pool.wait(20)
+        except subprocess.TimeoutExpired:
+            rc = "still running"
+        c.check(rc == 0, "pool %s: the pool exits 0 after it" % name, rc)
+        c.check(not os.path.exists(front.socket), "pool %s: and removes its socket" % name)
+
+    # SHUTDOWN_TIMEOUT bounds a request that takes longer.
+    front.env_settings["SHUTDOWN_TIMEOUT"] = "1s"
+    front.start_pool()
+    standin.reset()
+    standin.script(method=GET_SHOWS, delay_ms=15000, times=1)
+    slow = Slow(front.port, token, "rid-too-slow")
+    c.check(arrived(standin, "rid-too-slow"), "SHUTDOWN_TIMEOUT: the long call reached Cuebot")
+    t0 = time.monotonic()
+    front.pool.send_signal(signal.SIGTERM)
+    try:
+        rc = front.pool.wait(12)
+    except subprocess.TimeoutExpired:
+        rc = "still running"
+    took = time.monotonic() - t0
+    c.check(rc == 0 and took < 6, "SHUTDOWN_TIMEOUT=1s: the pool stops (status 0) without waiting for the call",
+            (rc, took))
+    res = slow.join()
+    c.check(res and res[0] != 200, "SHUTDOWN_TIMEOUT: the abandoned call gets an error, not a hang", res)
+    front.stop()
+    log = front.error_log()
+    c.check(not re.search(r"cuegw\[\d+\] error:", log), "the pool logged no error",
+            [l for l in log.splitlines() if " error:" in l][:3])
+
+
+# ---- health --------------------------------------------------------------------------
+
+def run_health(c, args, schema):
+    standin = harness.Standin(schema, grpc_port=harness.free_port()).start()
+    port = standin.grpc_port
+    token = harness.sign_jwt(SECRET)
+    front = harness.Lighttpd(args.cuegw, {"CUEBOT_ENDPOINT": standin.endpoint, "JWT_SECRET": SECRET,
+                                          "HEALTH_PATH": "/healthz"}, workers=1).start()
+
+    def health():
+        return harness.request(front.port, "GET", "/healthz")
+
+    def state():
+        r = harness.request(front.port, "GET", "/metrics", headers={"Authorization": "Bearer " + token})
+        m = re.findall(r'^cuegw_cuebot_channel_state\{state="([A-Z_]+)"\} 1$', r.body.decode(), re.M)
+        return m[0] if len(m) == 1 else m
+
+    r = health()
+    c.check(r.status == 200 and r.json() == {"status": "SERVING"}, "health: 200 SERVING with Cuebot up",
+            (r.status, r.body))
+    c.check(state() == "READY", "health: the metrics show the channel READY", state())
+    standin.stop()
+    r = wait_until(lambda: (lambda x: x if x.status == 503 else None)(health()), 10) or health()
+    c.check(r.status == 503 and r.json().get("code") == 14, "health: 503 (code 14) with Cuebot gone",
+            (r.status, r.body))
+    st = state()
+    c.check(st in ("IDLE", "CONNECTING", "TRANSIENT_FAILURE"), "health: the metrics show the channel not READY", st)
+    c.check(r.header("www-authenticate") is None, "health: needs no credentials")
+    standin = harness.Standin(schema, grpc_port=port).start()
+    r = wait_until(lambda: (lambda x: x if x.status == 200 else None)(health()), 30) or health()
+    c.check(r.status == 200, "health: 200 again once Cuebot is back", (r.status, r.body))
+    c.check(state() == "READY", "health: and the channel READY", state())
+    front.stop()
+    standin.stop()
+
+
+def run(c, args):
+    standin = harness.Standin(args.schema).start()
+    for part in (lambda: run_docs(c, args),
+                 lambda: run_check_config(c, args, standin),
+                 lambda: run_access_log(c, args, standin),
+                 lambda: run_signals_lighttpd(c, args, standin),
+                 lambda: run_signals_pool(c, args, standin),
+                 lambda: run_health(c, args, args.schema)):
+        try:
+            part()
+        except Exception:
+            c.check(False, "a part of the lifecycle test ran to the end", traceback.format_exc())
+
+
+def main():
+    return harness.suite_main("lifecycle", run)
+
+if __name__ == "__main__":
+    sys.exit(main())
