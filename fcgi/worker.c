@@ -173,22 +173,48 @@ static int fcgi_write(void *ctx, const char *p, size_t n)
     return FCGX_PutStr(p, (int)n, r->out) == (int)n ? 0 : -1;
 }
 
-/* Ends a request. A connection the web server does not keep is closed at
- * once when its input has been read to the end: libfcgi's own close
- * otherwise half-closes it and waits, with the thread blocked, for the web
- * server to close its side, one more round trip per request. Input left
- * unread (an answer given before the body was needed) is read here first,
- * up to a bound; past it libfcgi's careful close stays. */
+/* Reads what is left of the request's body. 0: all of it, at most max
+ * bytes; -1: more than that, or the connection failed. */
+static int drain_input(FCGX_Request *req, size_t max)
+{
+    char buf[4096];
+    size_t total = 0;
+    int got;
+    while ((got = FCGX_GetStr(buf, sizeof buf, req->in)) > 0)
+        if ((total += (size_t)got) > max)
+            return -1;
+    return FCGX_GetError(req->in) ? -1 : 0;
+}
+
+/* Ends a request.
+ *
+ * A connection the web server keeps (nginx fastcgi_keep_conn) must be left
+ * at the start of the next request: body records an early answer left
+ * unread (401, 413) would make libfcgi refuse that request and close the
+ * connection, and a web server that already took the connection back into
+ * its pool then fails a request that was sent on it ("upstream prematurely
+ * closed"). So the rest of the body is read and dropped. KEPT_DRAIN_MAX is
+ * above any body the shipped fronts pass (nginx client_max_body_size 5m);
+ * past it the connection is closed, while the web server is still
+ * sending, so it cannot have pooled it. The answer goes out first.
+ *
+ * A connection the web server does not keep is closed at once when its
+ * input has been read to the end: libfcgi's own close otherwise
+ * half-closes it and waits, with the thread blocked, for the web server to
+ * close its side, one more round trip per request. Input left unread is
+ * read here first, up to a bound; past it libfcgi's careful close stays. */
 #define DRAIN_MAX (64 * 1024)
+#define KEPT_DRAIN_MAX ((size_t)16 << 20)
 static void finish_request(FCGX_Request *req)
 {
-    if (!req->keepConnection) {
-        char buf[4096];
-        int total = 0, got;
-        while (total < DRAIN_MAX && (got = FCGX_GetStr(buf, sizeof buf, req->in)) > 0)
-            total += got;
-        if (total < DRAIN_MAX && !FCGX_GetError(req->in))
-            FCGX_Detach(req);
+    if (req->keepConnection) {
+        if (!req->in->isClosed) {
+            FCGX_FFlush(req->out);
+            if (drain_input(req, KEPT_DRAIN_MAX) != 0)
+                req->keepConnection = 0;
+        }
+    } else if (drain_input(req, DRAIN_MAX) == 0) {
+        FCGX_Detach(req);
     }
     FCGX_Finish_r(req);
 }

@@ -90,6 +90,23 @@ def run(c, args):
         finally:
             conn.close()
         c.check(kept == [200, 200, 200], "three requests on one kept-open connection", kept)
+        # Answers given before the body was read (401, 413) leave body
+        # records behind on a kept connection. nginx pools the connection
+        # once it has sent everything, so the next request on it must be
+        # served, not refused with the connection closed under it.
+        conn = fcgi_client.connect(sock, timeout=10)
+        try:
+            unauth = {"REQUEST_METHOD": "POST", "REQUEST_URI": "/show.ShowInterface/GetShows"}
+            over = b"{" + b" " * (4194304 + 1000) + b"}"   # over GRPC_MAX_MESSAGE_SIZE
+            seq = [fcgi_client.request_on(conn, unauth, b"{" + b" " * 60000 + b"}")[0],
+                   fcgi_client.request_on(conn, params, over)[0],
+                   fcgi_client.request_on(conn, params, b"{}")[0]]
+        except OSError as e:
+            seq = [repr(e)]
+        finally:
+            conn.close()
+        c.check(seq == [401, 413, 200], "a kept connection carries on after answers that left "
+                "the body unread (401 with a 60 kB body, 413 with 4 MB)", seq)
         t0 = time.monotonic()
         pool.send_signal(signal.SIGTERM)
         rc = pool.wait(10)
