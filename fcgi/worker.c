@@ -196,7 +196,9 @@ static int drain_input(FCGX_Request *req, size_t max)
  * closed"). So the rest of the body is read and dropped. KEPT_DRAIN_MAX is
  * above any body the shipped fronts pass (nginx client_max_body_size 5m);
  * past it the connection is closed, while the web server is still
- * sending, so it cannot have pooled it. The answer goes out first.
+ * sending, so it cannot have pooled it. The answer stays buffered until
+ * then: nginx stops sending the body once an answer has begun, and would
+ * wait for its end while we waited for the body.
  *
  * A connection the web server does not keep is closed at once when its
  * input has been read to the end: libfcgi's own close otherwise
@@ -208,11 +210,8 @@ static int drain_input(FCGX_Request *req, size_t max)
 static void finish_request(FCGX_Request *req)
 {
     if (req->keepConnection) {
-        if (!req->in->isClosed) {
-            FCGX_FFlush(req->out);
-            if (drain_input(req, KEPT_DRAIN_MAX) != 0)
-                req->keepConnection = 0;
-        }
+        if (!req->in->isClosed && drain_input(req, KEPT_DRAIN_MAX) != 0)
+            req->keepConnection = 0;
     } else if (drain_input(req, DRAIN_MAX) == 0) {
         FCGX_Detach(req);
     }
