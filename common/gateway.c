@@ -37,6 +37,7 @@ struct exchange {
     int http, code;
     int head_sent, client_gone;
     const char *content_type;    /* NULL: application/json */
+    const struct method_info *method;   /* the path's method, or NULL */
     struct cg_status st;
 };
 
@@ -291,10 +292,9 @@ static const struct method_info *find_method(const struct exchange *x)
 
 static const struct method_info *route(struct exchange *x)
 {
-    const struct method_info *m = find_method(x);
-    if (!m)
+    if (!x->method)
         fail(x, CG_NOT_FOUND, 0, NULL, "unknown method: %s", path_for_message(x));
-    return m;
+    return x->method;
 }
 
 /* METRICS_PATH, or by default "/metrics" under URL_PREFIX (where the front
@@ -533,7 +533,7 @@ static unsigned metrics_method(const struct exchange *x)
         return METRICS_HEALTH;
     if (is_metrics_path(x))
         return METRICS_SCRAPE;
-    const struct method_info *m = find_method(x);
+    const struct method_info *m = x->method;
     return m ? METRICS_FIRST_METHOD + (unsigned)(m - schema_method_at(0)) : METRICS_OTHER;
 }
 
@@ -550,6 +550,7 @@ void gateway_handle(struct gateway *g, const struct cg_request_io *io)
     x.http_method = m ? m : "";
     x.path = request_path(&x);
     x.path_len = strcspn(x.path, "?");
+    x.method = find_method(&x);      /* once: routing and the metrics label */
     x.allow_origin = cors_allow_origin(g->cfg->cors_origins, param(&x, "HTTP_ORIGIN"));
     request_id_make(param(&x, "HTTP_X_REQUEST_ID"), x.rid);
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "siphash.h"
 
 #define SLOTS 8                 /* tokens remembered per thread */
 #define TOKEN_MAX 1024          /* longer tokens are checked every time */
@@ -28,13 +29,11 @@ struct cache {
 
 static _Thread_local struct cache cache;
 
-/* FNV-1a: only picks the slot; the token itself is compared in full. */
+/* Only picks the slot (never 0, which marks it empty); the token itself
+ * is compared in full. Keyed, so a client cannot aim at a slot. */
 static uint64_t hash_of(const char *p, size_t n)
 {
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ (unsigned char)p[i]) * 1099511628211ull;
-    return h | 1;
+    return siphash_process(p, n) | 1;
 }
 
 static int fits(const char *s)

@@ -117,28 +117,32 @@ static void write_line(enum log_level level, const char *request_id, const char 
     emit(&ob);
 }
 
+__attribute__((format(printf, 3, 0)))
+static void log_text(enum log_level level, const char *request_id, const char *fmt, va_list ap)
+{
+    char text[1024];
+    vsnprintf(text, sizeof text, fmt, ap);
+    write_line(level, request_id, text);
+}
+
 void log_msg(enum log_level level, const char *fmt, ...)
 {
     if (level < threshold)
         return;
-    char text[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
+    log_text(level, NULL, fmt, ap);
     va_end(ap);
-    write_line(level, NULL, text);
 }
 
 void log_request(enum log_level level, const char *request_id, const char *fmt, ...)
 {
     if (level < threshold)
         return;
-    char text[1024];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
+    log_text(level, request_id, fmt, ap);
     va_end(ap);
-    write_line(level, request_id, text);
 }
 
 /* Text lines quote nothing, so a value must not carry spaces or control

@@ -218,99 +218,127 @@ static void finish_request(FCGX_Request *req)
     FCGX_Finish_r(req);
 }
 
-/* ---- one thread's connections ------------------------------------------- */
+/* ---- the process's connections ----------------------------------------- */
 
-/* A thread serves every connection it has accepted, one request at a time,
- * and keeps taking new connections while it waits. So a connection the
+/* Every connection the process has accepted sits in one epoll that all its
+ * threads wait on, registered one-shot: the next request on a connection
+ * goes to whichever thread is free, and to only one. So a connection the
  * web server keeps open between requests (nginx fastcgi_keep_conn) holds
- * nothing but a slot here, and no process is ever pinned by an idle one:
- * with one connection per process, nginx's idle kept connections left its
- * new ones waiting in the listen queue for seconds. */
-#define CONNS_PER_THREAD 64
+ * nothing but a slot, and no request waits behind a slow one while a
+ * thread is idle. (With one connection per process, nginx's idle kept
+ * connections left new ones waiting in the listen queue for seconds; with
+ * connections owned by threads, a request waited for its thread's slow
+ * Cuebot call.) */
+#define MAX_CONNS 256
 #define TAG_LISTEN 0xFFFFFFF0u
 #define TAG_WAKE 0xFFFFFFF1u
 
+struct conns {
+    int ep;
+    int listen_fd;
+    pthread_mutex_t lock;                    /* guards the fields below */
+    int listening;                           /* listen_fd is in ep */
+    int open;                                /* slots holding a connection */
+    unsigned char used[MAX_CONNS];           /* slot taken (connection or accept) */
+    unsigned char watched[MAX_CONNS];        /* its connection is in ep; only
+                                              * the slot's own thread touches it */
+    FCGX_Request req[MAX_CONNS];
+};
+
+static struct conns conns;
+
 struct thread_ctx {
     pthread_t tid;
-    int listen_fd;
     const struct cg_config *cfg;
     struct cuebot *cb;
 };
 
-struct conns {
-    int ep;                                  /* this thread's epoll */
-    int listen_fd;
-    int listening;                           /* listen_fd is in ep */
-    int open;                                /* slots holding a connection */
-    int kept[CONNS_PER_THREAD];              /* slot's connection is in ep */
-    FCGX_Request req[CONNS_PER_THREAD];
-};
-
-static int ep_add(int ep, int fd, uint32_t tag, uint32_t extra)
+static int ep_ctl(int op, int fd, uint32_t tag, uint32_t events)
 {
-    struct epoll_event ev = {.events = EPOLLIN | extra, .data.u32 = tag};
-    return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+    struct epoll_event ev = {.events = events, .data.u32 = tag};
+    return epoll_ctl(conns.ep, op, fd, &ev);
 }
 
 /* New connections are taken only while a slot is free. EPOLLEXCLUSIVE: a
- * new connection wakes one waiting thread, not every thread of every
- * process. */
-static void update_listening(struct conns *c)
+ * new connection wakes one waiting process of the pool, not all. Called
+ * with the lock held. */
+static void update_listening(void)
 {
-    int want = c->open < CONNS_PER_THREAD;
-    if (want == c->listening)
+    int want = conns.open < MAX_CONNS;
+    if (want == conns.listening)
         return;
     if (want)
-        ep_add(c->ep, c->listen_fd, TAG_LISTEN, EPOLLEXCLUSIVE);
+        ep_ctl(EPOLL_CTL_ADD, conns.listen_fd, TAG_LISTEN, EPOLLIN | EPOLLEXCLUSIVE);
     else
-        epoll_ctl(c->ep, EPOLL_CTL_DEL, c->listen_fd, NULL);
-    c->listening = want;
+        epoll_ctl(conns.ep, EPOLL_CTL_DEL, conns.listen_fd, NULL);
+    conns.listening = want;
 }
 
-static int conns_init(struct conns *c, int listen_fd)
+static int conns_init(int listen_fd)
 {
-    memset(c, 0, sizeof *c);
-    c->listen_fd = listen_fd;
-    if ((c->ep = epoll_create1(EPOLL_CLOEXEC)) < 0 || ep_add(c->ep, wake_pipe[0], TAG_WAKE, 0))
+    conns.listen_fd = listen_fd;
+    pthread_mutex_init(&conns.lock, NULL);
+    if ((conns.ep = epoll_create1(EPOLL_CLOEXEC)) < 0 ||
+        ep_ctl(EPOLL_CTL_ADD, wake_pipe[0], TAG_WAKE, EPOLLIN))
         return -1;
-    for (int i = 0; i < CONNS_PER_THREAD; i++)
-        FCGX_InitRequest(&c->req[i], listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
-    update_listening(c);
+    for (int i = 0; i < MAX_CONNS; i++)
+        FCGX_InitRequest(&conns.req[i], listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
+    update_listening();
     return 0;
 }
 
-static void conns_free(struct conns *c)
+static void conns_free(void)
 {
-    for (int i = 0; i < CONNS_PER_THREAD; i++)
-        FCGX_Free(&c->req[i], c->req[i].ipcFd >= 0);
-    if (c->ep >= 0)
-        close(c->ep);
+    for (int i = 0; i < MAX_CONNS; i++)
+        FCGX_Free(&conns.req[i], conns.req[i].ipcFd >= 0);
+    if (conns.ep >= 0)
+        close(conns.ep);
+    pthread_mutex_destroy(&conns.lock);
+}
+
+/* A free slot for a new connection, taken; -1 when none. */
+static int take_slot(void)
+{
+    int got = -1;
+    pthread_mutex_lock(&conns.lock);
+    for (int i = 0; i < MAX_CONNS && got < 0; i++)
+        if (!conns.used[i])
+            got = i;
+    if (got >= 0) {
+        conns.used[got] = 1;
+        conns.open++;
+        update_listening();
+    }
+    pthread_mutex_unlock(&conns.lock);
+    return got;
+}
+
+static void release_slot(int i)
+{
+    conns.watched[i] = 0;
+    pthread_mutex_lock(&conns.lock);
+    conns.used[i] = 0;
+    conns.open--;
+    update_listening();
+    pthread_mutex_unlock(&conns.lock);
 }
 
 /* Takes the next request of slot i: the next one on its kept connection,
- * or, for a free slot, a new connection. 1: a request is in hand; 0: none
- * this time (another thread took the connection, the web server closed
+ * or, for a new slot, a new connection. 1: a request is in hand; 0: none
+ * this time (another process took the connection, the web server closed
  * the kept one); -1: the process must stop. */
-static int take_request(struct conns *c, int i)
+static int take_request(int i)
 {
-    FCGX_Request *req = &c->req[i];
+    FCGX_Request *req = &conns.req[i];
     int had_conn = req->ipcFd >= 0;
     /* On a kept connection libfcgi, finding it closed, would go on to
      * accept a new one into this slot behind our back; without a listening
      * socket it just reports the end. */
-    req->listen_sock = had_conn ? -1 : c->listen_fd;
+    req->listen_sock = had_conn ? -1 : conns.listen_fd;
     int rc = FCGX_Accept_r(req);
-    req->listen_sock = c->listen_fd;
-    if (rc >= 0) {
-        if (!had_conn)
-            c->open++;
-        return 1;
-    }
-    if (had_conn) {                          /* closed; epoll forgot it */
-        c->open--;
-        c->kept[i] = 0;
-        return 0;
-    }
+    req->listen_sock = conns.listen_fd;
+    if (rc >= 0 || had_conn)
+        return rc >= 0;
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ECONNABORTED ||
         stopping)
         return 0;
@@ -319,43 +347,33 @@ static int take_request(struct conns *c, int i)
     return -1;
 }
 
-/* After a request: a connection the web server keeps is watched for its
- * next request; one it does not is closed (and so gone from epoll). */
-static void after_request(struct conns *c, int i)
+/* After slot i's turn: a connection the web server keeps is watched again
+ * for its next request; one it closed, or that cuegw closed, frees the
+ * slot (a closed descriptor has left the epoll by itself). */
+static void after_turn(int i)
 {
-    FCGX_Request *req = &c->req[i];
-    if (req->ipcFd < 0) {
-        c->open--;
-        c->kept[i] = 0;
-    } else if (!c->kept[i]) {
-        if (ep_add(c->ep, req->ipcFd, (uint32_t)i, 0) == 0) {
-            c->kept[i] = 1;
-        } else {                             /* cannot watch it: let it go */
-            FCGX_Free(req, 1);
-            c->open--;
+    FCGX_Request *req = &conns.req[i];
+    if (req->ipcFd >= 0) {
+        int op = conns.watched[i] ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+        if (ep_ctl(op, req->ipcFd, (uint32_t)i, EPOLLIN | EPOLLONESHOT) == 0) {
+            conns.watched[i] = 1;
+            return;
         }
+        FCGX_Free(req, 1);                   /* cannot watch it: let it go */
     }
-    update_listening(c);
+    release_slot(i);
 }
 
-static int free_slot(const struct conns *c)
+static void serve_slot(int i, struct gateway *g, struct cg_request_io *io)
 {
-    for (int i = 0; i < CONNS_PER_THREAD; i++)
-        if (c->req[i].ipcFd < 0)
-            return i;
-    return -1;
-}
-
-static void serve_one(struct conns *c, int i, struct gateway *g, struct cg_request_io *io)
-{
-    int r = take_request(c, i);
+    int r = take_request(i);
     if (r > 0) {
-        io->ctx = &c->req[i];
+        io->ctx = &conns.req[i];
         gateway_handle(g, io);
-        finish_request(&c->req[i]);
+        finish_request(&conns.req[i]);
     }
     if (r >= 0)
-        after_request(c, i);
+        after_turn(i);
 }
 
 /* A thread that has had nothing to do for this long hands free memory back. */
@@ -366,26 +384,17 @@ static void *serve(void *arg)
     struct thread_ctx *t = arg;
     struct cg_status st;
     struct gateway g;
-    struct conns *c = malloc(sizeof *c);
     cg_status_clear(&st);
-    if (!c || conns_init(c, t->listen_fd)) {
-        log_msg(LOG_ERROR, "cannot set up a request thread: %s", strerror(errno));
-        free(c);
-        fail_all();
-        return NULL;
-    }
     if (gateway_init(&g, t->cfg, t->cb, &st)) {
         log_msg(LOG_ERROR, "%s", st.msg);
-        conns_free(c);
-        free(c);
         fail_all();
         return NULL;
     }
     struct cg_request_io io = {.param = fcgi_param, .read = fcgi_read, .write = fcgi_write};
-    struct epoll_event ev[16];
     int busy = 0;                            /* served since the last trim */
     while (!stopping) {
-        int n = epoll_wait(c->ep, ev, 16, busy ? IDLE_TRIM_MS : -1);
+        struct epoll_event ev;
+        int n = epoll_wait(conns.ep, &ev, 1, busy ? IDLE_TRIM_MS : -1);
         if (n == 0) {
             /* Quiet for a while: what malloc keeps for the next burst
              * (tune_malloc) goes back to the system now. */
@@ -393,27 +402,21 @@ static void *serve(void *arg)
             busy = 0;
             continue;
         }
-        busy = 1;
-        if (n < 0 && errno != EINTR) {
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
             log_msg(LOG_ERROR, "waiting for requests failed: %s", strerror(errno));
             fail_all();
             break;
         }
-        for (int k = 0; k < n && !stopping; k++) {
-            uint32_t tag = ev[k].data.u32;
-            if (tag == TAG_WAKE)
-                break;
-            if (tag == TAG_LISTEN) {
-                int i = free_slot(c);
-                if (i >= 0)
-                    serve_one(c, i, &g, &io);
-            } else if (tag < CONNS_PER_THREAD && c->kept[tag]) {
-                serve_one(c, (int)tag, &g, &io);
-            }
-        }
+        busy = 1;
+        uint32_t tag = ev.data.u32;
+        if (tag == TAG_WAKE)
+            break;
+        int i = tag == TAG_LISTEN ? take_slot() : (int)tag;
+        if (i >= 0 && i < MAX_CONNS)
+            serve_slot(i, &g, &io);
     }
-    conns_free(c);
-    free(c);
     gateway_free(&g);
     return NULL;
 }
@@ -468,8 +471,9 @@ int worker_run(int listen_fd, const struct cg_config *cfg)
     }
     int n = cfg->worker_threads > 0 ? cfg->worker_threads : 1;
     struct thread_ctx *t = calloc((size_t)n, sizeof *t);
-    if (!t) {
-        log_msg(LOG_ERROR, "out of memory");
+    if (!t || conns_init(listen_fd)) {
+        log_msg(LOG_ERROR, "cannot set up the request threads: %s", strerror(errno));
+        free(t);
         cuebot_close(cb);
         return 1;
     }
@@ -478,7 +482,7 @@ int worker_run(int listen_fd, const struct cg_config *cfg)
     /* Thread 0 is this one. */
     int started = 1;
     for (int i = 0; i < n; i++)
-        t[i] = (struct thread_ctx){.listen_fd = listen_fd, .cfg = cfg, .cb = cb};
+        t[i] = (struct thread_ctx){.cfg = cfg, .cb = cb};
     while (started < n && pthread_create(&t[started].tid, NULL, serve, &t[started]) == 0)
         started++;
     if (started < n)
@@ -486,6 +490,7 @@ int worker_run(int listen_fd, const struct cg_config *cfg)
     serve(&t[0]);
     for (int i = 1; i < started; i++)
         pthread_join(t[i].tid, NULL);
+    conns_free();
     free(t);
     cuebot_close(cb);
     log_msg(LOG_DEBUG, "worker stopped");

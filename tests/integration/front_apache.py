@@ -76,15 +76,6 @@ def httpd_identity():
     return pwd.getpwuid(os.geteuid()).pw_name, grp.getgrgid(os.getegid()).gr_name
 
 
-def _write_private(path, text):
-    """Writes a file of mode 600 in one step (a reader never sees it half done)."""
-    tmp = path + ".tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
 class _Apache:
     name = None
     define = None
@@ -160,7 +151,7 @@ class _Apache:
         lines += self._extra_config()
         for k, v in self.params.items():
             lines.append("SetEnv %s %s" % (k, apache_quote(v)))
-        _write_private(self.secrets, "\n".join(lines) + "\n")
+        harness.write_private(self.secrets, "\n".join(lines) + "\n")
 
     def _log_count(self, what):
         try:

@@ -69,16 +69,6 @@ def _title(pid):
         return ""
 
 
-def _write_private(path, text):
-    """Writes a file of mode 600 whole, by renaming a finished copy into
-    place, so a reload never reads half of it."""
-    tmp = path + ".new"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
 class Nginx:
     """nginx + spawn-fcgi pool. env_settings: the pool's settings (its env
     file); param_settings: the fastcgi_param lines of cuegw-secrets.conf.
@@ -144,7 +134,7 @@ class Nginx:
             f.write("listen %s:%d;\n" % (self.host, self.port))
         with open(os.path.join(self.run_dir, "cuegw-upstream.conf"), "w") as f:
             f.write("server unix:%s;\n" % self.socket)
-        _write_private(os.path.join(self.run_dir, "cuegw-secrets.conf"), self._secrets_text())
+        harness.write_private(os.path.join(self.run_dir, "cuegw-secrets.conf"), self._secrets_text())
         if self.basic_auth is not None:
             link = os.path.join(self.run_dir, "cuegw-auth.conf")
             if not os.path.islink(link):
@@ -155,7 +145,7 @@ class Nginx:
     def set_params(self, param_settings):
         """Rewrites cuegw-secrets.conf; takes effect at the next reload()."""
         self.param_settings = dict(param_settings)
-        _write_private(os.path.join(self.run_dir, "cuegw-secrets.conf"), self._secrets_text())
+        harness.write_private(os.path.join(self.run_dir, "cuegw-secrets.conf"), self._secrets_text())
 
     # -- the pool ----------------------------------------------------------
 
@@ -194,7 +184,7 @@ class Nginx:
     def start(self, timeout=15.0):
         if os.geteuid() == 0:
             os.chmod(self.run_dir, 0o711)    # nobody passes through to the socket
-        _write_private(self.env_file, self._env_text())
+        harness.write_private(self.env_file, self._env_text())
         rc, out = self.pool("start")
         if rc != 0:
             raise RuntimeError("spawn-fcgi.sh start failed (%d): %s" % (rc, out.strip()))

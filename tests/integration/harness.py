@@ -226,6 +226,16 @@ def htpasswd_text(users):
     return "\n".join(lines) + "\n"
 
 
+def write_private(path, text):
+    """Writes a file of mode 600 whole, by renaming a finished copy into
+    place, so a reload never reads half of it."""
+    tmp = path + ".new"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
 def write_htpasswd(path, users):
     """Writes the password file readable by the web server's unprivileged
     children (it holds hashes only)."""
@@ -277,11 +287,7 @@ class Lighttpd:
         for k in SECRET_NAMES:
             lines.append("    %s => %s," % (lighttpd_quote(k), lighttpd_quote(params.get(k, ""))))
         lines.append(")")
-        tmp = self.secrets + ".tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write("\n".join(lines) + "\n")
-        os.replace(tmp, self.secrets)
+        write_private(self.secrets, "\n".join(lines) + "\n")
 
     def reload(self, timeout=10.0):
         """lighttpd's graceful restart: it finishes what is in flight and
@@ -399,22 +405,37 @@ def sign_jwt(secret, claims=None, alg="HS256"):
     return token.decode() if isinstance(token, bytes) else token
 
 
-def run_tests(c, env, tests, only=None):
-    """Runs each test(c, env) in turn (those whose name contains `only`,
-    when given), printing one line per test; an exception fails that test
-    and the next one still runs."""
+def run_step(c, name, fn):
+    """Runs fn(), then prints name with ok or FAILED and its time; an
+    exception fails the step, and the caller goes on to the next one."""
     import traceback
+    t0 = time.monotonic()
+    before = c.failed
+    try:
+        fn()
+    except Exception:
+        c.check(False, name + " ran to the end", traceback.format_exc())
+    print("%-28s %s (%.1fs)" % (name, "ok" if c.failed == before else "FAILED",
+                                 time.monotonic() - t0), flush=True)
+
+
+def run_tests(c, env, tests, only=None):
+    """Runs each test(c, env) in turn as a step (those whose name contains
+    `only`, when given)."""
     for t in tests:
-        if only and only not in t.__name__:
-            continue
-        t0 = time.monotonic()
-        before = c.failed
-        try:
-            t(c, env)
-        except Exception:
-            c.check(False, t.__name__ + " ran to the end", traceback.format_exc())
-        print("%-28s %s (%.1fs)" % (t.__name__, "ok" if c.failed == before else "FAILED",
-                                     time.monotonic() - t0), flush=True)
+        if not only or only in t.__name__:
+            run_step(c, t.__name__, lambda: t(c, env))
+
+
+def wait_until(pred, timeout, step=0.1):
+    """pred()'s first true value within timeout seconds, else its last."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        got = pred()
+        if got:
+            return got
+        time.sleep(step)
+    return pred()
 
 
 def suite_main(suite, run, add_args=None):

@@ -15,12 +15,10 @@ Usage: test_apache.py --cuegw BUILD/cuegw --schema BUILD/gen/schema.pb
 Prints one line per failed check and "integration-apache: N passed, N failed".
 """
 
-import argparse
 import json
 import os
 import sys
 import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import front_apache  # noqa: E402
@@ -241,48 +239,34 @@ def run_auth(c, args, cls, standin):
 ROTATES_UNDER_LOAD = ("apache-proxy-fcgi",)
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--cuegw", required=True)
-    ap.add_argument("--schema", required=True)
-    ap.add_argument("--only", choices=["fcgid", "proxy"], help="run one of the two fronts")
-    args = ap.parse_args()
-    c = harness.Checks()
-    try:
-        front_apache.apache_binary()
-        standin = harness.Standin(args.schema).start()
-        channel = grpc.insecure_channel(
-            standin.endpoint,
-            options=[("grpc.max_receive_message_length", -1), ("grpc.max_send_message_length", -1)])
-        classes = harness.method_classes(args.schema, "job.JobInterface", "GetJobs")
-        # Each front in full at one URL_PREFIX, then briefly at the other.
-        fronts = [("fcgid", front_apache.ApacheFcgid, "/cue", ""),
-                  ("proxy", front_apache.ApacheProxyFcgi, "", "/cue")]
-        for key, cls, prefix, other in fronts:
-            if args.only and args.only != key:
-                continue
-            t0 = time.monotonic()
-            before = c.failed
-            try:
-                run_front(c, args, cls, standin, channel, classes, prefix)
-                run_auth(c, args, cls, standin)
-                front = start_front(args, cls, standin, other)
-                check_prefix(c, front, other, sign_jwt(SECRET))
-                front.stop()
-            except Exception:
-                c.check(False, "%s ran to the end" % cls.name, traceback.format_exc())
-            print("%-20s %s (%.1fs)" % (cls.name, "ok" if c.failed == before else "FAILED",
-                                        time.monotonic() - t0), flush=True)
-    except Exception:
-        c.check(False, "the test started", traceback.format_exc())
-    finally:
-        harness.stop_all()
-        reports = harness.crash_reports()
-        c.check(not reports, "no cuegw process crashed or reported a sanitizer error",
-                "\n".join(reports[:20]))
-    print("integration-apache: %d passed, %d failed" % (c.passed, c.failed))
-    return 1 if c.failed else 0
+def run(c, args):
+    front_apache.apache_binary()
+    standin = harness.Standin(args.schema).start()
+    channel = grpc.insecure_channel(
+        standin.endpoint,
+        options=[("grpc.max_receive_message_length", -1), ("grpc.max_send_message_length", -1)])
+    classes = harness.method_classes(args.schema, "job.JobInterface", "GetJobs")
 
+    def whole(cls, prefix, other):
+        run_front(c, args, cls, standin, channel, classes, prefix)
+        run_auth(c, args, cls, standin)
+        front = start_front(args, cls, standin, other)
+        check_prefix(c, front, other, sign_jwt(SECRET))
+        front.stop()
+
+    # Each front in full at one URL_PREFIX, then briefly at the other.
+    fronts = [("fcgid", front_apache.ApacheFcgid, "/cue", ""),
+              ("proxy", front_apache.ApacheProxyFcgi, "", "/cue")]
+    for key, cls, prefix, other in fronts:
+        if not args.only or args.only == key:
+            harness.run_step(c, cls.name, lambda: whole(cls, prefix, other))
+
+
+def main():
+    return harness.suite_main(
+        "integration-apache", run,
+        lambda ap: ap.add_argument("--only", choices=["fcgid", "proxy"],
+                                   help="run one of the two fronts"))
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -42,16 +42,6 @@ def check_config(args, env):
     return r.returncode, r.stdout, r.stderr, time.monotonic() - t0
 
 
-def wait_until(pred, timeout, step=0.1):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        got = pred()
-        if got:
-            return got
-        time.sleep(step)
-    return pred()
-
-
 # ---- --check-config, --version, --help -------------------------------------------
 
 def run_check_config(c, args, standin):
@@ -165,7 +155,7 @@ def run_access_log(c, args, standin):
                             {"Authorization": "Bearer " + wrong, "X-Request-Id": "rid-401-" + fmt})
         c.check(r.status == 401, "%s log: a wrong token is 401" % fmt, r.status)
         # lighttpd writes what its workers say as they say it; give it a moment.
-        log = wait_until(lambda: (lambda t: t if "rid-401-" + fmt in t else None)(cuegw_log(front)), 10) or cuegw_log(front)
+        log = harness.wait_until(lambda: (lambda t: t if "rid-401-" + fmt in t else None)(cuegw_log(front)), 10) or cuegw_log(front)
         front.stop()
         c.check(SECRET not in log and token not in log and wrong not in log and "some-other-secret" not in log,
                 "%s log: no secret or token in the log" % fmt)
@@ -251,7 +241,7 @@ class Slow:
 
 
 def arrived(standin, rid, timeout=10):
-    return wait_until(lambda: any(x["metadata"].get("x-request-id") == rid for x in standin.calls()), timeout)
+    return harness.wait_until(lambda: any(x["metadata"].get("x-request-id") == rid for x in standin.calls()), timeout)
 
 
 def alive(pid):
@@ -279,9 +269,9 @@ def run_signals_lighttpd(c, args, standin):
         res = slow.join()
         c.check(res and res[0] == 200 and b'"shows"' in res[1],
                 "lighttpd %s: the request in flight finishes with 200" % name, res)
-        gone = wait_until(lambda: not any(alive(w) for w in workers), 10)
+        gone = harness.wait_until(lambda: not any(alive(w) for w in workers), 10)
         c.check(gone, "lighttpd %s: every signalled worker exits" % name, [w for w in workers if alive(w)])
-        ok = wait_until(lambda: harness.request(front.port, "POST", GET_SHOWS, "{}",
+        ok = harness.wait_until(lambda: harness.request(front.port, "POST", GET_SHOWS, "{}",
                                                 {"Authorization": "Bearer " + token}).status == 200, 15)
         c.check(ok, "lighttpd %s: lighttpd's new workers serve" % name)
     front.stop()
@@ -360,14 +350,14 @@ def run_health(c, args, schema):
             (r.status, r.body))
     c.check(state() == "READY", "health: the metrics show the channel READY", state())
     standin.stop()
-    r = wait_until(lambda: (lambda x: x if x.status == 503 else None)(health()), 10) or health()
+    r = harness.wait_until(lambda: (lambda x: x if x.status == 503 else None)(health()), 10) or health()
     c.check(r.status == 503 and r.json().get("code") == 14, "health: 503 (code 14) with Cuebot gone",
             (r.status, r.body))
     st = state()
     c.check(st in ("IDLE", "CONNECTING", "TRANSIENT_FAILURE"), "health: the metrics show the channel not READY", st)
     c.check(r.header("www-authenticate") is None, "health: needs no credentials")
     standin = harness.Standin(schema, grpc_port=port).start()
-    r = wait_until(lambda: (lambda x: x if x.status == 200 else None)(health()), 30) or health()
+    r = harness.wait_until(lambda: (lambda x: x if x.status == 200 else None)(health()), 30) or health()
     c.check(r.status == 200, "health: 200 again once Cuebot is back", (r.status, r.body))
     c.check(state() == "READY", "health: and the channel READY", state())
     front.stop()

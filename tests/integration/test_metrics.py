@@ -184,16 +184,6 @@ def _env_has(pid, front):
         return False
 
 
-def wait_until(pred, timeout, step=0.1):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        got = pred()
-        if got:
-            return got
-        time.sleep(step)
-    return pred()
-
-
 # ---- one deployment ------------------------------------------------------------------
 
 def exercise(c, name, front, standin, token, workers, respawns=True, pid_labels=True):
@@ -266,7 +256,7 @@ def exercise(c, name, front, standin, token, workers, respawns=True, pid_labels=
     held = [threading.Thread(target=spread, args=(front, token, 1, 1)) for _ in range(2)]
     for t in held:
         t.start()
-    arrived = wait_until(lambda: len(standin.calls()) >= n + 2 or None, 10)
+    arrived = harness.wait_until(lambda: len(standin.calls()) >= n + 2 or None, 10)
     _, m2 = scrape(front, token)
     c.check(arrived and value(m2, "cuegw_requests_in_flight") == 3,
             "%s: in flight: the two held calls and the scrape" % name, value(m2, "cuegw_requests_in_flight"))
@@ -279,7 +269,7 @@ def exercise(c, name, front, standin, token, workers, respawns=True, pid_labels=
     os.kill(victim, signal.SIGKILL)
     time.sleep(0.3)
     if respawns:
-        wait_until(lambda: len(cuegw_pids(front)) == workers and victim not in cuegw_pids(front), 15)
+        harness.wait_until(lambda: len(cuegw_pids(front)) == workers and victim not in cuegw_pids(front), 15)
     _, after = scrape(front, token)
     c.check(value(after, *SERIES_200[:1], **dict(SERIES_200[1])) == value(before, *SERIES_200[:1], **dict(SERIES_200[1])),
             "%s: counts survive a worker killed with SIGKILL" % name)
@@ -381,7 +371,7 @@ def run_separate_pools(c, args, standin, token):
                 return fcgi_client.request(addrs[i], get(i), b"")[0] == 200
             except OSError:
                 return False
-        c.check(all(wait_until(lambda i=i: ready(i), 10) for i in range(3)),
+        c.check(all(harness.wait_until(lambda i=i: ready(i), 10) for i in range(3)),
                 "three pools start, scraped at /metrics, METRICS_PATH, and under URL_PREFIX")
         for i, a in enumerate(addrs):
             for _ in range(3 + i):
@@ -413,8 +403,8 @@ def run_separate_pools(c, args, standin, token):
     p = subprocess.Popen([args.cuegw, "--listen", sock, "--workers", "1"],
                          env=dict(env, METRICS_DIR=mdir), stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        wait_until(lambda: os.path.exists(sock), 10)
-        st = wait_until(lambda: _status(sock, token), 10)
+        harness.wait_until(lambda: os.path.exists(sock), 10)
+        st = harness.wait_until(lambda: _status(sock, token), 10)
         ok = fcgi_client.request(sock, {"REQUEST_METHOD": "POST", "REQUEST_URI": GET_SHOWS,
                                         "HTTP_AUTHORIZATION": "Bearer " + token}, b"{}")[0]
     finally:

@@ -404,23 +404,18 @@ def main():
         steps = [test_env_file, test_basics, test_bodies, test_client_headers_are_not_settings,
                  test_large_response, test_reload, test_auth_matrix, test_rotation_under_load,
                  test_kept_connections_pin_nothing, "pool", test_wrk]
-        pool_down = (0, 0)
+        pool_down = [0, 0]
+
+        def pool_script():
+            start = log_size(env)
+            test_pool_script(c, env)
+            pool_down[:] = [start, log_size(env)]
+
         for t in steps:
-            t0 = time.monotonic()
-            before = c.failed
-            name = t if isinstance(t, str) else t.__name__
-            try:
-                if t == "pool":
-                    start = log_size(env)
-                    test_pool_script(c, env)
-                    pool_down = (start, log_size(env))
-                    name = "test_pool_script"
-                else:
-                    t(c, env)
-            except Exception:
-                c.check(False, name + " ran to the end", traceback.format_exc())
-            print("%-40s %s (%.1fs)" % (name, "ok" if c.failed == before else "FAILED",
-                                         time.monotonic() - t0), flush=True)
+            if t == "pool":
+                harness.run_step(c, "test_pool_script", pool_script)
+            else:
+                harness.run_step(c, t.__name__, lambda: t(c, env))
         test_logs(c, env, pool_down)
     except Exception:
         c.check(False, "the servers started", traceback.format_exc())

@@ -16,13 +16,10 @@ must ignore).
 Usage: test_remote_user.py --cuegw BUILD/cuegw --schema BUILD/gen/schema.pb
 """
 
-import argparse
 import base64
 import json
 import os
 import sys
-import time
-import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import front_apache  # noqa: E402
@@ -35,6 +32,7 @@ USERS = {"alice": "alice-password", "bob": "bob-password"}
 POLICY = "# only alice, only GetShows; no default\nuser alice show.ShowInterface/GetShows\n"
 SHOWS = "/show.ShowInterface/GetShows"
 JOBS = "/job.JobInterface/GetJobs"
+KINDS = ["lighttpd", "nginx", "apache-fcgid", "apache-proxy-fcgi"]
 
 
 
@@ -112,39 +110,23 @@ def run_front(c, kind, front, prefix):
             (r.status, r.body[:300]))
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--cuegw", required=True)
-    ap.add_argument("--schema", required=True)
-    ap.add_argument("--only", choices=["lighttpd", "nginx", "apache-fcgid", "apache-proxy-fcgi"])
-    args = ap.parse_args()
-    c = harness.Checks()
-    try:
-        standin = harness.Standin(args.schema).start()
-        policy = auth_matrix.policy_file(POLICY)
-        for kind in ("lighttpd", "nginx", "apache-fcgid", "apache-proxy-fcgi"):
-            if args.only and args.only != kind:
-                continue
-            t0 = time.monotonic()
-            before = c.failed
-            try:
-                front, prefix = start(kind, args, standin, policy)
-                run_front(c, kind, front, prefix)
-                front.stop()
-            except Exception:
-                c.check(False, "%s ran to the end" % kind, traceback.format_exc())
-            print("%-20s %s (%.1fs)" % (kind, "ok" if c.failed == before else "FAILED",
-                                        time.monotonic() - t0), flush=True)
-    except Exception:
-        c.check(False, "the test started", traceback.format_exc())
-    finally:
-        harness.stop_all()
-        reports = harness.crash_reports()
-        c.check(not reports, "no cuegw process crashed or reported a sanitizer error",
-                "\n".join(reports[:20]))
-    print("integration-remote-user: %d passed, %d failed" % (c.passed, c.failed))
-    return 1 if c.failed else 0
+def run(c, args):
+    standin = harness.Standin(args.schema).start()
+    policy = auth_matrix.policy_file(POLICY)
 
+    def whole(kind):
+        front, prefix = start(kind, args, standin, policy)
+        run_front(c, kind, front, prefix)
+        front.stop()
+
+    for kind in KINDS:
+        if not args.only or args.only == kind:
+            harness.run_step(c, kind, lambda: whole(kind))
+
+
+def main():
+    return harness.suite_main("integration-remote-user", run,
+                              lambda ap: ap.add_argument("--only", choices=KINDS))
 
 if __name__ == "__main__":
     sys.exit(main())
