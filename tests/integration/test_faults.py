@@ -283,12 +283,20 @@ def test_cuebot_killed(c, env):
     c.check(pids_of(srv) == before, "with the same cuegw processes: no restart", (before, pids_of(srv)))
 
 
+# How long a front may go on sending requests to a process that has died
+# (lighttpd notices by SIGCHLD or a refused connect, nginx by its kept
+# connection's end): a request sent within it may fail with the process.
+FRONT_NOTICE = 0.5
+
+
 def kill_a_worker(c, env, srv, name, threads, lost_ok, lost_what):
     """A cuegw process of srv (3 of them) killed with SIGKILL while
     `threads` clients run calls that Cuebot holds 500 ms. The front
     replaces it; the requests that fail are at most those the killed
     process had in flight, counted by the stand-in from that process's own
-    gRPC connection; each is the front's error answer (lost_ok), every
+    gRPC connection, those it may have held waiting for a thread, and those
+    the front sent to it before seeing it die; none had reached Cuebot
+    through another process; each is the front's error answer (lost_ok), every
     other answer is a complete 200, and none hangs."""
     delay = 0.5
     env.standin.reset()
@@ -330,19 +338,54 @@ def kill_a_worker(c, env, srv, name, threads, lost_ok, lost_what):
     # from its connection before it, and their answers left the stand-in
     # less than 100 ms before it (writing an answer back to the client
     # takes a few ms) or not at all.
-    victim_in_flight = len([x for x in calls if peer_port(x) in ports and x["at"] <= t_kill
-                            and (x["done"] is None or x["done"] > t_kill - 0.1)])
+    def in_flight(x):
+        return x["at"] <= t_kill and (x["done"] is None or x["done"] > t_kill - 0.1)
+    victim_in_flight = len([x for x in calls if peer_port(x) in ports and in_flight(x)])
+    # A threaded process may also hold requests it has taken from the
+    # front but not yet sent on (all its threads busy): those die with it
+    # too. Each client has one request outstanding, so at most the clients
+    # whose request was not at the stand-in at the kill can be such.
+    waiting = max(0, threads - len([x for x in calls if in_flight(x)]))
+    via = {}
+    for x in calls:
+        rid = x["metadata"].get("x-request-id")
+        if rid:
+            via.setdefault(rid, set()).add("victim" if peer_port(x) in ports else "other")
     hung = [a for a in answers if a.status is None]
     c.check(not hung, "%s: no request hangs (bound %.0fs)" % (name, HANG_BOUND), hung[:3])
     failures = [a for a in answers if not complete_shows(a)]
     cut = [a for a in failures if not lost_ok(a)]
     c.check(not cut, "%s: a request lost with the worker is %s, never a broken 200"
             % (name, lost_what), cut[:3])
-    print("  %s, worker killed: %d answers, %d failed, the victim had %d in flight"
-          % (name, len(answers), len(failures), victim_in_flight))
-    c.check(1 <= len(failures) <= victim_in_flight,
-            "%s: only the killed worker's requests fail: %d failed, it had %d in flight"
-            % (name, len(failures), victim_in_flight), failures[:3])
+
+    # Every failure must be one the victim took down with it:
+    #  - a call it had at Cuebot (never one another process sent);
+    #  - a request it held waiting for a thread (sent before the kill);
+    #  - a request the front sent to it in the moment before the front
+    #    saw it die (lighttpd still had its socket; nginx a kept
+    #    connection to it): sent after the kill, within FRONT_NOTICE.
+    def story(a):
+        return (a.rid, "started %+.3fs from the kill" % (a.start - t_kill),
+                "/".join(sorted(via.get(a.rid, ()))) or "not at Cuebot", a.status)
+    at_victim = [a for a in failures if via.get(a.rid) == {"victim"}]
+    elsewhere = [a for a in failures if "other" in via.get(a.rid, ())]
+    unsent = [a for a in failures if a.rid not in via]
+    held = [a for a in unsent if a.start <= t_kill]
+    late = [a for a in unsent if a.start > t_kill + FRONT_NOTICE]
+    print("  %s, worker killed: %d answers, %d failed: %d of the victim's %d calls at Cuebot, "
+          "%d unsent (%d before the kill, at most %d possible)"
+          % (name, len(answers), len(failures), len(at_victim), victim_in_flight,
+             len(unsent), len(held), waiting))
+    c.check(failures, "%s: the killed worker's requests fail" % name)
+    c.check(not elsewhere, "%s: no failed request had reached Cuebot through another process"
+            % name, [story(a) for a in elsewhere])
+    c.check(len(at_victim) <= victim_in_flight,
+            "%s: the failed calls are among the %d the victim had at Cuebot"
+            % (name, victim_in_flight), [story(a) for a in at_victim])
+    c.check(len(held) <= waiting and not late,
+            "%s: a failed request that never reached Cuebot was held by the victim (at most "
+            "%d) or sent within %.1fs after the kill" % (name, waiting, FRONT_NOTICE),
+            [story(a) for a in unsent])
     end = time.monotonic() + 5
     while time.monotonic() < end and (len(pids_of(srv)) != 3 or victim in pids_of(srv)):
         time.sleep(0.05)
