@@ -376,6 +376,22 @@ static void serve_slot(int i, struct gateway *g, struct cg_request_io *io)
         after_turn(i);
 }
 
+/* Under AddressSanitizer every allocation is ASan's, and glibc's own heap
+ * is never set up; glibc sets it up in the first malloc_trim or mallopt
+ * without a lock, so two threads trimming at once could walk it half-made
+ * (a sanitized worker died of it in mtrim). Its knobs would tune an
+ * allocator nobody uses anyway. */
+#if defined(__SANITIZE_ADDRESS__)
+#define GLIBC_MALLOC 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define GLIBC_MALLOC 0
+#endif
+#endif
+#ifndef GLIBC_MALLOC
+#define GLIBC_MALLOC 1
+#endif
+
 /* A thread that has had nothing to do for this long hands free memory back. */
 #define IDLE_TRIM_MS 1000
 
@@ -398,7 +414,8 @@ static void *serve(void *arg)
         if (n == 0) {
             /* Quiet for a while: what malloc keeps for the next burst
              * (tune_malloc) goes back to the system now. */
-            malloc_trim(0);
+            if (GLIBC_MALLOC)
+                malloc_trim(0);
             busy = 0;
             continue;
         }
@@ -432,6 +449,8 @@ static void *serve(void *arg)
  * GetJobs. A thread idle for IDLE_TRIM_MS trims it all (serve). */
 static void tune_malloc(void)
 {
+    if (!GLIBC_MALLOC)
+        return;
     mallopt(M_ARENA_MAX, 1);
     mallopt(M_TRIM_THRESHOLD, 4 << 20);
     mallopt(M_MMAP_THRESHOLD, 1 << 20);
