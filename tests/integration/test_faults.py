@@ -115,6 +115,12 @@ def grpc_ports(pid, server_port):
     return ports
 
 
+def client_of(call):
+    """Which Load client sent a call: its request id is prefix-client-serial."""
+    parts = call["metadata"].get("x-request-id", "").split("-")
+    return parts[1] if len(parts) == 3 else None
+
+
 def peer_port(call):
     """The client port in the stand-in's record of a call ("ipv4:127.0.0.1:P")."""
     try:
@@ -344,8 +350,12 @@ def kill_a_worker(c, env, srv, name, threads, lost_ok, lost_what):
     # A threaded process may also hold requests it has taken from the
     # front but not yet sent on (all its threads busy): those die with it
     # too. Each client has one request outstanding, so at most the clients
-    # whose request was not at the stand-in at the kill can be such.
-    waiting = max(0, threads - len([x for x in calls if in_flight(x)]))
+    # that had no call at the stand-in at the kill can be such (a client is
+    # named in its request ids: prefix-client-serial).
+    at_cuebot = {client_of(x) for x in calls
+                 if x["at"] <= t_kill and (x["done"] is None or x["done"] > t_kill)}
+    at_cuebot.discard(None)
+    waiting = max(0, threads - len(at_cuebot))
     via = {}
     for x in calls:
         rid = x["metadata"].get("x-request-id")
