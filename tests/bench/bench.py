@@ -318,6 +318,9 @@ def fmt_row(label, r):
     idle = r.get("idle_anon_kb")
     mem = "%s / %.1f" % ("-" if idle is None else "%.1f" % (idle / 1024), r["peak_anon_kb"] / 1024)
     above = r.get("above_floors_us")
+    if not r["requests"]:                # per request of nothing: no figure
+        return "%-24s %9.0f %8s %8s %9s %7s %7s %8s %8s %13s %6d" % (
+            label, 0, "-", "-", "-", "-", "-", "-", "-", mem, r["errors"])
     return ("%-24s %9.0f %8.2f %8.2f %9.0f %7.0f %7.0f %8s %8.0f %13s %6d" % (
         label, r["rps"], r["p50_ms"], r["p99_ms"], r["cpu_us"], r["cpu_web_us"],
         r["cpu_gw_us"], "-" if above is None else "%.0f" % above, r["standin_cpu_us"],
@@ -338,6 +341,9 @@ def check_targets(rows, json_sizes):
         if r["front"] not in ("nginx", "lighttpd"):
             continue
         label = "%s %s" % (r["front"], r["case"])
+        if not r["requests"]:
+            out.append((False, "%s: no request was answered" % label))
+            continue
         if r["case"].startswith("shows"):
             out.append((r["cpu_us"] <= SMALL_CPU_US,
                         "%s: %.0f us CPU/request (target <= %d)" % (label, r["cpu_us"], SMALL_CPU_US)))
@@ -438,7 +444,7 @@ def main():
     for r in rows:
         g = floor.get(("grpc-floor", r["case"]))
         f = floor.get((FCGI_FLOOR_OF.get(r["front"]), r["case"]))
-        if r["front"] in ("nginx", "lighttpd") and g and f:
+        if r["front"] in ("nginx", "lighttpd") and g and f and g["requests"] and f["requests"]:
             r["above_floors_us"] = r["cpu_us"] - g["cpu_us"] - f["cpu_us"]
     json_sizes = json_bytes(args.build, cases)
 
@@ -460,6 +466,11 @@ def main():
                   "process after the small calls, %.1f MB after every row" % (
                       kind, mine[0]["workers"], mine[0]["web_processes"],
                       mine[0]["idle_anon_kb"] / 1024, mine[0]["idle_after_anon_kb"] / 1024))
+    for r in rows:
+        if r["front"].startswith("fcgi-floor") and not r["requests"]:
+            print("%s %s answered no request in %.0f s: every connection waited on a kept "
+                  "connection that pinned a one-connection responder; no +floors from it"
+                  % (r["front"], r["case"], args.seconds))
     targets = check_targets(rows, json_sizes) if not failed else []
     if targets:
         print("\nTargets (issue 7):")
@@ -474,6 +485,7 @@ def main():
     print("\nwrote %s" % os.path.join(out_dir, "bench.json"))
     # The gateway's own rows decide; a floor's stalls are its figures.
     errors = sum(r["errors"] for r in rows if r["front"] in ("nginx", "lighttpd"))
+    failed = failed or any(not r["requests"] for r in rows if r["front"] in ("nginx", "lighttpd"))
     if failed or errors:
         print("bench: %s" % ("a run failed" if failed else "%d error answers" % errors),
               file=sys.stderr)
