@@ -66,16 +66,6 @@ static void remember_secrets(const char *const *secrets, size_t n)
     }
 }
 
-static const char *copy_claim(const char *s, struct arena *a, int *oom)
-{
-    if (!s)
-        return NULL;
-    char *c = arena_strndup(a, s, strlen(s));
-    if (!c)
-        *oom = 1;
-    return c;
-}
-
 enum auth_result jwt_cache_check(const char *tok, size_t tok_len,
                                  const char *const *secrets, size_t n_secrets,
                                  long leeway, time_t now, struct arena *a,
@@ -98,8 +88,8 @@ enum auth_result jwt_cache_check(const char *tok, size_t tok_len,
             return r;
         int oom = 0;
         *claims = sl->c;
-        claims->sub = copy_claim(sl->c.sub, a, &oom);
-        claims->role = copy_claim(sl->c.role, a, &oom);
+        claims->sub = jwt_claim_copy(sl->c.sub, a, &oom);
+        claims->role = jwt_claim_copy(sl->c.role, a, &oom);
         if (oom) {
             memset(claims, 0, sizeof *claims);
             return AUTH_INTERNAL;

@@ -210,9 +210,8 @@ static enum auth_result verify(const char *copy, const char *const *secrets,
     return oom ? AUTH_INTERNAL : AUTH_BAD_SIGNATURE;
 }
 
-static const char *claim_copy(jwt_t *j, const char *name, struct arena *a, int *oom)
+const char *jwt_claim_copy(const char *s, struct arena *a, int *oom)
 {
-    const char *s = jwt_get_grant(j, name);
     if (!s)
         return NULL;
     char *c = arena_strndup(a, s, strlen(s));
@@ -271,8 +270,8 @@ enum auth_result jwt_check(const char *tok, size_t tok_len,
         r = check_times(v, leeway, now, claims);
     if (r == AUTH_OK) {
         int oom = 0;
-        claims->sub = claim_copy(v, "sub", a, &oom);
-        claims->role = claim_copy(v, "role", a, &oom);
+        claims->sub = jwt_claim_copy(jwt_get_grant(v, "sub"), a, &oom);
+        claims->role = jwt_claim_copy(jwt_get_grant(v, "role"), a, &oom);
         if (oom) {
             memset(claims, 0, sizeof *claims);
             r = AUTH_INTERNAL;

@@ -55,4 +55,8 @@ enum auth_result jwt_check(const char *tok, size_t tok_len,
  * AUTH_NOT_YET_VALID, by the rule above. */
 enum auth_result jwt_check_times(const struct jwt_claims *c, long leeway, time_t now);
 
+/* A claim's string copied into the arena; NULL for none (s NULL), or with
+ * *oom set when memory ran out. */
+const char *jwt_claim_copy(const char *s, struct arena *a, int *oom);
+
 #endif

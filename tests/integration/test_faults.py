@@ -344,17 +344,15 @@ def kill_a_worker(c, env, srv, name, threads, lost_ok, lost_what):
     # from its connection before it, and their answers left the stand-in
     # less than 100 ms before it (writing an answer back to the client
     # takes a few ms) or not at all.
-    def in_flight(x):
-        return x["at"] <= t_kill and (x["done"] is None or x["done"] > t_kill - 0.1)
-    victim_in_flight = len([x for x in calls if peer_port(x) in ports and in_flight(x)])
+    def in_flight(x, grace):
+        return x["at"] <= t_kill and (x["done"] is None or x["done"] > t_kill - grace)
+    victim_in_flight = len([x for x in calls if peer_port(x) in ports and in_flight(x, 0.1)])
     # A threaded process may also hold requests it has taken from the
     # front but not yet sent on (all its threads busy): those die with it
     # too. Each client has one request outstanding, so at most the clients
     # that had no call at the stand-in at the kill can be such (a client is
     # named in its request ids: prefix-client-serial).
-    at_cuebot = {client_of(x) for x in calls
-                 if x["at"] <= t_kill and (x["done"] is None or x["done"] > t_kill)}
-    at_cuebot.discard(None)
+    at_cuebot = {client_of(x) for x in calls if in_flight(x, 0)} - {None}
     waiting = max(0, threads - len(at_cuebot))
     via = {}
     for x in calls:
