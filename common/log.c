@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "outbuf.h"
-#include "json_write.h"
+#include "utf8.h"
 
 static enum log_level threshold = LOG_INFO;
 static int as_json;
@@ -52,11 +52,138 @@ int log_enabled(enum log_level level)
     return level >= threshold;
 }
 
-/* Lines are capped: a log line is a diagnosis, not a payload. The outbuf
- * over a stack array has limit == cap, so it refuses to grow (it never
- * reallocs the array) and one byte stays free for the newline. */
-#define LINE_MAX_BYTES 2048
+/* A line is at most PIPE_BUF bytes, newline included: one write(2) of it
+ * to a pipe is atomic. The outbuf over a stack array has limit == cap, so
+ * it refuses to grow (it never reallocs the array) and one byte stays free
+ * for the newline. */
+#define LINE_MAX_BYTES 4096
 #define LINE_BUF(mem) {.data = (mem), .cap = sizeof(mem) - 1, .limit = sizeof(mem) - 1}
+
+/* Room for what is not a capped field: the head (time, level, pid), the
+ * field names, the numbers (formatted into 256 bytes) and the quotes. The
+ * caps are chosen so that a line of every field at its cap still fits. */
+#define LINE_FIXED_MAX 700
+_Static_assert(LINE_FIXED_MAX + LOG_CAP_METHOD + LOG_CAP_PATH + LOG_CAP_REQUEST_ID +
+               LOG_CAP_SUBJECT + LOG_CAP_ERROR < LINE_MAX_BYTES,
+               "an access line with every field at its cap must fit");
+_Static_assert(LINE_FIXED_MAX + LOG_CAP_REQUEST_ID + LOG_CAP_MSG < LINE_MAX_BYTES,
+               "a message line with every field at its cap must fit");
+
+/* ---- escaping ---------------------------------------------------------- */
+
+/* Characters that a terminal or a log viewer may act on rather than show:
+ * the C1 controls (U+0085 is a line break to some), the line and paragraph
+ * separators, and the bidirectional formatting characters, which reorder
+ * what is shown around them. */
+static int unicode_control(uint32_t cp)
+{
+    return (cp >= 0x80 && cp <= 0x9F) || cp == 0x2028 || cp == 0x2029 || cp == 0x200E ||
+           cp == 0x200F || (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
+}
+
+static const char hex_digits[] = "0123456789abcdef";
+
+/* Writes `lead` and then v as `digits` hex digits into e. */
+static size_t put_hex(char *e, const char *lead, uint32_t v, int digits)
+{
+    size_t k = strlen(lead);
+    memcpy(e, lead, k);
+    for (int d = digits - 1; d >= 0; d--)
+        e[k++] = hex_digits[(v >> (4 * d)) & 15];
+    return k;
+}
+
+/* The escaped form of one byte below 0x80 (or of a byte that starts no
+ * valid UTF-8 sequence, when `invalid`), into e (8 bytes); 0 when the byte
+ * is written as itself. */
+static size_t escape_byte(char *e, unsigned char c, int invalid, enum log_escape how)
+{
+    if (how == LOG_ESC_JSON) {
+        if (invalid)
+            return put_hex(e, "\\u", 0xFFFD, 4);
+        switch (c) {
+        case '"': return put_hex(e, "\\\"", 0, 0);
+        case '\\': return put_hex(e, "\\\\", 0, 0);
+        case '\n': return put_hex(e, "\\n", 0, 0);
+        case '\r': return put_hex(e, "\\r", 0, 0);
+        case '\t': return put_hex(e, "\\t", 0, 0);
+        default: return c < 0x20 || c == 0x7F ? put_hex(e, "\\u", c, 4) : 0;
+        }
+    }
+    if (invalid || c < 0x20 || c == 0x7F || (c == ' ' && how == LOG_ESC_BARE) ||
+        (c == '"' && how != LOG_ESC_TEXT))
+        return put_hex(e, "\\x", c, 2);
+    return c == '\\' ? put_hex(e, "\\\\", 0, 0) : 0;
+}
+
+size_t log_escape(char *out, size_t cap, const char *s, size_t n, enum log_escape how)
+{
+    const unsigned char *p = (const unsigned char *)s, *end = p + n;
+    size_t len = 0, safe = 0;       /* safe: a cut point with room for "..." */
+    while (p < end) {
+        char e[8];
+        const void *unit = e;
+        size_t in = 1, k;
+        uint32_t cp;
+        if (*p < 0x80) {
+            k = escape_byte(e, *p, 0, how);
+        } else if (!(in = utf8_decode(p, (size_t)(end - p), &cp))) {
+            in = 1;
+            k = escape_byte(e, *p, 1, how);
+        } else if (unicode_control(cp)) {
+            k = put_hex(e, "\\u", cp, 4);
+        } else {
+            k = 0;
+        }
+        if (k == 0) {               /* the character as it is */
+            unit = p;
+            k = in;
+        }
+        if (len + k > cap)
+            break;
+        memcpy(out + len, unit, k);
+        len += k;
+        p += in;
+        if (len + 3 <= cap)
+            safe = len;
+    }
+    if (p == end)
+        return len;
+    memcpy(out + safe, "...", 3);
+    return safe + 3;
+}
+
+/* Appends s[0..n) escaped, at most cap bytes of it (less when the line
+ * has less room left, which the caps above rule out). */
+static void put_escaped(struct outbuf *ob, const char *s, size_t n, size_t cap,
+                        enum log_escape how)
+{
+    size_t room = ob->cap - ob->len;
+    if (room < 3)
+        return;
+    ob->len += log_escape(ob->data + ob->len, cap < room ? cap : room, s, n, how);
+}
+
+/* A JSON string member's value, or null for NULL. */
+static void put_json(struct outbuf *ob, const char *s, size_t cap)
+{
+    if (!s) {
+        outbuf_puts_lit(ob, "null");
+        return;
+    }
+    outbuf_putc(ob, '"');
+    put_escaped(ob, s, strlen(s), cap, LOG_ESC_JSON);
+    outbuf_putc(ob, '"');
+}
+
+/* An unquoted text field: "-" for none, so the fields never run together. */
+static void put_bare(struct outbuf *ob, const char *s, size_t n, size_t cap)
+{
+    if (!s || n == 0)
+        outbuf_putc(ob, '-');
+    else
+        put_escaped(ob, s, n, cap, LOG_ESC_BARE);
+}
 
 /* Builders leave the last byte of the line buffer free, and a line the cap
  * cut short keeps what fitted: the newline goes in here. */
@@ -101,18 +228,18 @@ static void write_line(enum log_level level, const char *request_id, const char 
     if (as_json) {
         if (request_id) {
             outbuf_puts_lit(&ob, ",\"request_id\":");
-            json_write_string(&ob, request_id, strlen(request_id));
+            put_json(&ob, request_id, LOG_CAP_REQUEST_ID);
         }
         outbuf_puts_lit(&ob, ",\"msg\":");
-        json_write_string(&ob, text, strlen(text));
+        put_json(&ob, text, LOG_CAP_MSG);
         outbuf_putc(&ob, '}');
     } else {
         if (request_id) {
             outbuf_puts_lit(&ob, "request ");
-            outbuf_put(&ob, request_id, strlen(request_id));
+            put_bare(&ob, request_id, strlen(request_id), LOG_CAP_REQUEST_ID);
             outbuf_puts_lit(&ob, ": ");
         }
-        outbuf_put(&ob, text, strlen(text));
+        put_escaped(&ob, text, strlen(text), LOG_CAP_MSG, LOG_ESC_TEXT);
     }
     emit(&ob);
 }
@@ -120,7 +247,9 @@ static void write_line(enum log_level level, const char *request_id, const char 
 __attribute__((format(printf, 3, 0)))
 static void log_text(enum log_level level, const char *request_id, const char *fmt, va_list ap)
 {
-    char text[1024];
+    /* One byte over the cap, so a message vsnprintf cut still ends in
+     * log_escape's "...". */
+    char text[LOG_CAP_MSG + 2];
     vsnprintf(text, sizeof text, fmt, ap);
     write_line(level, request_id, text);
 }
@@ -145,18 +274,9 @@ void log_request(enum log_level level, const char *request_id, const char *fmt, 
     va_end(ap);
 }
 
-/* Text lines quote nothing, so a value must not carry spaces or control
- * characters that would break the fields apart. */
-static void put_field(struct outbuf *ob, const char *s, size_t n)
+static size_t len_or_0(const char *s)
 {
-    if (!s || n == 0) {
-        outbuf_putc(ob, '-');
-        return;
-    }
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        outbuf_putc(ob, (c <= ' ' || c >= 0x7f || c == '"') ? '?' : (char)c);
-    }
+    return s ? strlen(s) : 0;
 }
 
 void log_access(const struct access_entry *e)
@@ -165,46 +285,41 @@ void log_access(const struct access_entry *e)
         return;
     char mem[LINE_MAX_BYTES];
     struct outbuf ob = LINE_BUF(mem);
-    size_t plen = e->path_len > 256 ? 256 : e->path_len;
     char num[256];
     int n;
     line_start(&ob, LOG_INFO);
     if (as_json) {
-        outbuf_puts_lit(&ob, ",\"msg\":\"access\",\"method\":");
-        json_write_string(&ob, e->http_method ? e->http_method : "", e->http_method ? strlen(e->http_method) : 0);
-        outbuf_puts_lit(&ob, ",\"path\":");
-        json_write_string(&ob, e->path ? e->path : "", e->path ? plen : 0);
+        outbuf_puts_lit(&ob, ",\"msg\":\"access\",\"method\":\"");
+        put_escaped(&ob, e->http_method, len_or_0(e->http_method), LOG_CAP_METHOD, LOG_ESC_JSON);
+        outbuf_puts_lit(&ob, "\",\"path\":\"");
+        put_escaped(&ob, e->path, e->path ? e->path_len : 0, LOG_CAP_PATH, LOG_ESC_JSON);
         n = snprintf(num, sizeof num,
-                     ",\"status\":%d,\"code\":%d,\"duration_ms\":%.3f,\"bytes_in\":%zu,\"bytes_out\":%zu,\"request_id\":",
+                     "\",\"status\":%d,\"code\":%d,\"duration_ms\":%.3f,\"bytes_in\":%zu,\"bytes_out\":%zu,\"request_id\":",
                      e->http, e->code, (double)e->duration_us / 1000.0, e->bytes_in, e->bytes_out);
         outbuf_put(&ob, num, (size_t)n);
-        json_write_string(&ob, e->request_id ? e->request_id : "", e->request_id ? strlen(e->request_id) : 0);
+        put_json(&ob, e->request_id ? e->request_id : "", LOG_CAP_REQUEST_ID);
         outbuf_puts_lit(&ob, ",\"subject\":");
-        if (e->subject)
-            json_write_string(&ob, e->subject, strlen(e->subject));
-        else
-            outbuf_puts_lit(&ob, "null");
+        put_json(&ob, e->subject, LOG_CAP_SUBJECT);
         if (e->error) {
             outbuf_puts_lit(&ob, ",\"error\":");
-            json_write_string(&ob, e->error, strlen(e->error));
+            put_json(&ob, e->error, LOG_CAP_ERROR);
         }
         outbuf_putc(&ob, '}');
     } else {
         outbuf_puts_lit(&ob, "access ");
-        put_field(&ob, e->http_method, e->http_method ? strlen(e->http_method) : 0);
+        put_bare(&ob, e->http_method, len_or_0(e->http_method), LOG_CAP_METHOD);
         outbuf_putc(&ob, ' ');
-        put_field(&ob, e->path, plen);
+        put_bare(&ob, e->path, e->path ? e->path_len : 0, LOG_CAP_PATH);
         n = snprintf(num, sizeof num, " status=%d code=%s duration_ms=%.3f in=%zu out=%zu rid=",
                      e->http, cg_code_name(e->code), (double)e->duration_us / 1000.0,
                      e->bytes_in, e->bytes_out);
         outbuf_put(&ob, num, (size_t)n);
-        put_field(&ob, e->request_id, e->request_id ? strlen(e->request_id) : 0);
+        put_bare(&ob, e->request_id, len_or_0(e->request_id), LOG_CAP_REQUEST_ID);
         outbuf_puts_lit(&ob, " sub=");
-        put_field(&ob, e->subject, e->subject ? strlen(e->subject) : 0);
+        put_bare(&ob, e->subject, len_or_0(e->subject), LOG_CAP_SUBJECT);
         if (e->error) {
             outbuf_puts_lit(&ob, " error=\"");
-            for (const char *p = e->error; *p; p++)
-                outbuf_putc(&ob, (*p == '"' || (unsigned char)*p < ' ') ? '\'' : *p);
+            put_escaped(&ob, e->error, strlen(e->error), LOG_CAP_ERROR, LOG_ESC_QUOTED);
             outbuf_putc(&ob, '"');
         }
     }
