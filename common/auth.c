@@ -1,21 +1,49 @@
 #include "auth.h"
 
+#include <pthread.h>
 #include <string.h>
+#include <sys/random.h>
+
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
 
 #include "jwt_cache.h"
 
+/* The compare runs over HMAC-SHA256 values under a key drawn once per
+ * process: both sides become 32 bytes whatever their lengths, and the key
+ * keeps a caller from choosing inputs whose MACs share a prefix with the
+ * configured token's. A byte-wise compare of the raw strings, even one
+ * that walks the longer length, takes time that grows with the token's
+ * length, which a caller can measure by sending longer guesses. */
+static unsigned char mac_key[32];
+static pthread_once_t mac_key_once = PTHREAD_ONCE_INIT;
+static int mac_key_ok;
+
+static void make_mac_key(void)
+{
+    mac_key_ok = getrandom(mac_key, sizeof mac_key, 0) == (ssize_t)sizeof mac_key ||
+                 RAND_bytes(mac_key, (int)sizeof mac_key) == 1;
+}
+
+static int token_mac(const char *s, size_t n, unsigned char out[32])
+{
+    unsigned int len = 0;
+    return HMAC(EVP_sha256(), mac_key, (int)sizeof mac_key, (const unsigned char *)s, n, out,
+                &len) != NULL && len == 32;
+}
+
 int auth_equal_ct(const char *a, size_t an, const char *b, size_t bn)
 {
-    /* Walk the longer length so a short guess cannot learn where the
-     * secret ends; a length mismatch still fails at the end. */
-    size_t n = an > bn ? an : bn;
-    unsigned char diff = (unsigned char)(an != bn);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char x = i < an ? (unsigned char)a[i] : 0;
-        unsigned char y = i < bn ? (unsigned char)b[i] : 0;
-        diff |= (unsigned char)(x ^ y);
-    }
-    return diff == 0;
+    pthread_once(&mac_key_once, make_mac_key);
+    unsigned char ma[32], mb[32];
+    /* Fails closed: without a key or a MAC nothing is equal. */
+    int ok = mac_key_ok && token_mac(a, an, ma) && token_mac(b, bn, mb) &&
+             CRYPTO_memcmp(ma, mb, sizeof ma) == 0;
+    OPENSSL_cleanse(ma, sizeof ma);
+    OPENSSL_cleanse(mb, sizeof mb);
+    return ok;
 }
 
 static int static_token_matches(const struct auth_settings *cfg, const char *tok, size_t n)

@@ -19,7 +19,9 @@ enum auth_result auth_check(const struct auth_settings *cfg, const char *authori
                             const char *remote_user, time_t now, struct arena *a,
                             const char **subject, struct jwt_claims *claims);
 
-/* Compares two byte strings in time that depends only on their lengths. */
+/* Whether two byte strings are equal, in time that depends on neither's
+ * content nor (beyond SHA-256's 64-byte blocks) its length: it compares
+ * keyed MACs of fixed size. Any failure of the MAC answers "not equal". */
 int auth_equal_ct(const char *a, size_t an, const char *b, size_t bn);
 
 #endif
