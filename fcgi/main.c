@@ -17,6 +17,7 @@
 
 #include "check_config.h"
 #include "config.h"
+#include "core_guard.h"
 #include "help.h"
 #include "metrics.h"
 #include "log.h"
@@ -42,6 +43,13 @@ static int parse_workers(const char *s)
 
 int main(int argc, char **argv)
 {
+    /* First of all: the secrets are in the environment already, and the
+     * settings below copy them into memory a core would hold. */
+    char why[200];
+    if (core_guard(getenv("ALLOW_CORE_DUMPS"), why, sizeof why)) {
+        fprintf(stderr, "cuegw: %s\n", why);
+        return 2;
+    }
     const char *listen_addr = NULL;
     int workers = (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (workers < 1)
