@@ -47,6 +47,8 @@ static const char text[] =
     "  LOG_FORMAT              text or json (text)\n"
     "  SHUTDOWN_TIMEOUT        how long a stopping process may finish its requests (30s)\n"
     "  WORKER_THREADS          requests one process serves at once, 1 to 256 (4)\n"
+    "  ALLOW_CORE_DUMPS        1: allow core dumps, which hold the secrets (0: not dumpable,\n"
+    "                          core size limit 0)\n"
     "\n"
     "SIGTERM or SIGUSR1: finish the requests in hand (at most SHUTDOWN_TIMEOUT), exit 0.\n"
     "See cuegw(8) and the README for the details.\n";
