@@ -313,10 +313,18 @@ static int is_metrics_path(const struct exchange *x)
 }
 
 /* The pool's counters in Prometheus' text format, for an authenticated
- * GET. Large pools stream through the output buffer like a large answer. */
+ * GET by a caller ACCESS_POLICY allows METRICS_PERMISSION: the series name
+ * every caller's methods and outcomes, and the worker pids. Large pools
+ * stream through the output buffer like a large answer. */
 static void scrape(struct exchange *x)
 {
     struct gateway *g = x->g;
+    static const char perm[] = METRICS_PERMISSION;
+    if (g->cfg->policy && !policy_allows(g->cfg->policy, x->role, x->user, perm, sizeof perm - 1)) {
+        metrics_auth_failure(METRICS_DENY_POLICY);
+        fail(x, CG_PERMISSION_DENIED, 0, NULL, "metrics are not allowed for this caller");
+        return;
+    }
     if (!is_method(x, "GET")) {
         fail(x, CG_UNIMPLEMENTED, 405, "Allow: GET\r\n",
              "method %s is not allowed; use GET", x->http_method[0] ? x->http_method : "-");

@@ -268,9 +268,10 @@ static void processes(struct outbuf *ob, struct metrics_shared *m)
 int metrics_render(struct outbuf *ob, const char *channel_state, struct cg_status *st)
 {
     struct metrics_shared *m = metrics_shm();
+    /* The reason names files and directories: it went to the log at
+     * start-up, and a client learns only that there are no metrics. */
     if (!m)
-        return cg_fail(st, CG_UNAVAILABLE, "metrics are not available: %s",
-                       metrics_failure()[0] ? metrics_failure() : "not set up");
+        return cg_fail(st, CG_UNAVAILABLE, "metrics are not available; see the gateway's log");
     metrics_channel_state(channel_state);
     requests(ob, m);
     latency(ob, m);

@@ -14,6 +14,10 @@
  *                            (a trailing "-N" or ".N" of lighttpd's and
  *                            mod_fcgid's per-process sockets dropped)
  *   else (TCP, no name)      ${TMPDIR:-/tmp}/cuegw-<uid>/<hash>.metrics
+ *   when that directory is not ours (another local user made it first, or
+ *                            made it a symbolic link): process memory,
+ *                            shared with the children forked later, and
+ *                            an error in the log
  * The name carries a hash of the socket, URL_PREFIX and CUEBOT_ENDPOINT, so
  * two gateways of one host never add up each other's numbers. Files are
  * mode 0600 and directories made here 0700.
@@ -49,10 +53,18 @@ enum {
     METRICS_DENY_BAD_SETTING         /* a credential parameter was invalid */
 };
 
+/* The ACCESS_POLICY permission a caller needs to scrape: named like a
+ * method, so a policy line allows it on purpose ("cuegw.Metrics/Scrape",
+ * "cuegw.*") or with everything ("*"), and never with an interface's
+ * methods. READ_ONLY does not refuse it: a scrape changes nothing. */
+#define METRICS_PERMISSION "cuegw.Metrics/Scrape"
+
 /* Maps the pool's file for a process (or pool parent) about to serve on
  * listen_fd (-1: none). Children forked later share the mapping. Returns 0;
- * or -1 with st saying why the file cannot be used, and metrics then
- * answer 503 (requests are served as usual). A second call does nothing.
+ * or -1 with st saying why the file cannot be used (for the log: it names
+ * the path), and metrics then answer 503 with a body that does not
+ * (requests are served as usual). Directories are opened without
+ * following a symbolic link and checked on the opened descriptor. A second call does nothing.
  * Needs nothing else; it builds the schema registry itself. */
 int metrics_open(const struct cg_config *cfg, int listen_fd, struct cg_status *st);
 

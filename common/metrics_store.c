@@ -21,6 +21,7 @@
 #include <netinet/in.h>
 #include <arpa/inet.h>
 
+#include "log.h"
 #include "schema.h"
 
 const char *const metrics_state_names[5] = {"IDLE", "CONNECTING", "READY",
@@ -213,21 +214,54 @@ static int failed(struct cg_status *st, const char *fmt, ...)
     return cg_fail(st, CG_UNAVAILABLE, "metrics: %s", msg);
 }
 
-/* A directory that only we may write to: ours, not writable by others.
- * Made (mode 0700) when missing. */
-static int private_dir(const char *what, const char *dir, struct cg_status *st)
+/* Where the file goes: a directory, opened and verified once, and the
+ * file's name in it. Everything after the check works on the directory's
+ * descriptor, so nobody can swap a path component in between. */
+struct place {
+    int dirfd;
+    char name[160];
+    char path[700];        /* for the log and --check-config only */
+};
+
+/* Opens name under at (AT_FDCWD for a path) as a directory that only we
+ * may write to, made mode 0700 when missing; never through a symbolic
+ * link, and checked on the opened descriptor. `ours_by_name`: the
+ * directory is our default one, named after our uid, so one of ours that
+ * others may read is made 0700; else (METRICS_DIR, the operator's) one
+ * that others may write to is refused. Returns the descriptor, or -1 with
+ * why[0..n) saying why not. */
+static int open_private_dir(int at, const char *name, int ours_by_name, char *why, size_t n)
 {
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST)
-        return failed(st, "%s: cannot create the directory %s: %s", what, dir, strerror(errno));
+    if (mkdirat(at, name, 0700) != 0 && errno != EEXIST) {
+        snprintf(why, n, "cannot create the directory: %s", strerror(errno));
+        return -1;
+    }
+    int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        struct stat sb;
+        int link = fstatat(at, name, &sb, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(sb.st_mode);
+        snprintf(why, n, "%s", link ? "it is a symbolic link" : errno == ENOTDIR
+                 ? "it is not a directory" : strerror(errno));
+        return -1;
+    }
     struct stat sb;
-    if (lstat(dir, &sb) != 0)
-        return failed(st, "%s: cannot use the directory %s: %s", what, dir, strerror(errno));
-    if (!S_ISDIR(sb.st_mode))
-        return failed(st, "%s: %s is not a directory", what, dir);
-    if (sb.st_uid != geteuid() || (sb.st_mode & 0022))
-        return failed(st, "%s: %s must belong to cuegw's user and be writable by it alone",
-                      what, dir);
-    return 0;
+    const char *bad = NULL;
+    if (fstat(fd, &sb) != 0)
+        bad = strerror(errno);
+    else if (!S_ISDIR(sb.st_mode))
+        bad = "it is not a directory";
+    else if (sb.st_uid != geteuid())
+        bad = "it belongs to another user";
+    else if ((sb.st_mode & 0077) && ours_by_name && fchmod(fd, 0700) != 0)
+        bad = strerror(errno);
+    else if ((sb.st_mode & 0022) && !ours_by_name)
+        bad = "it must belong to cuegw's user and be writable by it alone";
+    if (bad) {
+        snprintf(why, n, "%s", bad);
+        close(fd);
+        return -1;
+    }
+    return fd;
 }
 
 /* The socket's identity for the default placement: its path without the
@@ -278,22 +312,34 @@ static void socket_key(int fd, char *dir, size_t dir_n, char *base, size_t base_
     }
 }
 
-/* A directory others may write to (/tmp) is no place for our file. */
-static int dir_is_private(const char *dir)
+/* A directory of ours that others cannot write to (not /tmp), opened;
+ * -1 otherwise. */
+static int open_socket_dir(const char *dir)
 {
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     struct stat sb;
-    return stat(dir, &sb) == 0 && S_ISDIR(sb.st_mode) && sb.st_uid == geteuid() &&
-           !(sb.st_mode & 0022) && access(dir, W_OK | X_OK) == 0;
+    if (fd >= 0 && (fstat(fd, &sb) != 0 || sb.st_uid != geteuid() || (sb.st_mode & 0022) ||
+                    faccessat(fd, ".", W_OK | X_OK, 0) != 0)) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
 }
 
-static int choose_path(const struct cg_config *cfg, int listen_fd, char *path, size_t n,
+/* Fills *pl. Returns 0; 1 when the default directory cannot be had
+ * safely (the counters then go to memory, see metrics_open); or -1 with
+ * st set, for a METRICS_DIR that cannot be used. */
+static int choose_path(const struct cg_config *cfg, int listen_fd, struct place *pl,
                        char *key, size_t key_n, struct cg_status *st)
 {
+    char why[160];
     if (cfg->metrics_dir) {
-        if (private_dir("METRICS_DIR", cfg->metrics_dir, st))
-            return -1;
+        pl->dirfd = open_private_dir(AT_FDCWD, cfg->metrics_dir, 0, why, sizeof why);
+        if (pl->dirfd < 0)
+            return failed(st, "METRICS_DIR: %s: %s", cfg->metrics_dir, why);
         snprintf(key, key_n, "METRICS_DIR=%s", cfg->metrics_dir);
-        snprintf(path, n, "%s/cuegw.metrics", cfg->metrics_dir);
+        snprintf(pl->name, sizeof pl->name, "cuegw.metrics");
+        snprintf(pl->path, sizeof pl->path, "%s/cuegw.metrics", cfg->metrics_dir);
         return 0;
     }
     char dir[300], base[120], sock[400];
@@ -304,18 +350,37 @@ static int choose_path(const struct cg_config *cfg, int listen_fd, char *path, s
              cfg->url_prefix ? cfg->url_prefix : "", cfg->cuebot_endpoint ? cfg->cuebot_endpoint : "");
     uint64_t h = fnv(FNV_START, full, strlen(full));
     snprintf(key, key_n, "%s", full);
-    if (dir[0] && dir_is_private(dir)) {
-        snprintf(path, n, "%s/%s-%08x.metrics", dir, base, (unsigned)(h & 0xffffffffu));
+    if (dir[0] && (pl->dirfd = open_socket_dir(dir)) >= 0) {
+        snprintf(pl->name, sizeof pl->name, "%s-%08x.metrics", base, (unsigned)(h & 0xffffffffu));
+        snprintf(pl->path, sizeof pl->path, "%s/%s", dir, pl->name);
         return 0;
     }
+    /* ${TMPDIR:-/tmp} is shared with every local user, who may make
+     * cuegw-<uid> first, as a directory of theirs or a symbolic link. */
     const char *tmp = getenv("TMPDIR");
-    char own[300];
-    snprintf(own, sizeof own, "%s/cuegw-%ld", tmp && tmp[0] == '/' ? tmp : "/tmp",
-             (long)geteuid());
-    if (private_dir("the metrics directory (set METRICS_DIR)", own, st))
-        return -1;
-    snprintf(path, n, "%s/%016llx.metrics", own, (unsigned long long)h);
-    return 0;
+    tmp = tmp && tmp[0] == '/' ? tmp : "/tmp";
+    char own[40];
+    snprintf(own, sizeof own, "cuegw-%ld", (long)geteuid());
+    snprintf(pl->path, sizeof pl->path, "%s/%s", tmp, own);
+    int parent = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (parent < 0) {
+        snprintf(why, sizeof why, "%s", strerror(errno));
+    } else {
+        pl->dirfd = open_private_dir(parent, own, 1, why, sizeof why);
+        close(parent);
+        if (pl->dirfd >= 0) {
+            snprintf(pl->name, sizeof pl->name, "%016llx.metrics", (unsigned long long)h);
+            snprintf(pl->path + strlen(pl->path), sizeof pl->path - strlen(pl->path), "/%s",
+                     pl->name);
+            return 0;
+        }
+    }
+    log_msg(LOG_ERROR, "metrics: cannot use %s (%s): the counters are kept in memory "
+            "instead, so a pool the web server starts shows each process's own numbers "
+            "only, and they start again from zero with the process (a --listen pool "
+            "still adds up its workers); set METRICS_DIR to a private directory",
+            pl->path, why);
+    return 1;
 }
 
 /* ---- the file ------------------------------------------------------------ */
@@ -329,26 +394,28 @@ static int header_ok(const struct metrics_shared *m)
 /* Opens (making it when needed) and maps the file. Another process may be
  * doing the same at the same moment: the one holding the lock sets the file
  * up; one built for another layout is replaced, never added into. */
-static struct metrics_shared *map_file(const char *path, const char *key, struct cg_status *st)
+static struct metrics_shared *map_file(const struct place *pl, const char *key,
+                                       struct cg_status *st)
 {
     for (int attempt = 0; attempt < 4; attempt++) {
-        int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+        int fd = openat(pl->dirfd, pl->name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd < 0) {
-            failed(st, "cannot open %s: %s", path, strerror(errno));
+            failed(st, "cannot open %s: %s", pl->path, strerror(errno));
             return NULL;
         }
         struct stat sb, now;
         if (flock(fd, LOCK_EX) != 0 || fstat(fd, &sb) != 0) {
-            failed(st, "cannot lock %s: %s", path, strerror(errno));
+            failed(st, "cannot lock %s: %s", pl->path, strerror(errno));
             close(fd);
             return NULL;
         }
         if (!S_ISREG(sb.st_mode) || sb.st_uid != geteuid()) {
-            failed(st, "%s is not a file of cuegw's user", path);
+            failed(st, "%s is not a file of cuegw's user", pl->path);
             close(fd);
             return NULL;
         }
-        if (lstat(path, &now) != 0 || now.st_ino != sb.st_ino || now.st_dev != sb.st_dev) {
+        if (fstatat(pl->dirfd, pl->name, &now, AT_SYMLINK_NOFOLLOW) != 0 ||
+            now.st_ino != sb.st_ino || now.st_dev != sb.st_dev) {
             close(fd);          /* replaced while we waited for the lock */
             continue;
         }
@@ -357,24 +424,24 @@ static struct metrics_shared *map_file(const char *path, const char *key, struct
         size_t size = sizeof(struct metrics_shared);
         int fresh = sb.st_size == 0;
         if (!fresh && (size_t)sb.st_size != size) {
-            unlink(path);       /* another build's file: start a new one */
+            unlinkat(pl->dirfd, pl->name, 0);   /* another build's file: start a new one */
             close(fd);
             continue;
         }
         if (fresh && ftruncate(fd, (off_t)size) != 0) {
-            failed(st, "cannot size %s: %s", path, strerror(errno));
+            failed(st, "cannot size %s: %s", pl->path, strerror(errno));
             close(fd);
             return NULL;
         }
         struct metrics_shared *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
         if (m == MAP_FAILED) {
-            failed(st, "cannot map %s: %s", path, strerror(errno));
+            failed(st, "cannot map %s: %s", pl->path, strerror(errno));
             close(fd);
             return NULL;
         }
         if (!fresh && !header_ok(m)) {
             munmap(m, size);
-            unlink(path);
+            unlinkat(pl->dirfd, pl->name, 0);
             close(fd);
             continue;
         }
@@ -391,8 +458,28 @@ static struct metrics_shared *map_file(const char *path, const char *key, struct
         close(fd);
         return m;
     }
-    failed(st, "%s keeps being replaced by another process", path);
+    failed(st, "%s keeps being replaced by another process", pl->path);
     return NULL;
+}
+
+/* Counters in this process's memory, shared with the children it forks
+ * later. Called with claim_mu held or before any thread exists. */
+static void map_memory(const char *what)
+{
+    struct cg_status st;
+    void *p = mmap(NULL, sizeof(struct metrics_shared), PROT_READ | PROT_WRITE,
+                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+        failed(&st, "no memory for the counters: %s", strerror(errno));
+        return;
+    }
+    struct metrics_shared *m = p;
+    m->version = METRICS_VERSION;
+    m->layout = metrics_layout();
+    m->created_ms = now_ms();
+    m->magic = METRICS_MAGIC;
+    snprintf(where, sizeof where, "%s", what);
+    __atomic_store_n(&shm, m, __ATOMIC_RELEASE);
 }
 
 int metrics_open(const struct cg_config *cfg, int listen_fd, struct cg_status *st)
@@ -401,13 +488,20 @@ int metrics_open(const struct cg_config *cfg, int listen_fd, struct cg_status *s
         return open_failed ? -1 : 0;
     if (schema_init(st))
         return -1;
-    char path[700], key[700];
-    if (choose_path(cfg, listen_fd, path, sizeof path, key, sizeof key, st))
+    char key[700];
+    struct place pl = {.dirfd = -1};
+    int r = choose_path(cfg, listen_fd, &pl, key, sizeof key, st);
+    if (r < 0)
         return -1;
-    struct metrics_shared *m = map_file(path, key, st);
+    if (r > 0) {
+        map_memory("process memory (the default directory could not be used safely)");
+        return metrics_shm() ? 0 : cg_fail(st, CG_UNAVAILABLE, "metrics: %s", where);
+    }
+    struct metrics_shared *m = map_file(&pl, key, st);
+    close(pl.dirfd);
     if (!m)
         return -1;
-    snprintf(where, sizeof where, "%.511s", path);
+    snprintf(where, sizeof where, "%.511s", pl.path);
     __atomic_store_n(&shm, m, __ATOMIC_RELEASE);
     return 0;
 }
@@ -416,22 +510,8 @@ void metrics_ensure(void)
 {
     if (!metrics_shm() && !open_failed) {
         pthread_mutex_lock(&claim_mu);
-        if (!metrics_shm()) {
-            struct cg_status st;
-            void *p = mmap(NULL, sizeof(struct metrics_shared), PROT_READ | PROT_WRITE,
-                           MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-            if (p == MAP_FAILED) {
-                failed(&st, "no memory for the counters: %s", strerror(errno));
-            } else {
-                struct metrics_shared *m = p;
-                m->version = METRICS_VERSION;
-                m->layout = metrics_layout();
-                m->created_ms = now_ms();
-                m->magic = METRICS_MAGIC;
-                snprintf(where, sizeof where, "process memory");
-                __atomic_store_n(&shm, m, __ATOMIC_RELEASE);
-            }
-        }
+        if (!metrics_shm())
+            map_memory("process memory");
         pthread_mutex_unlock(&claim_mu);
     }
     metrics_my_slot();
