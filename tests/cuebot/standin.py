@@ -20,6 +20,8 @@ Control API (JSON in and out):
   POST /script  {"method": "/pkg.Svc/Method" or "*", "code": 0,
                  "message": "", "delay_ms": 0, "response_bytes": 0,
                  "fill": "random", "times": N}      -> {"ok": true, "id": N}
+      ("message_b64": base64 instead of "message": the status message as
+      those raw bytes, valid UTF-8 or not, as a hostile Cuebot could send)
       Applies to the next matching calls (the latest matching script wins;
       without "times" until /reset). After delay_ms, a non-zero code aborts
       the call with that status and message; otherwise response_bytes > 0
@@ -259,6 +261,9 @@ def parse_script(body, known):
         message = ''
     if not isinstance(message, str):
         raise ValueError('message must be a string')
+    if body.get('message_b64') is not None:
+        # grpcio sends a bytes message as it is (no UTF-8 encoding).
+        message = base64.b64decode(body['message_b64'])
     fill = body.get('fill')
     if fill not in (None, 'random'):
         raise ValueError('fill must be "random" when given')

@@ -25,7 +25,8 @@ def _length(n):
 def _params(params):
     body = b""
     for k, v in params.items():
-        k, v = k.encode(), v.encode()
+        # bytes values pass as they are: hostile tests send what no str holds
+        k, v = k.encode(), v if isinstance(v, bytes) else v.encode()
         body += _length(len(k)) + _length(len(v)) + k + v
     return body
 
