@@ -63,6 +63,8 @@ run metrics "$PY" "$top/tests/integration/test_metrics.py" --cuegw "$BUILD/cuegw
 
 run lifecycle "$PY" "$top/tests/integration/test_lifecycle.py" --cuegw "$BUILD/cuegw" --schema "$BUILD/gen/schema.pb"
 
+run trust-logs-metrics "$PY" "$top/tests/integration/test_trust_logs_metrics.py" --cuegw "$BUILD/cuegw" --schema "$BUILD/gen/schema.pb"
+
 run faults "$PY" "$top/tests/integration/test_faults.py" --cuegw "$BUILD/cuegw" --schema "$BUILD/gen/schema.pb"
 
 run hostile "$PY" "$top/tests/integration/test_hostile.py" --cuegw "$BUILD/cuegw" --schema "$BUILD/gen/schema.pb"
