@@ -159,7 +159,7 @@ static void put_escaped(struct outbuf *ob, const char *s, size_t n, size_t cap,
                         enum log_escape how)
 {
     size_t room = ob->cap - ob->len;
-    if (room < 3)
+    if (!s || room < 3)
         return;
     ob->len += log_escape(ob->data + ob->len, cap < room ? cap : room, s, n, how);
 }
