@@ -67,6 +67,16 @@ struct cg_config {
     int log_json;                       /* LOG_FORMAT=json */
     int64_t shutdown_timeout_ms;        /* SHUTDOWN_TIMEOUT */
     int worker_threads;                 /* WORKER_THREADS: requests a process serves at once */
+
+    /* The FastCGI peer (SPEC §4): how long it may take to send a
+     * request's params and its body, to take the answer, and to keep a
+     * connection open between requests. */
+    int64_t params_timeout_ms;          /* PARAMS_TIMEOUT */
+    int64_t body_timeout_ms;            /* BODY_TIMEOUT */
+    int64_t write_timeout_ms;           /* WRITE_TIMEOUT */
+    int64_t idle_timeout_ms;            /* IDLE_TIMEOUT */
+    int allow_non_loopback;             /* ALLOW_NON_LOOPBACK=1 (--allow-non-loopback) */
+    const char *web_server_addrs;       /* FCGI_WEB_SERVER_ADDRS or NULL */
 };
 
 /* Where settings come from: returns the value of a variable or NULL. */

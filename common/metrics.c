@@ -88,6 +88,13 @@ void metrics_channel_state(const char *state)
         __atomic_store_n(&s->state, idx, __ATOMIC_RELAXED);
 }
 
+void metrics_peer_timeout(int phase)
+{
+    struct metrics_shared *m = metrics_shm();
+    if (m && phase >= 0 && phase < METRICS_TIMEOUT_PHASES)
+        ADD(m->peer_timeouts[phase], 1);
+}
+
 void metrics_auth_failure(int reason)
 {
     struct metrics_shared *m = metrics_shm();
@@ -228,6 +235,17 @@ static void auth_failures(struct outbuf *ob, struct metrics_shared *m)
     }
 }
 
+static void peer_timeouts(struct outbuf *ob, struct metrics_shared *m)
+{
+    static const char *const phases[METRICS_TIMEOUT_PHASES] = {"params", "body", "write"};
+    family(ob, "cuegw_fastcgi_timeouts_total", "counter",
+           "FastCGI connections the web server left past a deadline, by phase "
+           "(PARAMS_TIMEOUT, BODY_TIMEOUT, WRITE_TIMEOUT).");
+    for (int p = 0; p < METRICS_TIMEOUT_PHASES; p++)
+        putf(ob, "cuegw_fastcgi_timeouts_total{phase=\"%s\"} %llu\n", phases[p],
+             (unsigned long long)LOAD(m->peer_timeouts[p]));
+}
+
 static void processes(struct outbuf *ob, struct metrics_shared *m)
 {
     int64_t in_flight = 0;
@@ -275,6 +293,7 @@ int metrics_render(struct outbuf *ob, const char *channel_state, struct cg_statu
     requests(ob, m);
     latency(ob, m);
     auth_failures(ob, m);
+    peer_timeouts(ob, m);
     processes(ob, m);
     family(ob, "cuegw_request_bytes_total", "counter", "Request body bytes read.");
     putf(ob, "cuegw_request_bytes_total %llu\n", (unsigned long long)LOAD(m->bytes_in));

@@ -82,6 +82,12 @@ void metrics_request_end(const struct metrics_request *r);
  * that a process which has served nothing yet is counted too. */
 void metrics_channel_state(const char *state);
 
+/* A FastCGI peer missed a deadline: PARAMS_TIMEOUT, BODY_TIMEOUT or
+ * WRITE_TIMEOUT. */
+enum { METRICS_TIMEOUT_PARAMS = 0, METRICS_TIMEOUT_BODY, METRICS_TIMEOUT_WRITE,
+       METRICS_TIMEOUT_PHASES };
+void metrics_peer_timeout(int phase);
+
 /* A refusal: an auth_result other than AUTH_OK, or a METRICS_DENY_*. */
 void metrics_auth_failure(int reason);
 

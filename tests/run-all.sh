@@ -65,6 +65,8 @@ run lifecycle "$PY" "$top/tests/integration/test_lifecycle.py" --cuegw "$BUILD/c
 
 run faults "$PY" "$top/tests/integration/test_faults.py" --cuegw "$BUILD/cuegw" --schema "$BUILD/gen/schema.pb"
 
+run peers "$PY" "$top/tests/integration/test_peers.py" --cuegw "$BUILD/cuegw" --schema "$BUILD/gen/schema.pb"
+
 run hostile "$PY" "$top/tests/integration/test_hostile.py" --cuegw "$BUILD/cuegw" --schema "$BUILD/gen/schema.pb"
 
 run oracle "$PY" "$top/tests/oracle/oracle_test.py" --tool "$BUILD/tests/transcode-tool" --schema "$BUILD/gen/schema.pb"
