@@ -95,6 +95,8 @@ static int send_head(struct exchange *x, int http, long long content_length,
     if (x->allow_origin)
         n += snprintf(h + n, sizeof h - (size_t)n,
                       "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n", x->allow_origin);
+    else if (param(x, "HTTP_ORIGIN"))    /* the answer still depends on it: no reuse across origins */
+        n += snprintf(h + n, sizeof h - (size_t)n, "Vary: Origin\r\n");
     if (extra)
         n += snprintf(h + n, sizeof h - (size_t)n, "%s", extra);
     n += snprintf(h + n, sizeof h - (size_t)n, "\r\n");
@@ -463,6 +465,28 @@ static void call(struct exchange *x, const struct method_info *m)
 
 /* ---- the request ------------------------------------------------------ */
 
+/* SPEC §2 "Cross-site requests". Before authentication: a request a page
+ * of another site made with the browser's ambient credentials (Basic auth,
+ * client certificates) never reaches Cuebot, and its answer says nothing
+ * about whether those credentials were good. */
+static int refuse_cross_site(struct exchange *x)
+{
+    const struct cg_config *cfg = x->g->cfg;
+    if (!cors_cross_site(cfg->cors_origins, !cfg->auth.remote_user, x->io->param, x->io->ctx))
+        return 0;
+    const char *origin = param(x, "HTTP_ORIGIN");
+    x->allow_origin = NULL;          /* the page may not even read the refusal */
+    metrics_auth_failure(METRICS_DENY_CROSS_SITE);
+    if (origin)
+        fail(x, CG_PERMISSION_DENIED, 0, NULL,
+             "cross-site request refused: the origin %.100s is not allowed", origin);
+    else
+        fail(x, CG_PERMISSION_DENIED, 0, NULL,
+             "cross-site request refused: the origin is not allowed (Sec-Fetch-Site: "
+             "cross-site, no Origin)");
+    return 1;
+}
+
 static void serve(struct exchange *x)
 {
     const struct cg_config *cfg = x->g->cfg;
@@ -479,7 +503,7 @@ static void serve(struct exchange *x)
         openapi_doc(x);
         return;
     }
-    if (authenticate(x))
+    if (refuse_cross_site(x) || authenticate(x))
         return;
     if (is_metrics_path(x)) {
         scrape(x);
