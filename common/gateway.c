@@ -95,8 +95,10 @@ static int send_head(struct exchange *x, int http, long long content_length,
     if (x->allow_origin)
         n += snprintf(h + n, sizeof h - (size_t)n,
                       "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n", x->allow_origin);
-    else if (param(x, "HTTP_ORIGIN"))    /* the answer still depends on it: no reuse across origins */
-        n += snprintf(h + n, sizeof h - (size_t)n, "Vary: Origin\r\n");
+    else if (param(x, "HTTP_ORIGIN") || param(x, "HTTP_SEC_FETCH_SITE"))
+        /* The answer still depends on them (a cross-site refusal): a cache
+         * must not hand it to another origin, nor another's to this one. */
+        n += snprintf(h + n, sizeof h - (size_t)n, "Vary: Origin, Sec-Fetch-Site\r\n");
     if (extra)
         n += snprintf(h + n, sizeof h - (size_t)n, "%s", extra);
     n += snprintf(h + n, sizeof h - (size_t)n, "\r\n");

@@ -499,7 +499,7 @@ static void test_handler(void)
     out = serve(&g, &f, cross, "{}");
     CHECK(starts(out, "Status: 403") && strstr(out, "\"code\":7") &&
           strstr(out, "origin null is not allowed") &&
-          strstr(out, "Vary: Origin\r\n") && !strstr(out, "Access-Control-Allow-Origin"));
+          strstr(out, "Vary: Origin, Sec-Fetch-Site\r\n") && !strstr(out, "Access-Control-Allow-Origin"));
     struct kv own_origin[] = {{"REQUEST_METHOD", "POST"}, {"REQUEST_URI", "/show.ShowInterface/FindShow"},
                               {"HTTP_HOST", "gw.example"}, {"HTTP_ORIGIN", "http://gw.example"},
                               AUTH, {NULL, NULL}};
