@@ -240,6 +240,11 @@ int config_request_auth(const struct cg_config *c, config_get_fn param, void *ct
                         struct auth_settings *out, struct cg_status *st)
 {
     *out = c->auth;
+    /* Opt-in: without it, whoever reaches the FastCGI socket (any local
+     * user, for a loopback TCP port) could send a JWT_SECRET of their own
+     * and sign their own tokens, or READ_ONLY=0. */
+    if (!c->settings_from_params)
+        return 0;
     return read_auth(out, param, ctx, 1, st);
 }
 

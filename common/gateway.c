@@ -74,6 +74,10 @@ static int send_head(struct cg_exchange *x, int http, long long content_length,
     if (x->allow_origin)
         n += snprintf(h + n, sizeof h - (size_t)n,
                       "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n", x->allow_origin);
+    else if (param(x, "HTTP_ORIGIN") || param(x, "HTTP_SEC_FETCH_SITE"))
+        /* The answer still depends on them (a cross-site refusal): a cache
+         * must not hand it to another origin, nor another's to this one. */
+        n += snprintf(h + n, sizeof h - (size_t)n, "Vary: Origin, Sec-Fetch-Site\r\n");
     if (extra)
         n += snprintf(h + n, sizeof h - (size_t)n, "%s", extra);
     n += snprintf(h + n, sizeof h - (size_t)n, "\r\n");
@@ -452,6 +456,28 @@ static void call(struct cg_exchange *x, const struct method_info *m, const char 
 
 /* ---- the request ------------------------------------------------------ */
 
+/* SPEC §2 "Cross-site requests". Before authentication: a request a page
+ * of another site made with the browser's ambient credentials (Basic auth,
+ * client certificates) never reaches Cuebot, and its answer says nothing
+ * about whether those credentials were good. */
+static int refuse_cross_site(struct cg_exchange *x)
+{
+    const struct cg_config *cfg = x->g->cfg;
+    if (!cors_cross_site(cfg->cors_origins, !cfg->auth.remote_user, x->io->param, x->io->ctx))
+        return 0;
+    const char *origin = param(x, "HTTP_ORIGIN");
+    x->allow_origin = NULL;          /* the page may not even read the refusal */
+    metrics_auth_failure(METRICS_DENY_CROSS_SITE);
+    if (origin)
+        fail(x, CG_PERMISSION_DENIED, 0, NULL,
+             "cross-site request refused: the origin %.100s is not allowed", origin);
+    else
+        fail(x, CG_PERMISSION_DENIED, 0, NULL,
+             "cross-site request refused: the origin is not allowed (Sec-Fetch-Site: "
+             "cross-site, no Origin)");
+    return 1;
+}
+
 /* Everything before the body. Returns 1 with x->waiting set when the call
  * needs its body; 0 when the answer has been written. */
 static int serve(struct cg_exchange *x, size_t *hint)
@@ -470,7 +496,7 @@ static int serve(struct cg_exchange *x, size_t *hint)
         openapi_doc(x);
         return 0;
     }
-    if (authenticate(x))
+    if (refuse_cross_site(x) || authenticate(x))
         return 0;
     if (is_metrics_path(x)) {
         scrape(x);

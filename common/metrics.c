@@ -161,6 +161,7 @@ static const char *reason_label(int r)
     case METRICS_DENY_POLICY: return "policy";
     case METRICS_DENY_NO_CREDENTIAL: return "no_credential_configured";
     case METRICS_DENY_BAD_SETTING: return "bad_setting";
+    case METRICS_DENY_CROSS_SITE: return "cross_site";
     default: return r > 0 && r < AUTH_RESULT_COUNT ? auth_result_name((enum auth_result)r) : NULL;
     }
 }

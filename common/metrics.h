@@ -46,7 +46,8 @@ enum {
     METRICS_DENY_READ_ONLY = 32,     /* READ_ONLY refused the method */
     METRICS_DENY_POLICY,             /* ACCESS_POLICY refused it */
     METRICS_DENY_NO_CREDENTIAL,      /* SETTINGS_FROM_PARAMS, none came */
-    METRICS_DENY_BAD_SETTING         /* a credential parameter was invalid */
+    METRICS_DENY_BAD_SETTING,        /* a credential parameter was invalid */
+    METRICS_DENY_CROSS_SITE          /* another site's page sent it (SPEC §2) */
 };
 
 /* Maps the pool's file for a process (or pool parent) about to serve on

@@ -57,6 +57,8 @@ run integration-apache "$PY" "$top/tests/integration/test_apache.py" --cuegw "$B
 
 run integration-remote-user "$PY" "$top/tests/integration/test_remote_user.py" --cuegw "$BUILD/cuegw" --schema "$BUILD/gen/schema.pb"
 
+run trust-settings-csrf "$PY" "$top/tests/integration/test_trust_settings_csrf.py" --cuegw "$BUILD/cuegw" --schema "$BUILD/gen/schema.pb"
+
 run integration-pool "$PY" "$top/tests/integration/test_pool.py" --cuegw "$BUILD/cuegw" --schema "$BUILD/gen/schema.pb"
 
 run metrics "$PY" "$top/tests/integration/test_metrics.py" --cuegw "$BUILD/cuegw" --schema "$BUILD/gen/schema.pb"
