@@ -16,7 +16,7 @@ OPT       ?= -O2 -g
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 DEPFLAGS   = -MMD -MP
 SANFLAGS  := $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all,)
-CPPFLAGS  += -I common -I $(BUILD)/gen -D_GNU_SOURCE
+CPPFLAGS  += -I common -I fcgi -I $(BUILD)/gen -D_GNU_SOURCE
 CFLAGS    := -std=c11 $(OPT) $(SANFLAGS) $(CFLAGS_EXTRA)
 LDFLAGS   += $(SANFLAGS)
 LIBS_PB   := -lprotobuf-c
@@ -30,7 +30,10 @@ GEN_C      := $(PROTO_NAMES:%=$(BUILD)/gen/%.pb-c.c)
 GEN_H      := $(PROTO_NAMES:%=$(BUILD)/gen/%.pb-c.h)
 GEN_OBJ    := $(PROTO_NAMES:%=$(BUILD)/obj/gen/%.pb-c.o) $(BUILD)/obj/gen/schema_index.o
 
-COMMON_SRC := $(wildcard common/*.c)
+# The FastCGI decoder and output queue go in the library too, for the unit
+# tests and the fuzz targets; only fcgi/ itself uses them.
+FCGI_CORE  := fcgi/fcgi_in.c fcgi/outq.c
+COMMON_SRC := $(wildcard common/*.c) $(FCGI_CORE)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
 LIB        := $(BUILD)/libcuegw.a
 
@@ -38,7 +41,7 @@ UNIT_SRC   := $(wildcard tests/unit/test_*.c)
 UNIT_BIN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_BIN   := $(BUILD)/tests/transcode-tool
 CALL_BIN   := $(BUILD)/tests/cuebot-call
-FCGI_SRC   := $(wildcard fcgi/*.c)
+FCGI_SRC   := $(filter-out $(FCGI_CORE),$(wildcard fcgi/*.c))
 FCGI_OBJ   := $(FCGI_SRC:%.c=$(BUILD)/obj/%.o)
 GATEWAY    := $(BUILD)/cuegw
 BENCH_BIN  := $(BUILD)/tests/transcode-bench
@@ -203,7 +206,7 @@ soak: deps all
 # It fails when any target finds a crash or a broken invariant.
 # The same targets are also built with $(CC) around tests/fuzz/replay_main.c;
 # `make check` replays every seed and regression through them.
-FUZZ_TARGETS := json_decode pb_encode auth request
+FUZZ_TARGETS := json_decode pb_encode auth request fcgi_in
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FUZZ_DIR     := $(BUILD)/fuzz

@@ -71,4 +71,35 @@
 #define CG_DEFAULT_WORKER_THREADS 4
 #define CG_MAX_WORKER_THREADS 256
 
+/* What one request's FastCGI parameters may hold: the HTTP headers, the
+ * CGI variables and any settings the web server adds. Web servers cap a
+ * request's header block at 8 to 64 KiB; past these a request is refused
+ * (431) before its parameters cost more memory. */
+#define CG_MAX_PARAMS_BYTES (64u * 1024)
+#define CG_MAX_PARAMS_COUNT 512u
+
+/* The FastCGI peer's deadlines (PARAMS_TIMEOUT, BODY_TIMEOUT,
+ * WRITE_TIMEOUT, IDLE_TIMEOUT). A web server sends a request's params at
+ * once, and buffers the body (nginx, lighttpd) or streams what its client
+ * sends (Apache mod_proxy_fcgi); it takes answers as fast as it can spool
+ * them. A kept connection may rest between requests as long as the web
+ * server's own upstream keepalive allows (nginx: 60 s). */
+#define CG_DEFAULT_PARAMS_TIMEOUT_MS 10000
+#define CG_DEFAULT_BODY_TIMEOUT_MS 60000
+#define CG_DEFAULT_WRITE_TIMEOUT_MS 60000
+#define CG_DEFAULT_IDLE_TIMEOUT_MS 300000
+
+/* Connections one process holds at once. None of them holds a thread;
+ * when all are taken, the one that has waited longest for a request is
+ * closed to make room. */
+#define CG_MAX_CONNS 1024
+
+/* After answering on a connection the web server does not keep, cuegw
+ * shuts its side and reads (and drops) what the web server still sends,
+ * for at most this long and this much, before it closes: closing with
+ * unread input resets a TCP connection, and a web server still writing
+ * the body would see the reset before it read the answer. */
+#define CG_LINGER_MS 2000
+#define CG_LINGER_MAX (16u * 1024 * 1024)
+
 #endif

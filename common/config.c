@@ -240,6 +240,11 @@ int config_request_auth(const struct cg_config *c, config_get_fn param, void *ct
                         struct auth_settings *out, struct cg_status *st)
 {
     *out = c->auth;
+    /* Opt-in: without it, whoever reaches the FastCGI socket (any local
+     * user, for a loopback TCP port) could send a JWT_SECRET of their own
+     * and sign their own tokens, or READ_ONLY=0. */
+    if (!c->settings_from_params)
+        return 0;
     return read_auth(out, param, ctx, 1, st);
 }
 
@@ -308,6 +313,26 @@ static int load_operation(struct cg_config *c, config_get_fn get, void *ctx,
                            CG_MAX_WORKER_THREADS, v);
         c->worker_threads = (int)n;
     }
+    static const struct { const char *name; size_t off; } peer[] = {
+        {"PARAMS_TIMEOUT", offsetof(struct cg_config, params_timeout_ms)},
+        {"BODY_TIMEOUT", offsetof(struct cg_config, body_timeout_ms)},
+        {"WRITE_TIMEOUT", offsetof(struct cg_config, write_timeout_ms)},
+        {"IDLE_TIMEOUT", offsetof(struct cg_config, idle_timeout_ms)},
+    };
+    for (size_t i = 0; i < sizeof peer / sizeof *peer; i++) {
+        if (!(v = value(get, ctx, peer[i].name)))
+            continue;
+        int64_t ms = config_parse_duration(v);
+        if (ms <= 0)
+            return cg_fail(st, CG_INVALID_ARGUMENT,
+                           "%s: expected a duration such as 10s or 500ms (above 0), got \"%.40s\"",
+                           peer[i].name, v);
+        *(int64_t *)((char *)c + peer[i].off) = ms;
+    }
+    if ((v = value(get, ctx, "ALLOW_NON_LOOPBACK")) && parse_bool(v, &c->allow_non_loopback))
+        return cg_fail(st, CG_INVALID_ARGUMENT,
+                       "ALLOW_NON_LOOPBACK: expected 1 or 0, got \"%.40s\"", v);
+    c->web_server_addrs = value(get, ctx, "FCGI_WEB_SERVER_ADDRS");
     return 0;
 }
 
@@ -327,6 +352,10 @@ int config_load(struct cg_config *c, config_get_fn get, void *ctx,
     c->log_level = LOG_INFO;
     c->shutdown_timeout_ms = 30000;
     c->worker_threads = CG_DEFAULT_WORKER_THREADS;
+    c->params_timeout_ms = CG_DEFAULT_PARAMS_TIMEOUT_MS;
+    c->body_timeout_ms = CG_DEFAULT_BODY_TIMEOUT_MS;
+    c->write_timeout_ms = CG_DEFAULT_WRITE_TIMEOUT_MS;
+    c->idle_timeout_ms = CG_DEFAULT_IDLE_TIMEOUT_MS;
     if (!get)
         get = env_get;
     if (load_cuebot(c, get, ctx, st) || load_http(c, get, ctx, st) ||

@@ -20,7 +20,8 @@ struct policy;
 
 /* The settings a web server may also send with each request as FastCGI
  * parameters of the same names (nginx fastcgi_param, Apache SetEnv), so
- * that secrets rotate with a graceful reload of the web server. */
+ * that secrets rotate with a graceful reload of the web server; read from
+ * parameters only under SETTINGS_FROM_PARAMS=1 (see config_request_auth). */
 struct auth_settings {
     const char *jwt_secret;             /* JWT_SECRET or NULL */
     const char *expiring_jwt_secret;    /* EXPIRING_JWT_SECRET or NULL */
@@ -67,6 +68,16 @@ struct cg_config {
     int log_json;                       /* LOG_FORMAT=json */
     int64_t shutdown_timeout_ms;        /* SHUTDOWN_TIMEOUT */
     int worker_threads;                 /* WORKER_THREADS: requests a process serves at once */
+
+    /* The FastCGI peer (SPEC §4): how long it may take to send a
+     * request's params and its body, to take the answer, and to keep a
+     * connection open between requests. */
+    int64_t params_timeout_ms;          /* PARAMS_TIMEOUT */
+    int64_t body_timeout_ms;            /* BODY_TIMEOUT */
+    int64_t write_timeout_ms;           /* WRITE_TIMEOUT */
+    int64_t idle_timeout_ms;            /* IDLE_TIMEOUT */
+    int allow_non_loopback;             /* ALLOW_NON_LOOPBACK=1 (--allow-non-loopback) */
+    const char *web_server_addrs;       /* FCGI_WEB_SERVER_ADDRS or NULL */
 };
 
 /* Where settings come from: returns the value of a variable or NULL. */
@@ -78,11 +89,12 @@ typedef const char *(*config_get_fn)(void *ctx, const char *name);
 int config_load(struct cg_config *c, config_get_fn get, void *ctx,
                 struct cg_status *st);
 
-/* The auth settings for one request: the process's own, with each one
- * the request's parameters carry (`param`, by the plain setting name;
- * blank means unset) taking its place. Parameters named HTTP_* are client
- * headers and are never consulted. Returns -1 with st naming a parameter
- * whose value is invalid. */
+/* The auth settings for one request: the process's own and, only when
+ * the process runs with SETTINGS_FROM_PARAMS=1, each one the request's
+ * parameters carry (`param`, by the plain setting name; blank means unset)
+ * taking its place. Without it the parameters are not consulted at all.
+ * Parameters named HTTP_* are client headers and are never consulted.
+ * Returns -1 with st naming a parameter whose value is invalid. */
 int config_request_auth(const struct cg_config *c, config_get_fn param, void *ctx,
                         struct auth_settings *out, struct cg_status *st);
 

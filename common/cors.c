@@ -14,11 +14,16 @@ static int plain_origin(const char *o)
     return 1;
 }
 
-const char *cors_allow_origin(const char *allowed, const char *origin)
+enum listed { NOT_LISTED = 0, LISTED, WILDCARD };
+
+/* How the list names `origin`: by itself wins over the wildcard, wherever
+ * each stands in the list. */
+static enum listed find_origin(const char *allowed, const char *origin)
 {
     if (!origin || !allowed || !plain_origin(origin))
-        return NULL;
+        return NOT_LISTED;
     size_t olen = strlen(origin);
+    enum listed found = NOT_LISTED;
     const char *p = allowed;
     while (*p) {
         while (*p == ' ' || *p == ',')
@@ -31,13 +36,148 @@ const char *cors_allow_origin(const char *allowed, const char *origin)
             end--;
         size_t n = (size_t)(end - start);
         if (n == 1 && *start == '*')
-            return "*";
+            found = WILDCARD;
         /* Scheme and host are case-insensitive in an origin. */
-        if (n == olen && n > 0 && !strncasecmp(start, origin, n))
-            return origin;
+        else if (n == olen && n > 0 && !strncasecmp(start, origin, n))
+            return LISTED;
+    }
+    return found;
+}
+
+const char *cors_allow_origin(const char *allowed, const char *origin)
+{
+    switch (find_origin(allowed, origin)) {
+    case LISTED: return origin;
+    case WILDCARD: return "*";
+    case NOT_LISTED: return NULL;
     }
     return NULL;
 }
+
+/* ---- cross-site requests --------------------------------------------- */
+
+/* One side of the comparison: scheme, host and port, each normalised. */
+struct site {
+    int https;
+    const char *host;
+    size_t host_len;
+    long port;
+};
+
+/* Reads "host[:port]" (host may be an IPv6 "[...]") of n bytes; the port
+ * defaults to the scheme's. */
+static int parse_host_port(const char *s, size_t n, struct site *out)
+{
+    size_t host_end = n;
+    if (n > 0 && s[0] == '[') {
+        const char *close = memchr(s, ']', n);
+        if (!close)
+            return -1;
+        host_end = (size_t)(close - s) + 1;
+        if (host_end < n && s[host_end] != ':')
+            return -1;
+    } else {
+        const char *colon = memchr(s, ':', n);
+        if (colon)
+            host_end = (size_t)(colon - s);
+    }
+    if (host_end == 0)
+        return -1;
+    for (size_t i = 0; i < host_end; i++)
+        if ((unsigned char)s[i] <= ' ' || s[i] == '/' || s[i] == '@' || s[i] == '\\' ||
+            (unsigned char)s[i] >= 0x7f)
+            return -1;
+    out->host = s;
+    out->host_len = host_end;
+    out->port = out->https ? 443 : 80;
+    if (host_end == n)
+        return 0;
+    size_t i = host_end + 1;
+    if (i == n || n - i > 5)
+        return -1;
+    long port = 0;
+    for (; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        port = port * 10 + (s[i] - '0');
+    }
+    if (port < 1 || port > 65535)
+        return -1;
+    out->port = port;
+    return 0;
+}
+
+/* A serialized origin: "http://" or "https://", then host[:port], nothing
+ * after it. */
+static int parse_origin(const char *o, struct site *out)
+{
+    static const char http[] = "http://", https[] = "https://";
+    size_t skip;
+    if (!strncasecmp(o, https, sizeof https - 1)) {
+        out->https = 1;
+        skip = sizeof https - 1;
+    } else if (!strncasecmp(o, http, sizeof http - 1)) {
+        out->https = 0;
+        skip = sizeof http - 1;
+    } else {
+        return -1;
+    }
+    return parse_host_port(o + skip, strlen(o + skip), out);
+}
+
+static int same_site(const struct site *a, const struct site *b)
+{
+    return a->https == b->https && a->port == b->port && a->host_len == b->host_len &&
+           !strncasecmp(a->host, b->host, a->host_len);
+}
+
+/* The origin the request was sent to, as the front received it. */
+static int own_origin(const char *(*param)(void *, const char *), void *ctx, struct site *out,
+                      char *buf, size_t bufsize)
+{
+    const char *https = param(ctx, "HTTPS"), *scheme = param(ctx, "REQUEST_SCHEME");
+    out->https = (https && *https && strcasecmp(https, "off")) ||
+                 (scheme && !strcasecmp(scheme, "https"));
+    const char *host = param(ctx, "HTTP_HOST");
+    if (!host || !*host) {
+        const char *name = param(ctx, "SERVER_NAME"), *port = param(ctx, "SERVER_PORT");
+        if (!name || !*name)
+            return -1;
+        int n = port && *port ? snprintf(buf, bufsize, "%s:%s", name, port)
+                              : snprintf(buf, bufsize, "%s", name);
+        if (n < 0 || (size_t)n >= bufsize)
+            return -1;
+        host = buf;
+    }
+    return parse_host_port(host, strlen(host), out);
+}
+
+static int is_own_origin(const char *origin, const char *(*param)(void *, const char *),
+                         void *ctx)
+{
+    struct site o, self;
+    char buf[600];
+    return parse_origin(origin, &o) == 0 && own_origin(param, ctx, &self, buf, sizeof buf) == 0 &&
+           same_site(&o, &self);
+}
+
+int cors_cross_site(const char *allowed, int wildcard_allows,
+                    const char *(*param)(void *ctx, const char *name), void *ctx)
+{
+    const char *origin = param(ctx, "HTTP_ORIGIN");
+    const char *fetch_site = param(ctx, "HTTP_SEC_FETCH_SITE");
+    int marked_cross_site = fetch_site && !strcasecmp(fetch_site, "cross-site");
+    if (!origin)
+        return marked_cross_site;
+    enum listed how = find_origin(allowed, origin);
+    if (how == LISTED)
+        return 0;
+    if (how == WILDCARD && wildcard_allows && strcmp(origin, "null"))
+        return 0;
+    return marked_cross_site || !is_own_origin(origin, param, ctx);
+}
+
+/* ---- preflight -------------------------------------------------------- */
 
 /* Headers a browser may send beyond the always-allowed two. */
 static const char *const extra_headers[] = {"X-Request-Id"};

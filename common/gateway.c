@@ -20,33 +20,12 @@
 #include "request_id.h"
 #include "schema.h"
 
-/* The state of one request while it is served. */
-struct exchange {
-    struct gateway *g;
-    const struct cg_request_io *io;
-    const char *http_method;
-    const char *path;            /* the request URI without its query */
-    size_t path_len;
-    const char *allow_origin;    /* CORS answer, NULL for none */
-    char rid[REQUEST_ID_SIZE];
-    const char *subject;
-    const char *role;            /* the JWT role claim, for ACCESS_POLICY */
-    const char *user;            /* REMOTE_USER or the JWT sub, for ACCESS_POLICY */
-    struct auth_settings auth;   /* this request's: process settings + parameters */
-    size_t bytes_in, bytes_out;
-    int http, code;
-    int head_sent, client_gone;
-    const char *content_type;    /* NULL: application/json */
-    const struct method_info *method;   /* the path's method, or NULL */
-    struct cg_status st;
-};
-
-static const char *param(const struct exchange *x, const char *name)
+static const char *param(const struct cg_exchange *x, const char *name)
 {
     return x->io->param(x->io->ctx, name);
 }
 
-static int send_bytes(struct exchange *x, const char *p, size_t n)
+static int send_bytes(struct cg_exchange *x, const char *p, size_t n)
 {
     if (x->client_gone)
         return -1;
@@ -81,7 +60,7 @@ static const char *reason_phrase(int http)
 
 /* Writes the header block. content_length < 0: unknown (streamed body);
  * `extra` holds complete header lines or is NULL. */
-static int send_head(struct exchange *x, int http, long long content_length,
+static int send_head(struct cg_exchange *x, int http, long long content_length,
                      const char *extra)
 {
     char h[CG_MAX_HEADERS];
@@ -95,6 +74,10 @@ static int send_head(struct exchange *x, int http, long long content_length,
     if (x->allow_origin)
         n += snprintf(h + n, sizeof h - (size_t)n,
                       "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n", x->allow_origin);
+    else if (param(x, "HTTP_ORIGIN") || param(x, "HTTP_SEC_FETCH_SITE"))
+        /* The answer still depends on them (a cross-site refusal): a cache
+         * must not hand it to another origin, nor another's to this one. */
+        n += snprintf(h + n, sizeof h - (size_t)n, "Vary: Origin, Sec-Fetch-Site\r\n");
     if (extra)
         n += snprintf(h + n, sizeof h - (size_t)n, "%s", extra);
     n += snprintf(h + n, sizeof h - (size_t)n, "\r\n");
@@ -106,7 +89,7 @@ static int send_head(struct exchange *x, int http, long long content_length,
 }
 
 /* The SPEC's error answer: {"code": N, "message": "...", "details": []}. */
-static void send_error(struct exchange *x, const struct cg_status *st, const char *extra)
+static void send_error(struct cg_exchange *x, const struct cg_status *st, const char *extra)
 {
     char mem[CG_STATUS_MSG_MAX * 6 + 64];   /* worst case: every byte escaped */
     struct outbuf ob = {.data = mem, .cap = sizeof mem, .limit = sizeof mem};
@@ -120,10 +103,10 @@ static void send_error(struct exchange *x, const struct cg_status *st, const cha
         send_bytes(x, ob.data, ob.len);
 }
 
-static void fail(struct exchange *x, int code, int http, const char *extra,
+static void fail(struct cg_exchange *x, int code, int http, const char *extra,
                  const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-static void fail(struct exchange *x, int code, int http, const char *extra,
+static void fail(struct cg_exchange *x, int code, int http, const char *extra,
                  const char *fmt, ...)
 {
     va_list ap;
@@ -137,12 +120,12 @@ static void fail(struct exchange *x, int code, int http, const char *extra,
 
 /* ---- pieces of the request ------------------------------------------- */
 
-static int is_method(const struct exchange *x, const char *m)
+static int is_method(const struct cg_exchange *x, const char *m)
 {
     return strcmp(x->http_method, m) == 0;
 }
 
-static int path_is(const struct exchange *x, const char *p)
+static int path_is(const struct cg_exchange *x, const char *p)
 {
     size_t n = strlen(p);
     return n == x->path_len && memcmp(x->path, p, n) == 0;
@@ -150,14 +133,14 @@ static int path_is(const struct exchange *x, const char *p)
 
 /* The path for messages: cut, and shown as sent (JSON escaping keeps it
  * safe in the body). */
-static const char *path_for_message(struct exchange *x)
+static const char *path_for_message(struct cg_exchange *x)
 {
     size_t n = x->path_len > 120 ? 120 : x->path_len;
-    char *p = arena_strndup(&x->g->arena, x->path, n);
+    char *p = arena_strndup(x->arena, x->path, n);
     return p ? p : "";
 }
 
-static void preflight(struct exchange *x)
+static void preflight(struct cg_exchange *x)
 {
     if (!x->allow_origin) {         /* a disallowed origin learns nothing */
         send_head(x, 204, -1, NULL);
@@ -174,7 +157,7 @@ static void preflight(struct exchange *x)
     x->code = CG_OK;
 }
 
-static void health(struct exchange *x)
+static void health(struct cg_exchange *x)
 {
     struct gateway *g = x->g;
     int64_t wait = g->cfg->request_timeout_ms < 1000 ? g->cfg->request_timeout_ms : 1000;
@@ -193,7 +176,7 @@ static void health(struct exchange *x)
  * describes the public OpenCue schema, and client generators fetch it
  * without a token. A site that wants it private leaves OPENAPI_PATH unset
  * or guards the path in the web server. */
-static void openapi_doc(struct exchange *x)
+static void openapi_doc(struct cg_exchange *x)
 {
     if (!is_method(x, "GET") && !is_method(x, "HEAD")) {
         fail(x, CG_UNIMPLEMENTED, 405, "Allow: GET, HEAD\r\n",
@@ -227,7 +210,7 @@ static const char *auth_message(enum auth_result r)
     }
 }
 
-static int authenticate(struct exchange *x)
+static int authenticate(struct cg_exchange *x)
 {
     if (config_request_auth(x->g->cfg, x->io->param, x->io->ctx, &x->auth, &x->st)) {
         log_request(LOG_ERROR, x->rid, "the web server sent an invalid setting: %s",
@@ -249,7 +232,7 @@ static int authenticate(struct exchange *x)
     struct jwt_claims claims;
     const char *remote_user = param(x, "REMOTE_USER");
     enum auth_result r = auth_check(&x->auth, param(x, "HTTP_AUTHORIZATION"), remote_user,
-                                    time(NULL), &x->g->arena, &x->subject, &claims);
+                                    time(NULL), x->arena, &x->subject, &claims);
     if (r == AUTH_OK) {
         x->role = claims.role;
         x->user = x->auth.remote_user ? remote_user : claims.sub;
@@ -275,7 +258,7 @@ static int read_only_allows(const char *name)
 }
 
 /* The method at the request's path under URL_PREFIX, or NULL. */
-static const struct method_info *find_method(const struct exchange *x)
+static const struct method_info *find_method(const struct cg_exchange *x)
 {
     const struct cg_config *cfg = x->g->cfg;
     const char *p = x->path;
@@ -290,7 +273,7 @@ static const struct method_info *find_method(const struct exchange *x)
     return schema_method(p, n);
 }
 
-static const struct method_info *route(struct exchange *x)
+static const struct method_info *route(struct cg_exchange *x)
 {
     if (!x->method)
         fail(x, CG_NOT_FOUND, 0, NULL, "unknown method: %s", path_for_message(x));
@@ -299,7 +282,7 @@ static const struct method_info *route(struct exchange *x)
 
 /* METRICS_PATH, or by default "/metrics" under URL_PREFIX (where the front
  * sends cuegw its requests). */
-static int is_metrics_path(const struct exchange *x)
+static int is_metrics_path(const struct cg_exchange *x)
 {
     const struct cg_config *cfg = x->g->cfg;
     if (cfg->metrics_off)
@@ -316,7 +299,7 @@ static int is_metrics_path(const struct exchange *x)
  * GET by a caller ACCESS_POLICY allows METRICS_PERMISSION: the series name
  * every caller's methods and outcomes, and the worker pids. Large pools
  * stream through the output buffer like a large answer. */
-static void scrape(struct exchange *x)
+static void scrape(struct cg_exchange *x)
 {
     struct gateway *g = x->g;
     static const char perm[] = METRICS_PERMISSION;
@@ -331,6 +314,7 @@ static void scrape(struct exchange *x)
         return;
     }
     x->content_type = "text/plain; version=0.0.4; charset=utf-8";
+    outbuf_clear(&g->out);
     g->out.sink_ctx = x;
     if (metrics_render(&g->out, g->cuebot ? cuebot_state_name(g->cuebot) : NULL, &x->st)) {
         x->content_type = NULL;
@@ -360,9 +344,18 @@ static long long parse_length(const char *s)
     return v;
 }
 
-/* Reads the whole body into the arena, refusing more than the limit with
- * 413 (before reading when CONTENT_LENGTH already says so). */
-static int read_body(struct exchange *x, char **body, size_t *len)
+static void body_too_big(struct cg_exchange *x)
+{
+    cg_fail_http(&x->st, CG_RESOURCE_EXHAUSTED, 413,
+                 "request body is larger than the %zu-byte limit (GRPC_MAX_MESSAGE_SIZE)",
+                 x->g->cfg->max_request);
+    send_error(x, &x->st, NULL);
+}
+
+/* What the body may be: refused with 413 before a byte of it is read when
+ * CONTENT_LENGTH already says it is too large. Returns -1 when answered;
+ * else the limit, and the declared length in *hint (0: not declared). */
+static int body_limits(struct cg_exchange *x, size_t *hint)
 {
     size_t limit = x->g->cfg->max_request;
     const char *cl = param(x, "CONTENT_LENGTH");
@@ -371,23 +364,33 @@ static int read_body(struct exchange *x, char **body, size_t *len)
         fail(x, CG_INVALID_ARGUMENT, 0, NULL, "invalid Content-Length");
         return -1;
     }
-    if (declared > (long long)limit)
-        goto too_big;
-    size_t cap = declared >= 0 ? (size_t)declared + 1 : 16384;
+    if (declared > (long long)limit) {
+        body_too_big(x);
+        return -1;
+    }
+    x->body_limit = limit;
+    *hint = declared > 0 ? (size_t)declared : 0;
+    return 0;
+}
+
+/* For gateway_handle: reads the whole body into the arena through
+ * io->read, up to one byte past the limit (which makes it too big). */
+static enum cg_body read_body(struct cg_exchange *x, size_t hint, char **body, size_t *len)
+{
+    size_t limit = x->body_limit;
+    size_t cap = hint ? hint + 1 : 16384;
     if (cap > limit + 1)
         cap = limit + 1;
-    char *buf = arena_alloc(&x->g->arena, cap);
+    char *buf = arena_alloc(x->arena, cap);
     size_t n = 0;
     for (;;) {
-        if (!buf) {
-            fail(x, CG_RESOURCE_EXHAUSTED, 0, NULL, "out of memory reading the body");
-            return -1;
-        }
+        if (!buf)
+            return CG_BODY_BROKEN;
         if (n == cap) {
             if (cap > limit)
-                goto too_big;
+                return CG_BODY_TOO_BIG;
             size_t bigger = cap * 2 > limit + 1 ? limit + 1 : cap * 2;
-            char *nb = arena_alloc(&x->g->arena, bigger);
+            char *nb = arena_alloc(x->arena, bigger);
             if (nb)
                 memcpy(nb, buf, n);
             buf = nb;
@@ -395,47 +398,36 @@ static int read_body(struct exchange *x, char **body, size_t *len)
             continue;
         }
         long r = x->io->read(x->io->ctx, buf + n, cap - n);
-        if (r < 0) {
-            fail(x, CG_INVALID_ARGUMENT, 0, NULL, "could not read the request body");
-            return -1;
-        }
+        if (r < 0)
+            return CG_BODY_BROKEN;
         if (r == 0)
             break;
         n += (size_t)r;
         if (n > limit)
-            goto too_big;
+            return CG_BODY_TOO_BIG;
     }
-    x->bytes_in = n;
     *body = buf;
     *len = n;
-    return 0;
-too_big:
-    cg_fail_http(&x->st, CG_RESOURCE_EXHAUSTED, 413,
-                 "request body is larger than the %zu-byte limit (GRPC_MAX_MESSAGE_SIZE)", limit);
-    send_error(x, &x->st, NULL);
-    return -1;
+    return CG_BODY_OK;
 }
 
 /* The first chunk of a large response goes out after a header block
  * without Content-Length; the web server then streams the rest. */
 static int stream_sink(void *ctx, const char *p, size_t n)
 {
-    struct exchange *x = ctx;
+    struct cg_exchange *x = ctx;
     if (!x->head_sent && send_head(x, 200, -1, NULL) != 0)
         return -1;
     return send_bytes(x, p, n);
 }
 
-static void call(struct exchange *x, const struct method_info *m)
+static void call(struct cg_exchange *x, const struct method_info *m, const char *body,
+                 size_t body_len)
 {
     struct gateway *g = x->g;
-    char *body;
-    size_t body_len;
-    if (read_body(x, &body, &body_len))
-        return;
     uint8_t *req, *resp;
     size_t req_len, resp_len;
-    if (json_to_pb(m->in, body, body_len, &g->arena, &req, &req_len, &x->st)) {
+    if (json_to_pb(m->in, body, body_len, x->arena, &req, &req_len, &x->st)) {
         send_error(x, &x->st, NULL);
         return;
     }
@@ -444,15 +436,16 @@ static void call(struct exchange *x, const struct method_info *m)
         return;
     }
     if (cuebot_call(g->cuebot, m->path, req, req_len, g->cfg->request_timeout_ms, x->rid,
-                    &g->arena, &resp, &resp_len, &x->st)) {
+                    x->arena, &resp, &resp_len, &x->st)) {
         if (x->st.code != CG_NOT_FOUND && x->st.code != CG_INVALID_ARGUMENT)
             log_request(LOG_WARN, x->rid, "%s: Cuebot answered %s: %s", m->path,
                         cg_code_name(x->st.code), x->st.msg);
         send_error(x, &x->st, NULL);
         return;
     }
+    outbuf_clear(&g->out);
     g->out.sink_ctx = x;
-    if (pb_to_json(m->out, resp, resp_len, &g->arena, &g->out, &x->st)) {
+    if (pb_to_json(m->out, resp, resp_len, x->arena, &g->out, &x->st)) {
         if (!x->head_sent) {
             log_request(LOG_ERROR, x->rid, "%s: bad response from Cuebot: %s", m->path,
                         x->st.msg);
@@ -471,52 +464,79 @@ static void call(struct exchange *x, const struct method_info *m)
 
 /* ---- the request ------------------------------------------------------ */
 
-static void serve(struct exchange *x)
+/* SPEC §2 "Cross-site requests". Before authentication: a request a page
+ * of another site made with the browser's ambient credentials (Basic auth,
+ * client certificates) never reaches Cuebot, and its answer says nothing
+ * about whether those credentials were good. */
+static int refuse_cross_site(struct cg_exchange *x)
+{
+    const struct cg_config *cfg = x->g->cfg;
+    if (!cors_cross_site(cfg->cors_origins, !cfg->auth.remote_user, x->io->param, x->io->ctx))
+        return 0;
+    const char *origin = param(x, "HTTP_ORIGIN");
+    x->allow_origin = NULL;          /* the page may not even read the refusal */
+    metrics_auth_failure(METRICS_DENY_CROSS_SITE);
+    if (origin)
+        fail(x, CG_PERMISSION_DENIED, 0, NULL,
+             "cross-site request refused: the origin %.100s is not allowed", origin);
+    else
+        fail(x, CG_PERMISSION_DENIED, 0, NULL,
+             "cross-site request refused: the origin is not allowed (Sec-Fetch-Site: "
+             "cross-site, no Origin)");
+    return 1;
+}
+
+/* Everything before the body. Returns 1 with x->waiting set when the call
+ * needs its body; 0 when the answer has been written. */
+static int serve(struct cg_exchange *x, size_t *hint)
 {
     const struct cg_config *cfg = x->g->cfg;
     if (is_method(x, "OPTIONS") && param(x, "HTTP_ORIGIN") &&
         param(x, "HTTP_ACCESS_CONTROL_REQUEST_METHOD")) {
         preflight(x);
-        return;
+        return 0;
     }
     if (cfg->health_path && path_is(x, cfg->health_path)) {
         health(x);
-        return;
+        return 0;
     }
     if (cfg->openapi_path && path_is(x, cfg->openapi_path)) {
         openapi_doc(x);
-        return;
+        return 0;
     }
-    if (authenticate(x))
-        return;
+    if (refuse_cross_site(x) || authenticate(x))
+        return 0;
     if (is_metrics_path(x)) {
         scrape(x);
-        return;
+        return 0;
     }
     if (!is_method(x, "POST")) {
         fail(x, CG_UNIMPLEMENTED, 405, "Allow: POST, OPTIONS\r\n",
              "method %s is not allowed; use POST", x->http_method[0] ? x->http_method : "-");
-        return;
+        return 0;
     }
     const struct method_info *m = route(x);
     if (!m)
-        return;
+        return 0;
     if (x->auth.read_only && !read_only_allows(m->name)) {
         metrics_auth_failure(METRICS_DENY_READ_ONLY);
         fail(x, CG_PERMISSION_DENIED, 0, NULL,
              "%s is not allowed: the gateway is read-only", m->path);
-        return;
+        return 0;
     }
     if (cfg->policy &&
         !policy_allows(cfg->policy, x->role, x->user, m->path + 1, m->path_len - 1)) {
         metrics_auth_failure(METRICS_DENY_POLICY);
         fail(x, CG_PERMISSION_DENIED, 0, NULL, "%s is not allowed for this caller", m->path);
-        return;
+        return 0;
     }
-    call(x, m);
+    if (body_limits(x, hint))
+        return 0;
+    x->waiting = m;
+    return 1;
 }
 
-static const char *request_path(struct exchange *x)
+static const char *request_path(struct cg_exchange *x)
 {
     const char *uri = param(x, "REQUEST_URI");
     if (uri)
@@ -524,7 +544,7 @@ static const char *request_path(struct exchange *x)
     /* Without REQUEST_URI, rebuild it from the CGI split. */
     const char *sn = param(x, "SCRIPT_NAME"), *pi = param(x, "PATH_INFO");
     size_t a = sn ? strlen(sn) : 0, b = pi ? strlen(pi) : 0;
-    char *p = arena_alloc(&x->g->arena, a + b + 1);
+    char *p = arena_alloc(x->arena, a + b + 1);
     if (!p)
         return "";
     memcpy(p, sn ? sn : "", a);
@@ -534,7 +554,7 @@ static const char *request_path(struct exchange *x)
 }
 
 /* The "method" label of a request's series: bounded by the schema. */
-static unsigned metrics_method(const struct exchange *x)
+static unsigned metrics_method(const struct cg_exchange *x)
 {
     const struct cg_config *cfg = x->g->cfg;
     if (cfg->health_path && path_is(x, cfg->health_path))
@@ -545,48 +565,127 @@ static unsigned metrics_method(const struct exchange *x)
     return m ? METRICS_FIRST_METHOD + (unsigned)(m - schema_method_at(0)) : METRICS_OTHER;
 }
 
+static void refuse(struct cg_exchange *x, enum cg_refusal why)
+{
+    switch (why) {
+    case CG_REFUSE_PARAMS_TOO_BIG:
+        fail(x, CG_RESOURCE_EXHAUSTED, 431, NULL,
+             "the request's headers are too large: more than %u bytes or %u FastCGI "
+             "parameters", CG_MAX_PARAMS_BYTES, CG_MAX_PARAMS_COUNT);
+        return;
+    case CG_REFUSE_PARAMS_BAD:
+        fail(x, CG_INVALID_ARGUMENT, 400, NULL,
+             "the request's FastCGI parameters are malformed or hold a NUL byte");
+        return;
+    case CG_REFUSE_NONE:
+        return;
+    }
+}
+
+int gateway_begin(struct gateway *g, struct cg_exchange *x, struct arena *a,
+                  const struct cg_request_io *io, enum cg_refusal refusal,
+                  size_t *body_max, size_t *body_hint)
+{
+    memset(x, 0, sizeof *x);
+    x->g = g;
+    x->arena = a;
+    x->io = io;
+    x->code = CG_OK;
+    cg_status_clear(&x->st);
+    metrics_request_start();
+
+    const char *m = param(x, "REQUEST_METHOD");
+    x->http_method = m ? m : "";
+    x->path = request_path(x);
+    x->path_len = strcspn(x->path, "?");
+    x->method = find_method(x);      /* once: routing and the metrics label */
+    x->allow_origin = cors_allow_origin(g->cfg->cors_origins, param(x, "HTTP_ORIGIN"));
+    request_id_make(param(x, "HTTP_X_REQUEST_ID"), x->rid);
+
+    if (refusal != CG_REFUSE_NONE) {
+        refuse(x, refusal);
+        return 0;
+    }
+    *body_hint = 0;
+    if (!serve(x, body_hint))
+        return 0;
+    *body_max = x->body_limit;
+    return 1;
+}
+
+void gateway_resume(struct gateway *g, struct cg_exchange *x, const struct cg_request_io *io,
+                    const char *body, size_t len, enum cg_body how)
+{
+    x->g = g;
+    x->io = io;
+    switch (how) {
+    case CG_BODY_OK:
+        x->bytes_in = len;
+        call(x, x->waiting, body, len);
+        return;
+    case CG_BODY_TOO_BIG:
+        body_too_big(x);
+        return;
+    case CG_BODY_TIMEOUT:
+        fail(x, CG_DEADLINE_EXCEEDED, 408, NULL,
+             "the request body did not arrive in time (BODY_TIMEOUT)");
+        return;
+    case CG_BODY_BROKEN:
+        fail(x, CG_INVALID_ARGUMENT, 0, NULL, "could not read the request body");
+        return;
+    }
+}
+
+void gateway_end(struct cg_exchange *x, int64_t duration_us, enum cg_delivery how)
+{
+    struct gateway *g = x->g;
+    struct access_entry e = {
+        .http_method = x->http_method, .path = x->path, .path_len = x->path_len,
+        .http = x->http, .code = x->code, .duration_us = duration_us,
+        .bytes_in = x->bytes_in, .bytes_out = x->bytes_out, .request_id = x->rid,
+        .subject = x->subject, .error = x->code != CG_OK ? x->st.msg : NULL,
+    };
+    if (x->client_gone || how == CG_DELIVERY_GONE)
+        e.error = "client went away";
+    else if (how == CG_DELIVERY_TIMEOUT)
+        e.error = "the web server did not take the answer in time (WRITE_TIMEOUT)";
+    log_access(&e);
+    struct metrics_request mr = {
+        .method = metrics_method(x), .http = x->http, .code = x->code,
+        .duration_us = duration_us, .bytes_in = x->bytes_in, .bytes_out = x->bytes_out,
+        .channel_state = g->cuebot ? cuebot_state_name(g->cuebot) : NULL,
+    };
+    metrics_request_end(&mr);
+}
+
 void gateway_handle(struct gateway *g, const struct cg_request_io *io)
 {
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    metrics_request_start();
-    struct exchange x = {.g = g, .io = io, .code = CG_OK};
-    cg_status_clear(&x.st);
-    outbuf_clear(&g->out);
-
-    const char *m = param(&x, "REQUEST_METHOD");
-    x.http_method = m ? m : "";
-    x.path = request_path(&x);
-    x.path_len = strcspn(x.path, "?");
-    x.method = find_method(&x);      /* once: routing and the metrics label */
-    x.allow_origin = cors_allow_origin(g->cfg->cors_origins, param(&x, "HTTP_ORIGIN"));
-    request_id_make(param(&x, "HTTP_X_REQUEST_ID"), x.rid);
-
-    serve(&x);
-
+    struct cg_exchange x;
+    size_t max = 0, hint = 0;
+    if (gateway_begin(g, &x, &g->arena, io, CG_REFUSE_NONE, &max, &hint)) {
+        char *body = NULL;
+        size_t len = 0;
+        enum cg_body how = read_body(&x, hint, &body, &len);
+        gateway_resume(g, &x, io, body, len, how);
+    }
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    struct access_entry e = {
-        .http_method = x.http_method, .path = x.path, .path_len = x.path_len,
-        .http = x.http, .code = x.code,
-        .duration_us = (t1.tv_sec - t0.tv_sec) * 1000000LL + (t1.tv_nsec - t0.tv_nsec) / 1000,
-        .bytes_in = x.bytes_in, .bytes_out = x.bytes_out, .request_id = x.rid,
-        .subject = x.subject, .error = x.code != CG_OK ? x.st.msg : NULL,
-    };
-    if (x.client_gone)
-        e.error = "client went away";
-    log_access(&e);
-    struct metrics_request mr = {
-        .method = metrics_method(&x), .http = x.http, .code = x.code,
-        .duration_us = e.duration_us, .bytes_in = x.bytes_in, .bytes_out = x.bytes_out,
-        .channel_state = g->cuebot ? cuebot_state_name(g->cuebot) : NULL,
-    };
-    metrics_request_end(&mr);
+    gateway_end(&x, (t1.tv_sec - t0.tv_sec) * 1000000LL + (t1.tv_nsec - t0.tv_nsec) / 1000,
+                CG_DELIVERED);
     arena_reset(&g->arena);
 }
 
 static size_t saturating_add(size_t a, size_t b)
 {
     return a > SIZE_MAX - b ? SIZE_MAX : a + b;
+}
+
+size_t gateway_arena_limit(const struct cg_config *cfg)
+{
+    size_t limit = saturating_add(cfg->max_request, cfg->max_request);
+    limit = saturating_add(limit, cfg->max_response / 2 > SIZE_MAX / 8 ? SIZE_MAX : cfg->max_response * 4);
+    return saturating_add(limit, 16u << 20);
 }
 
 int gateway_init(struct gateway *g, const struct cg_config *cfg, struct cuebot *cuebot,
@@ -598,13 +697,7 @@ int gateway_init(struct gateway *g, const struct cg_config *cfg, struct cuebot *
     metrics_ensure();
     if (cuebot)
         metrics_channel_state(cuebot_state_name(cuebot));
-    /* What a request may hold at once: its body and packed request, the
-     * response's wire bytes and their unpacked form (a few times the wire
-     * size for message-heavy answers). */
-    size_t limit = saturating_add(cfg->max_request, cfg->max_request);
-    limit = saturating_add(limit, cfg->max_response / 2 > SIZE_MAX / 8 ? SIZE_MAX : cfg->max_response * 4);
-    limit = saturating_add(limit, 16u << 20);
-    arena_init(&g->arena, limit);
+    arena_init(&g->arena, gateway_arena_limit(cfg));
     outbuf_init(&g->out, 0);
     if (outbuf_set_sink(&g->out, CG_RESPONSE_CHUNK, stream_sink, NULL))
         return cg_fail(st, CG_RESOURCE_EXHAUSTED, "out of memory for the output buffer");

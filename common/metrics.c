@@ -88,6 +88,13 @@ void metrics_channel_state(const char *state)
         __atomic_store_n(&s->state, idx, __ATOMIC_RELAXED);
 }
 
+void metrics_peer_timeout(int phase)
+{
+    struct metrics_shared *m = metrics_shm();
+    if (m && phase >= 0 && phase < METRICS_TIMEOUT_PHASES)
+        ADD(m->peer_timeouts[phase], 1);
+}
+
 void metrics_auth_failure(int reason)
 {
     struct metrics_shared *m = metrics_shm();
@@ -154,6 +161,7 @@ static const char *reason_label(int r)
     case METRICS_DENY_POLICY: return "policy";
     case METRICS_DENY_NO_CREDENTIAL: return "no_credential_configured";
     case METRICS_DENY_BAD_SETTING: return "bad_setting";
+    case METRICS_DENY_CROSS_SITE: return "cross_site";
     default: return r > 0 && r < AUTH_RESULT_COUNT ? auth_result_name((enum auth_result)r) : NULL;
     }
 }
@@ -228,6 +236,17 @@ static void auth_failures(struct outbuf *ob, struct metrics_shared *m)
     }
 }
 
+static void peer_timeouts(struct outbuf *ob, struct metrics_shared *m)
+{
+    static const char *const phases[METRICS_TIMEOUT_PHASES] = {"params", "body", "write"};
+    family(ob, "cuegw_fastcgi_timeouts_total", "counter",
+           "FastCGI connections the web server left past a deadline, by phase "
+           "(PARAMS_TIMEOUT, BODY_TIMEOUT, WRITE_TIMEOUT).");
+    for (int p = 0; p < METRICS_TIMEOUT_PHASES; p++)
+        putf(ob, "cuegw_fastcgi_timeouts_total{phase=\"%s\"} %llu\n", phases[p],
+             (unsigned long long)LOAD(m->peer_timeouts[p]));
+}
+
 static void processes(struct outbuf *ob, struct metrics_shared *m)
 {
     int64_t in_flight = 0;
@@ -276,6 +295,7 @@ int metrics_render(struct outbuf *ob, const char *channel_state, struct cg_statu
     requests(ob, m);
     latency(ob, m);
     auth_failures(ob, m);
+    peer_timeouts(ob, m);
     processes(ob, m);
     family(ob, "cuegw_request_bytes_total", "counter", "Request body bytes read.");
     putf(ob, "cuegw_request_bytes_total %llu\n", (unsigned long long)LOAD(m->bytes_in));

@@ -50,7 +50,8 @@ enum {
     METRICS_DENY_READ_ONLY = 32,     /* READ_ONLY refused the method */
     METRICS_DENY_POLICY,             /* ACCESS_POLICY refused it */
     METRICS_DENY_NO_CREDENTIAL,      /* SETTINGS_FROM_PARAMS, none came */
-    METRICS_DENY_BAD_SETTING         /* a credential parameter was invalid */
+    METRICS_DENY_BAD_SETTING,        /* a credential parameter was invalid */
+    METRICS_DENY_CROSS_SITE          /* another site's page sent it (SPEC §2) */
 };
 
 /* The ACCESS_POLICY permission a caller needs to scrape: named like a
@@ -93,6 +94,12 @@ void metrics_request_end(const struct metrics_request *r);
 /* This process's Cuebot channel state now (cuebot_state_name's answer), so
  * that a process which has served nothing yet is counted too. */
 void metrics_channel_state(const char *state);
+
+/* A FastCGI peer missed a deadline: PARAMS_TIMEOUT, BODY_TIMEOUT or
+ * WRITE_TIMEOUT. */
+enum { METRICS_TIMEOUT_PARAMS = 0, METRICS_TIMEOUT_BODY, METRICS_TIMEOUT_WRITE,
+       METRICS_TIMEOUT_PHASES };
+void metrics_peer_timeout(int phase);
 
 /* A refusal: an auth_result other than AUTH_OK, or a METRICS_DENY_*. */
 void metrics_auth_failure(int reason);

@@ -51,6 +51,7 @@ struct metrics_shared {
     uint64_t duration_sum_us, duration_count;
     uint64_t auth_failures[METRICS_REASONS];
     uint64_t table_overflow;
+    uint64_t peer_timeouts[4];           /* by METRICS_TIMEOUT_* */
     struct metrics_slot slots[METRICS_SLOTS];
     struct metrics_entry table[METRICS_TABLE];
 };

@@ -19,6 +19,7 @@
 #include "config.h"
 #include "core_guard.h"
 #include "help.h"
+#include "listen.h"
 #include "metrics.h"
 #include "log.h"
 #include "openapi.h"
@@ -51,6 +52,7 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *listen_addr = NULL;
+    int allow_non_loopback = 0;
     int workers = (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (workers < 1)
         workers = 1;
@@ -68,6 +70,8 @@ int main(int argc, char **argv)
             return openapi_print(stdout);
         } else if (!strcmp(a, "--listen") && i + 1 < argc) {
             listen_addr = argv[++i];
+        } else if (!strcmp(a, "--allow-non-loopback")) {
+            allow_non_loopback = 1;
         } else if (!strcmp(a, "--workers") && i + 1 < argc) {
             if ((workers = parse_workers(argv[++i])) < 0) {
                 fprintf(stderr, "cuegw: --workers: expected a number from 1 to 1024\n");
@@ -88,6 +92,15 @@ int main(int argc, char **argv)
         return 2;
     }
     log_setup(cfg.log_level, cfg.log_json);
+    if (allow_non_loopback)
+        cfg.allow_non_loopback = 1;
+    struct peer_filter peers;
+    char err[512];
+    if (peer_filter_parse(&peers, cfg.web_server_addrs, err, sizeof err)) {
+        fprintf(stderr, "cuegw: %s\n", err);
+        config_free(&cfg);
+        return 2;
+    }
 
     int rc;
     if (listen_addr) {
@@ -100,6 +113,11 @@ int main(int argc, char **argv)
     if (fstat(0, &sb) != 0 || !S_ISSOCK(sb.st_mode)) {
         fprintf(stderr, "cuegw: standard input is not a FastCGI socket; run cuegw from a web "
                         "server or spawn-fcgi, or give --listen ADDR\n");
+        config_free(&cfg);
+        return 2;
+    }
+    if (listen_check_inherited(0, cfg.allow_non_loopback, err, sizeof err)) {
+        fprintf(stderr, "cuegw: %s\n", err);
         config_free(&cfg);
         return 2;
     }

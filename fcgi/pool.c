@@ -1,7 +1,6 @@
 #include "pool.h"
 
 #include <errno.h>
-#include <fcgiapp.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "listen.h"
 #include "log.h"
 #include "metrics.h"
 #include "worker.h"
@@ -58,17 +58,12 @@ static double now_s(void)
 int pool_run(const char *addr, int workers, struct cg_config *cfg)
 {
     remove_stale_socket(addr);
-    if (FCGX_Init() != 0) {
-        log_msg(LOG_ERROR, "FCGX_Init failed");
-        return 1;
-    }
-    int fd = FCGX_OpenSocket(addr, 1024);
+    char err[512];
+    int fd = listen_open(addr, cfg->allow_non_loopback, err, sizeof err);
     if (fd < 0) {
-        log_msg(LOG_ERROR, "--listen %s: cannot listen there: %s", addr, strerror(errno));
+        log_msg(LOG_ERROR, "%s", err);
         return 1;
     }
-    if (addr[0] == '/')
-        chmod(addr, 0660);   /* the web server's group connects; others do not */
     /* Mapped before the fork, so every worker, replacements included, adds
      * into the same counters. A failure leaves the API served. */
     struct cg_status st;
@@ -123,6 +118,10 @@ int pool_run(const char *addr, int workers, struct cg_config *cfg)
         }
     }
 
+    /* New connections are refused from now on, not left queued behind
+     * workers that will not take them. */
+    close(fd);
+    fd = -1;
     int sig = stop_signal ? stop_signal : SIGTERM;
     if (sig == SIGINT)
         sig = SIGTERM;
@@ -136,7 +135,6 @@ int pool_run(const char *addr, int workers, struct cg_config *cfg)
             !(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0))
             status = 1;
     }
-    close(fd);
     if (addr[0] == '/')
         unlink(addr);
     free(pids);

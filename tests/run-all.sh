@@ -57,6 +57,8 @@ run integration-apache "$PY" "$top/tests/integration/test_apache.py" --cuegw "$B
 
 run integration-remote-user "$PY" "$top/tests/integration/test_remote_user.py" --cuegw "$BUILD/cuegw" --schema "$BUILD/gen/schema.pb"
 
+run trust-settings-csrf "$PY" "$top/tests/integration/test_trust_settings_csrf.py" --cuegw "$BUILD/cuegw" --schema "$BUILD/gen/schema.pb"
+
 run integration-pool "$PY" "$top/tests/integration/test_pool.py" --cuegw "$BUILD/cuegw" --schema "$BUILD/gen/schema.pb"
 
 run metrics "$PY" "$top/tests/integration/test_metrics.py" --cuegw "$BUILD/cuegw" --schema "$BUILD/gen/schema.pb"
@@ -66,6 +68,8 @@ run lifecycle "$PY" "$top/tests/integration/test_lifecycle.py" --cuegw "$BUILD/c
 run trust-logs-metrics "$PY" "$top/tests/integration/test_trust_logs_metrics.py" --cuegw "$BUILD/cuegw" --schema "$BUILD/gen/schema.pb"
 
 run faults "$PY" "$top/tests/integration/test_faults.py" --cuegw "$BUILD/cuegw" --schema "$BUILD/gen/schema.pb"
+
+run peers "$PY" "$top/tests/integration/test_peers.py" --cuegw "$BUILD/cuegw" --schema "$BUILD/gen/schema.pb"
 
 run hostile "$PY" "$top/tests/integration/test_hostile.py" --cuegw "$BUILD/cuegw" --schema "$BUILD/gen/schema.pb"
 

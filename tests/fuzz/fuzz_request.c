@@ -224,8 +224,11 @@ static int blank(const char *v)
 
 /* A setting for this request: its parameter when sent (blank: unset),
  * else the process's own. */
-static const char *effective(const struct fake *f, const char *name, const char *own)
+static const char *effective(const struct fake *f, unsigned bits, const char *name,
+                             const char *own)
 {
+    if ((bits & 3) != 3)
+        return own;          /* parameters are settings only under SETTINGS_FROM_PARAMS=1 */
     const char *v = lookup(f, name);
     if (!v)
         return own;
@@ -245,12 +248,13 @@ static void account_for(const struct fake *f, unsigned bits, struct account *a)
     unsigned mode = bits & 3;
     memset(a, 0, sizeof *a);
     a->remote_user = mode == 2;
-    a->secrets[0] = effective(f, "JWT_SECRET", mode <= 1 ? SECRET_1 : NULL);
-    a->secrets[1] = effective(f, "EXPIRING_JWT_SECRET", mode == 1 ? SECRET_2 : NULL);
-    a->tokens[0] = effective(f, "AUTH_TOKEN", mode == 0 ? TOKEN_1 : NULL);
-    a->tokens[1] = effective(f, "EXPIRING_AUTH_TOKEN", NULL);
+    a->secrets[0] = effective(f, bits, "JWT_SECRET", mode <= 1 ? SECRET_1 : NULL);
+    a->secrets[1] = effective(f, bits, "EXPIRING_JWT_SECRET", mode == 1 ? SECRET_2 : NULL);
+    a->tokens[0] = effective(f, bits, "AUTH_TOKEN", mode == 0 ? TOKEN_1 : NULL);
+    a->tokens[1] = effective(f, bits, "EXPIRING_AUTH_TOKEN", NULL);
     a->usable = a->remote_user || a->secrets[0] || a->secrets[1] || a->tokens[0] || a->tokens[1];
-    const char *lw = lookup(f, "JWT_LEEWAY"), *ro = lookup(f, "READ_ONLY");
+    const char *lw = mode == 3 ? lookup(f, "JWT_LEEWAY") : NULL;
+    const char *ro = mode == 3 ? lookup(f, "READ_ONLY") : NULL;
     a->odd_setting = !blank(lw) || !blank(ro);
     a->read_only = (bits & 32) != 0;
     if (ro) {
@@ -372,6 +376,7 @@ struct answer {
     int code;                       /* error bodies: the gRPC code */
     const char *message;            /* error bodies: the message's text */
     size_t message_n;
+    int cross_site;                 /* refused as a cross-site request */
 };
 
 static int header_is(const char *line, size_t n, const char *name, const char **v, size_t *vn)
@@ -489,6 +494,23 @@ static int printable_token(const char *s, size_t max, const char *refused)
     return 1;
 }
 
+/* SPEC §2's cross-site rule, as far as it can be told without working out
+ * the request's own origin: an origin the list allows (the wildcard only
+ * in token modes, and never for "null"). */
+static int origin_allowed(unsigned bits, const char *origin)
+{
+    if (bits & 64)
+        return !strcasecmp(origin, "https://app.example") ||
+               !strcasecmp(origin, "https://Other.example:8443");
+    return (bits & 3) != 2 && printable_token(origin, 512, ",\"") && strcmp(origin, "null");
+}
+
+static int marked_cross_site(const struct fake *f)
+{
+    const char *s = lookup(f, "HTTP_SEC_FETCH_SITE");
+    return s && !strcasecmp(s, "cross-site");
+}
+
 static void check_cors(const struct fake *f, unsigned bits, const struct answer *a)
 {
     const char *origin = lookup(f, "HTTP_ORIGIN");
@@ -496,10 +518,11 @@ static void check_cors(const struct fake *f, unsigned bits, const struct answer 
                  (!(bits & 64) || !strcasecmp(origin, "https://app.example") ||
                   !strcasecmp(origin, "https://Other.example:8443"));
     if (!a->allow_origin) {
-        FUZZ_CHECK(!listed, "an allowed origin got no Access-Control-Allow-Origin");
+        FUZZ_CHECK(!listed || a->cross_site, "an allowed origin got no Access-Control-Allow-Origin");
         return;
     }
     FUZZ_CHECK(listed, "Access-Control-Allow-Origin for an origin not allowed");
+    FUZZ_CHECK(!a->cross_site, "a refused cross-site request carries Access-Control-Allow-Origin");
     FUZZ_CHECK(a->n_vary == 1, "Access-Control-Allow-Origin without Vary");
     if (bits & 64)
         FUZZ_CHECK(text_is(a->allow_origin, a->allow_origin_n, origin),
@@ -547,6 +570,12 @@ static void check_call(const struct fake *f, unsigned bits, const struct account
                    "a call through a path with odd characters");
     const struct method_info *mi = schema_method(p, n);
     FUZZ_CHECK(mi != NULL, "a call to a path that is not a method");
+    const char *origin = lookup(f, "HTTP_ORIGIN");
+    FUZZ_CHECK(!marked_cross_site(f) || (origin && origin_allowed(bits, origin)),
+               "a request marked cross-site reached Cuebot from an origin not allowed");
+    FUZZ_CHECK(!origin || origin_allowed(bits, origin) || !strncasecmp(origin, "http://", 7) ||
+               !strncasecmp(origin, "https://", 8),
+               "a request from an origin that cannot be its own reached Cuebot");
     size_t limit = (bits & 128) ? SMALL_LIMIT : CG_DEFAULT_MAX_REQUEST;
     FUZZ_CHECK(f->body_n <= limit, "a call with a body over the limit");
     int reading = starts_with(mi->name, strlen(mi->name), "Get") ||
@@ -589,6 +618,10 @@ static void check_answer(const struct fake *f, unsigned bits)
     parse_answer(&f->out, &a);
     account_for(f, bits, &acc);
     check_request_id(f, &a);
+    if (a.status == 403 && a.body_n) {
+        parse_error_body(&a);
+        a.cross_site = message_has(&a, "cross-site request refused");
+    }
     check_cors(f, bits, &a);
     const char *method = lookup(f, "REQUEST_METHOD");
     char path[16384];
@@ -637,6 +670,12 @@ static void check_answer(const struct fake *f, unsigned bits)
         const char *hp = (bits & 4) ? "/cue/healthz" : "/healthz";
         FUZZ_CHECK((bits & 8) && path_n == strlen(hp) && !memcmp(path, hp, path_n),
                    "a health answer for a path that is not HEALTH_PATH");
+        return;
+    }
+    if (a.cross_site) {
+        const char *origin = lookup(f, "HTTP_ORIGIN");
+        FUZZ_CHECK(origin ? !origin_allowed(bits, origin) : marked_cross_site(f),
+                   "an allowed request refused as cross-site");
         return;
     }
     if (a.status == 500) {

@@ -246,6 +246,22 @@ def main():
         ('JWT_SECRET', 'secret-from-the-web-server'), ('HTTP_JWT_SECRET', 'client'),
         ('JWT_LEEWAY', '30'), ('READ_ONLY', 'yes'),
         ('HTTP_AUTHORIZATION', 'Bearer ' + param_jwt)], b'')
+    http_seed('params-ignored-without-opt-in', 0x20, 0x0F, post + [
+        ('REQUEST_URI', '/job.JobInterface/Kill'),
+        ('JWT_SECRET', 'secret-from-the-web-server'), ('READ_ONLY', '0'),
+        ('AUTH_TOKEN', 'x'), ('HTTP_AUTHORIZATION', 'Bearer ' + param_jwt)], b'{}')
+    http_seed('cross-site-remote-user-form', 0x12, 0x0F, [
+        ('REQUEST_METHOD', 'POST'), ('CONTENT_TYPE', 'text/plain'),
+        ('REQUEST_URI', '/job.JobInterface/Kill'), ('REMOTE_USER', 'alice'),
+        ('HTTP_HOST', 'gw.example'), ('HTTP_ORIGIN', 'https://evil.example'),
+        ('HTTP_SEC_FETCH_SITE', 'cross-site')], b'{"pad":"="}')
+    http_seed('same-origin-remote-user', 0x12, 0x0F, post + [
+        ('REQUEST_URI', '/show.ShowInterface/GetShows'), ('REMOTE_USER', 'alice'),
+        ('HTTPS', 'on'), ('HTTP_HOST', 'GW.example:443'), ('HTTP_ORIGIN', 'https://gw.example'),
+        ('HTTP_SEC_FETCH_SITE', 'same-origin')], b'{}')
+    http_seed('cross-site-no-origin', 0x40, 0x0F, post + [
+        ('REQUEST_URI', '/show.ShowInterface/GetShows'), ('HTTP_SEC_FETCH_SITE', 'cross-site'),
+        ('HTTP_AUTHORIZATION', 'Bearer bad')], b'{}')
     http_seed('no-settings', 0x03, 0x0F, post + [
         ('REQUEST_URI', '/show.ShowInterface/GetShows'), ('HTTP_AUTHORIZATION', 'Bearer x')])
     http_seed('body-over-limit', 0x80, 0x02, post + [

@@ -57,24 +57,32 @@ def request_on(s, params, body=b"", keep=True, request_id=1):
     msg += _record(PARAMS, _params(params), request_id) + _record(PARAMS, b"", request_id)
     msg += (_record(STDIN, body, request_id) if body else b"") + _record(STDIN, b"", request_id)
     s.sendall(msg)
-    out, err, buf = b"", b"", b""
+    out, err = b"", b""
+    for kind, _, content in records(s):
+        if kind == STDOUT:
+            out += content
+        elif kind == STDERR:
+            err += content
+        elif kind == END_REQUEST:
+            return _parse(out) + (err,)
+    raise ConnectionError("connection closed before END_REQUEST")
+
+
+def records(s):
+    """The records arriving on s, as (type, request id, content), until the
+    other side closes."""
+    buf = b""
     while True:
         data = s.recv(65536)
         if not data:
-            break
+            return
         buf += data
         while len(buf) >= 8:
-            _, kind, _, clen, plen, _ = struct.unpack(">BBHHBB", buf[:8])
+            _, kind, rid, clen, plen, _ = struct.unpack(">BBHHBB", buf[:8])
             if len(buf) < 8 + clen + plen:
                 break
             content, buf = buf[8:8 + clen], buf[8 + clen + plen:]
-            if kind == STDOUT:
-                out += content
-            elif kind == STDERR:
-                err += content
-            elif kind == END_REQUEST:
-                return _parse(out) + (err,)
-    raise ConnectionError("connection closed before END_REQUEST")
+            yield kind, rid, content
 
 
 def _parse(out):

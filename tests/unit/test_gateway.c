@@ -125,11 +125,27 @@ static void test_config(void)
     struct kv params_only[] = {{"SETTINGS_FROM_PARAMS", "1"}, {NULL, NULL}};
     CHECK(load(params_only, &c, &st) == 0 && !auth_settings_usable(&c.auth));
 
-    /* Per-request settings: present parameters replace the process's own,
-     * blank ones unset them, absent ones leave them. */
-    struct kv env[] = {{"JWT_SECRET", "old"}, {"AUTH_TOKEN", "tok"}, {NULL, NULL}};
-    CHECK(load(env, &c, &st) == 0);
+    /* Without SETTINGS_FROM_PARAMS=1 no parameter is a setting: whoever
+     * reaches the socket must not choose the secret or lift READ_ONLY. */
+    struct kv env_only[] = {{"JWT_SECRET", "old"}, {"READ_ONLY", "1"}, {NULL, NULL}};
+    CHECK(load(env_only, &c, &st) == 0 && !c.settings_from_params);
     struct auth_settings as;
+    struct kv forged[] = {{"JWT_SECRET", "attacker"}, {"EXPIRING_JWT_SECRET", "attacker"},
+                          {"AUTH_TOKEN", "x"}, {"EXPIRING_AUTH_TOKEN", "x"},
+                          {"JWT_LEEWAY", "86400"}, {"READ_ONLY", "0"}, {NULL, NULL}};
+    CHECK(config_request_auth(&c, kv_get, forged, &as, &st) == 0);
+    CHECK_STR(as.jwt_secret, "old");
+    CHECK(as.expiring_jwt_secret == NULL && as.auth_token == NULL &&
+          as.expiring_auth_token == NULL && as.jwt_leeway == 0 && as.read_only == 1);
+    struct kv blanked[] = {{"JWT_SECRET", ""}, {"JWT_LEEWAY", "soon"}, {NULL, NULL}};
+    CHECK(config_request_auth(&c, kv_get, blanked, &as, &st) == 0);
+    CHECK_STR(as.jwt_secret, "old");
+
+    /* With it, present parameters replace the process's own, blank ones
+     * unset them, absent ones leave them. */
+    struct kv env[] = {{"JWT_SECRET", "old"}, {"AUTH_TOKEN", "tok"},
+                       {"SETTINGS_FROM_PARAMS", "1"}, {NULL, NULL}};
+    CHECK(load(env, &c, &st) == 0);
     struct kv p1[] = {{"JWT_SECRET", "new"}, {"EXPIRING_JWT_SECRET", "old"},
                       {"HTTP_AUTH_TOKEN", "client"}, {NULL, NULL}};
     CHECK(config_request_auth(&c, kv_get, p1, &as, &st) == 0);
@@ -239,6 +255,83 @@ static void test_cors(void)
     CHECK_STR(out, "Authorization, Content-Type");
     cors_allow_headers("authorization, x-request-id, x-evil", out, sizeof out);
     CHECK_STR(out, "Authorization, Content-Type, X-Request-Id");
+}
+
+static void test_cross_site(void)
+{
+    /* A browser on the gateway's own origin, through an http front. */
+#define HOST {"HTTP_HOST", "gw.example:8080"}
+    const char *list = "https://app.example, null";
+    struct kv none[] = {HOST, {NULL, NULL}};
+    CHECK(cors_cross_site(list, 1, kv_get, none) == 0);
+    CHECK(cors_cross_site("*", 0, kv_get, none) == 0);
+    struct kv own[] = {HOST, {"HTTP_ORIGIN", "http://gw.example:8080"}, {NULL, NULL}};
+    CHECK(cors_cross_site("https://app.example", 0, kv_get, own) == 0);
+    struct kv own_case[] = {HOST, {"HTTP_ORIGIN", "HTTP://GW.Example:8080"}, {NULL, NULL}};
+    CHECK(cors_cross_site("", 0, kv_get, own_case) == 0);
+    struct kv other_port[] = {HOST, {"HTTP_ORIGIN", "http://gw.example:8081"}, {NULL, NULL}};
+    CHECK(cors_cross_site("https://app.example", 1, kv_get, other_port) == 1);
+    struct kv other_scheme[] = {HOST, {"HTTP_ORIGIN", "https://gw.example:8080"}, {NULL, NULL}};
+    CHECK(cors_cross_site("https://app.example", 1, kv_get, other_scheme) == 1);
+    struct kv longer[] = {HOST, {"HTTP_ORIGIN", "http://gw.example:8080.evil"}, {NULL, NULL}};
+    CHECK(cors_cross_site("", 0, kv_get, longer) == 1);
+    struct kv path[] = {HOST, {"HTTP_ORIGIN", "http://gw.example:8080/"}, {NULL, NULL}};
+    CHECK(cors_cross_site("", 0, kv_get, path) == 1);
+    struct kv userinfo[] = {{"HTTP_HOST", "evil@gw.example"}, {"HTTP_ORIGIN", "http://evil@gw.example"},
+                            {NULL, NULL}};
+    CHECK(cors_cross_site("", 0, kv_get, userinfo) == 1);
+
+    /* Default ports, written or not, and the scheme from HTTPS or
+     * REQUEST_SCHEME. */
+    struct kv tls[] = {{"HTTP_HOST", "gw.example"}, {"HTTPS", "on"},
+                       {"HTTP_ORIGIN", "https://gw.example:443"}, {NULL, NULL}};
+    CHECK(cors_cross_site("", 0, kv_get, tls) == 0);
+    struct kv tls_off[] = {{"HTTP_HOST", "gw.example"}, {"HTTPS", "off"},
+                           {"HTTP_ORIGIN", "https://gw.example"}, {NULL, NULL}};
+    CHECK(cors_cross_site("", 0, kv_get, tls_off) == 1);
+    struct kv scheme[] = {{"HTTP_HOST", "gw.example:443"}, {"REQUEST_SCHEME", "https"},
+                          {"HTTP_ORIGIN", "https://gw.example"}, {NULL, NULL}};
+    CHECK(cors_cross_site("", 0, kv_get, scheme) == 0);
+    struct kv plain80[] = {{"HTTP_HOST", "gw.example:80"}, {"HTTP_ORIGIN", "http://gw.example"},
+                           {NULL, NULL}};
+    CHECK(cors_cross_site("", 0, kv_get, plain80) == 0);
+    struct kv by_name[] = {{"SERVER_NAME", "gw.example"}, {"SERVER_PORT", "8080"},
+                           {"HTTP_ORIGIN", "http://gw.example:8080"}, {NULL, NULL}};
+    CHECK(cors_cross_site("", 0, kv_get, by_name) == 0);
+    struct kv v6[] = {{"HTTP_HOST", "[::1]:8080"}, {"HTTP_ORIGIN", "http://[::1]:8080"}, {NULL, NULL}};
+    CHECK(cors_cross_site("", 0, kv_get, v6) == 0);
+    struct kv no_host[] = {{"HTTP_ORIGIN", "http://gw.example"}, {NULL, NULL}};
+    CHECK(cors_cross_site("", 0, kv_get, no_host) == 1);
+
+    /* Other origins: listed ones pass; the wildcard only where it counts;
+     * "null" only when listed. */
+    struct kv evil[] = {HOST, {"HTTP_ORIGIN", "https://evil.example"}, {NULL, NULL}};
+    CHECK(cors_cross_site(list, 1, kv_get, evil) == 1);
+    CHECK(cors_cross_site("*", 1, kv_get, evil) == 0);
+    CHECK(cors_cross_site("*", 0, kv_get, evil) == 1);
+    struct kv app[] = {HOST, {"HTTP_ORIGIN", "https://APP.example"}, {NULL, NULL}};
+    CHECK(cors_cross_site(list, 0, kv_get, app) == 0);
+    CHECK(cors_cross_site("*, https://app.example", 0, kv_get, app) == 0);
+    struct kv null_origin[] = {HOST, {"HTTP_ORIGIN", "null"}, {NULL, NULL}};
+    CHECK(cors_cross_site("*", 1, kv_get, null_origin) == 1);
+    CHECK(cors_cross_site(list, 0, kv_get, null_origin) == 0);
+
+    /* Sec-Fetch-Site: cross-site needs an allowed Origin; the own origin
+     * does not count then. */
+    struct kv marked[] = {HOST, {"HTTP_SEC_FETCH_SITE", "cross-site"}, {NULL, NULL}};
+    CHECK(cors_cross_site("*", 1, kv_get, marked) == 1);
+    struct kv marked_own[] = {HOST, {"HTTP_SEC_FETCH_SITE", "Cross-Site"},
+                              {"HTTP_ORIGIN", "http://gw.example:8080"}, {NULL, NULL}};
+    CHECK(cors_cross_site("", 0, kv_get, marked_own) == 1);
+    struct kv marked_app[] = {HOST, {"HTTP_SEC_FETCH_SITE", "cross-site"},
+                              {"HTTP_ORIGIN", "https://app.example"}, {NULL, NULL}};
+    CHECK(cors_cross_site(list, 0, kv_get, marked_app) == 0);
+    struct kv same[] = {HOST, {"HTTP_SEC_FETCH_SITE", "same-origin"},
+                        {"HTTP_ORIGIN", "http://gw.example:8080"}, {NULL, NULL}};
+    CHECK(cors_cross_site("", 0, kv_get, same) == 0);
+    struct kv nav[] = {HOST, {"HTTP_SEC_FETCH_SITE", "none"}, {NULL, NULL}};
+    CHECK(cors_cross_site("", 0, kv_get, nav) == 0);
+#undef HOST
 }
 
 static void test_request_ids(void)
@@ -397,6 +490,22 @@ static void test_handler(void)
     out = serve(&g, &f, split, "{}");
     CHECK(starts(out, "Status: 403"));
 
+    /* A cross-site request is refused before authentication (a bad token
+     * answers 403, not 401) with no CORS header, but Vary: Origin. The
+     * wildcard here allows every origin but "null". */
+    struct kv cross[] = {{"REQUEST_METHOD", "POST"}, {"REQUEST_URI", "/show.ShowInterface/FindShow"},
+                         {"HTTP_HOST", "gw.example"}, {"HTTP_ORIGIN", "null"},
+                         {"HTTP_AUTHORIZATION", "Bearer nope"}, {NULL, NULL}};
+    out = serve(&g, &f, cross, "{}");
+    CHECK(starts(out, "Status: 403") && strstr(out, "\"code\":7") &&
+          strstr(out, "origin null is not allowed") &&
+          strstr(out, "Vary: Origin, Sec-Fetch-Site\r\n") && !strstr(out, "Access-Control-Allow-Origin"));
+    struct kv own_origin[] = {{"REQUEST_METHOD", "POST"}, {"REQUEST_URI", "/show.ShowInterface/FindShow"},
+                              {"HTTP_HOST", "gw.example"}, {"HTTP_ORIGIN", "http://gw.example"},
+                              AUTH, {NULL, NULL}};
+    out = serve(&g, &f, own_origin, "{\"name\": \"a\"}");
+    CHECK(starts(out, "Status: 503"));
+
     /* Every answer carries the request id. */
     struct kv rid[] = {{"REQUEST_METHOD", "GET"}, {"REQUEST_URI", "/"}, {"HTTP_X_REQUEST_ID", "r-1"},
                        {NULL, NULL}};
@@ -412,6 +521,7 @@ int main(void)
     test_config();
     test_policy();
     test_cors();
+    test_cross_site();
     test_request_ids();
     test_handler();
     return unit_report("gateway");

@@ -1,0 +1,86 @@
+/* One FastCGI connection of a worker process, and the hand-offs between
+ * the process's I/O thread and its request threads. Not for the rest of
+ * cuegw: worker.h is the process's interface.
+ *
+ * Ownership: a connection belongs to the I/O thread, except while it is
+ * in CONN_RUN: then exactly one request thread (or the run queue) has it,
+ * and the I/O thread touches nothing in it until it comes back through
+ * the done queue. So no field needs a lock. */
+#ifndef CUEGW_CONN_H
+#define CUEGW_CONN_H
+
+#include <stdint.h>
+
+#include "fcgi_in.h"
+#include "gateway.h"
+#include "outq.h"
+
+enum conn_state {
+    CONN_HEAD = 0,       /* reading a request's BEGIN_REQUEST and params */
+    CONN_IDLE,           /* kept: waiting for the next request's first byte */
+    CONN_BODY,           /* reading the body the gateway asked for */
+    CONN_WRITE,          /* writing the answer (and dropping unread body) */
+    CONN_LINGER,         /* not kept: answered, our side shut, dropping input */
+    CONN_RUN,            /* queued for, or on, a request thread */
+    CONN_STATES
+};
+
+/* What the request thread does with the connection next. */
+enum conn_step {
+    STEP_BEGIN = 0,      /* gateway_begin on the params */
+    STEP_RESUME,         /* gateway_resume with the body (or why there is none) */
+};
+
+/* What a request thread hands back. */
+enum conn_outcome {
+    OUTCOME_WANTS_BODY = 0,
+    OUTCOME_ANSWERED,
+};
+
+struct conn {
+    int fd;
+    enum conn_state state;
+    struct conn *prev, *next;      /* in its state's list, oldest first */
+    int64_t since_ms;              /* entered the list: its deadline counts from here */
+    int64_t start_us;              /* the request's first byte (accept, for a new one) */
+    uint32_t events;               /* what epoll watches for it now */
+    int watched;                   /* in the epoll set */
+    int read_eof;                  /* the web server shut its side */
+    int closed;                    /* waiting to be freed (reactor.c) */
+
+    struct fcgi_in in;
+    struct outq out;
+    char *pending;                 /* bytes read past the last event */
+    size_t pending_len, pending_off;
+
+    /* The request in hand. */
+    int has_exchange;              /* gateway_begin ran: gateway_end is owed */
+    struct cg_exchange x;
+    struct arena *arena;
+    char **params;                 /* decoded, owned */
+    struct cg_request_io io;
+    enum cg_refusal refusal;
+    enum conn_step step;
+    enum cg_body body_how;
+    enum conn_outcome outcome;
+    size_t body_max, body_hint;
+
+    struct conn *qnext;            /* run queue or done queue */
+};
+
+/* The request threads' side (worker.c). */
+void conn_run_push(struct conn *c);          /* I/O thread: hand c to a request thread */
+struct conn *conn_done_pop(void);            /* I/O thread: a connection handed back */
+
+/* The I/O thread (reactor.c): serves listen_fd until stopped. Runs in the
+ * calling thread; returns when every connection is finished. */
+struct cg_config;
+struct peer_filter;
+int reactor_run(int listen_fd, int wake_fd, int done_fd, const struct cg_config *cfg,
+                const struct peer_filter *peers);
+
+/* An arena for a request, from the process's pool (NULL: out of memory). */
+struct arena *conn_arena_get(void);
+void conn_arena_put(struct arena *a);
+
+#endif

@@ -1,0 +1,650 @@
+/* The I/O thread of a worker process: every read and write on the FastCGI
+ * socket happens here or, while a request thread holds a connection, as a
+ * non-blocking write from that thread. No thread ever waits on a web
+ * server: a connection that sends nothing, sends a byte a second or never
+ * reads costs a slot and a deadline, not a thread.
+ *
+ * A request goes:  HEAD (params) -> RUN (gateway_begin) -> BODY (when the
+ * call wants its body) -> RUN (gateway_resume) -> WRITE -> IDLE (kept) or
+ * LINGER (not kept) -> closed. Each state but RUN has a deadline that
+ * counts from when the connection entered it; since every connection in a
+ * state has the same timeout, a list per state kept in order of entry is
+ * also in order of deadline, and the next deadline is at a list's head. */
+#include <errno.h>
+#include <fastcgi.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cg_limits.h"
+#include "conn.h"
+#include "listen.h"
+#include "log.h"
+#include "metrics.h"
+
+static struct {
+    int ep;
+    int listen_fd;
+    int listening;                   /* listen_fd is in ep */
+    int full;                        /* every slot taken, none can be freed */
+    int stopping;
+    int open;                        /* connections held */
+    struct conn *graveyard;          /* closed during this batch of events */
+    struct { struct conn *head, *tail; } list[CONN_STATES];
+    int64_t timeout_ms[CONN_STATES];
+    const struct cg_config *cfg;
+    const struct peer_filter *peers;
+    char scratch[64 * 1024];
+} R;
+
+/* epoll tags that are not connections. */
+static char tag_listen, tag_wake, tag_done;
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ---- the state lists ------------------------------------------------------ */
+
+static void unlink_conn(struct conn *c)
+{
+    if (c->state == CONN_RUN)
+        return;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        R.list[c->state].head = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    else
+        R.list[c->state].tail = c->prev;
+    c->prev = c->next = NULL;
+}
+
+static void set_events(struct conn *c, uint32_t events)
+{
+    if (c->watched && c->events == events)
+        return;
+    struct epoll_event ev = {.events = events, .data.ptr = c};
+    if (epoll_ctl(R.ep, c->watched ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->fd, &ev) == 0) {
+        c->watched = 1;
+        c->events = events;
+    }
+}
+
+static void update_listening(void);
+
+/* Moves c to state s, whose deadline starts now. */
+static void enter(struct conn *c, enum conn_state s)
+{
+    unlink_conn(c);
+    c->state = s;
+    c->since_ms = now_ms();
+    if (s == CONN_RUN) {
+        set_events(c, 0);           /* a request thread owns the socket now */
+        return;
+    }
+    if (R.full && (s == CONN_HEAD || s == CONN_IDLE)) {
+        R.full = 0;                 /* it can make room for a new one */
+        update_listening();
+    }
+    c->prev = R.list[s].tail;
+    c->next = NULL;
+    if (c->prev)
+        c->prev->next = c;
+    else
+        R.list[s].head = c;
+    R.list[s].tail = c;
+}
+
+/* ---- ends ---------------------------------------------------------------- */
+
+static void update_listening(void)
+{
+    int want = !R.stopping && !R.full && R.listen_fd >= 0;
+    if (want == R.listening)
+        return;
+    if (want) {
+        /* EPOLLEXCLUSIVE: a new connection wakes one process of the pool. */
+        struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = &tag_listen};
+        if (epoll_ctl(R.ep, EPOLL_CTL_ADD, R.listen_fd, &ev) != 0)
+            return;
+    } else {
+        epoll_ctl(R.ep, EPOLL_CTL_DEL, R.listen_fd, NULL);
+    }
+    R.listening = want;
+}
+
+static void release_request(struct conn *c)
+{
+    if (c->arena)
+        conn_arena_put(c->arena);
+    c->arena = NULL;
+    free(c->params);
+    c->params = NULL;
+    c->has_exchange = 0;
+    c->refusal = CG_REFUSE_NONE;
+}
+
+/* The access line and the metrics of the request in hand, if any. */
+static void end_request(struct conn *c, enum cg_delivery how)
+{
+    if (c->has_exchange)
+        gateway_end(&c->x, now_us() - c->start_us, how);
+    release_request(c);
+}
+
+/* Freed once the batch of events that closed it is handled: a later event
+ * of the same batch may still name it. */
+static void close_conn(struct conn *c)
+{
+    if (c->closed)
+        return;
+    end_request(c, CG_DELIVERY_GONE);
+    unlink_conn(c);
+    c->state = CONN_RUN;        /* in no list */
+    close(c->fd);               /* leaves the epoll set with it */
+    c->closed = 1;
+    fcgi_in_free(&c->in);
+    outq_free(&c->out);
+    free(c->pending);
+    c->pending = NULL;
+    c->pending_len = c->pending_off = 0;
+    c->qnext = R.graveyard;
+    R.graveyard = c;
+    R.open--;
+    if (R.full) {
+        R.full = 0;
+        update_listening();
+    }
+}
+
+static void bury(void)
+{
+    while (R.graveyard) {
+        struct conn *c = R.graveyard;
+        R.graveyard = c->qnext;
+        free(c);
+    }
+}
+
+static void count_timeout(int phase, const char *what, struct conn *c)
+{
+    metrics_peer_timeout(phase);
+    log_msg(LOG_DEBUG, "FastCGI connection %d: %s", c->fd, what);
+}
+
+/* ---- input ---------------------------------------------------------------- */
+
+static void start_run(struct conn *c, enum conn_step step)
+{
+    c->step = step;
+    enter(c, CONN_RUN);
+    conn_run_push(c);
+}
+
+/* Keeps what a read gave past the event that stopped the decoder (p may
+ * point into the pending bytes themselves). */
+static int keep_pending(struct conn *c, const char *p, size_t n)
+{
+    if (n == 0)
+        return 0;
+    char *b = malloc(n);
+    if (!b)
+        return -1;
+    memcpy(b, p, n);
+    free(c->pending);
+    c->pending = b;
+    c->pending_len = n;
+    c->pending_off = 0;
+    return 0;
+}
+
+static void params_done(struct conn *c)
+{
+    const char *why = NULL;
+    c->params = fcgi_params_decode(c->in.params, c->in.params_len, c->in.params_over, &why);
+    if (!c->params) {
+        close_conn(c);
+        return;
+    }
+    if (why) {
+        /* The rest of this request's records are not read: the connection
+         * cannot carry another one. */
+        c->refusal = !strcmp(why, "too big") ? CG_REFUSE_PARAMS_TOO_BIG : CG_REFUSE_PARAMS_BAD;
+        c->in.keep_conn = 0;
+    }
+    c->in.stage = FCGI_IN_HELD;
+    start_run(c, STEP_BEGIN);
+}
+
+static void after_answer(struct conn *c);
+static int flush_replies(struct conn *c);
+
+static void on_abort(struct conn *c)
+{
+    /* The web server gave up on the request (its client went away). */
+    end_request(c, CG_DELIVERY_GONE);
+    outq_end_request(&c->out, -1, c->in.id_active, 0, FCGI_REQUEST_COMPLETE);
+    c->in.stage = FCGI_IN_ENDED;
+    after_answer(c);
+}
+
+/* Feeds input to the decoder while the connection is in a reading state.
+ * Returns 0 while c lives and stays with the I/O thread, 1 when it was
+ * handed to a request thread or closed. */
+static int feed(struct conn *c, const char *p, size_t n)
+{
+    while (n > 0) {
+        if (c->state == CONN_IDLE) {
+            c->start_us = now_us();        /* the next request's first byte */
+            enter(c, CONN_HEAD);
+        }
+        if (c->state == CONN_LINGER ||
+            (c->state == CONN_WRITE && c->in.stage != FCGI_IN_DROP)) {
+            if (c->state == CONN_LINGER && (c->in.dropped += n) > CG_LINGER_MAX) {
+                close_conn(c);
+                return 1;
+            }
+            return 0;                      /* dropped */
+        }
+        enum fcgi_in_event ev;
+        size_t used = fcgi_in_feed(&c->in, p, n, &c->out, &ev);
+        p += used;
+        n -= used;
+        switch (ev) {
+        case FCGI_EV_MORE:
+            if (flush_replies(c))
+                return 1;
+            break;
+        case FCGI_EV_PARAMS:
+            if (keep_pending(c, p, n)) {
+                close_conn(c);
+                return 1;
+            }
+            params_done(c);
+            return 1;
+        case FCGI_EV_BODY:
+            if (keep_pending(c, p, n)) {
+                close_conn(c);
+                return 1;
+            }
+            if (c->state == CONN_BODY) {
+                if (c->in.body_over) {
+                    c->body_how = CG_BODY_TOO_BIG;
+                    c->in.keep_conn = 0;   /* the rest of the body stays unread */
+                } else {
+                    c->body_how = CG_BODY_OK;
+                }
+                start_run(c, STEP_RESUME);
+                return 1;
+            }
+            /* The body an early answer left unread has all been dropped. */
+            after_answer(c);
+            return 1;
+        case FCGI_EV_ABORT:
+            if (keep_pending(c, p, n)) {
+                close_conn(c);
+                return 1;
+            }
+            if (c->state == CONN_WRITE) {
+                c->in.stage = FCGI_IN_ENDED;   /* answered already: nothing to drop */
+                after_answer(c);
+            } else {
+                on_abort(c);
+            }
+            return 1;
+        case FCGI_EV_ERROR:
+            log_msg(LOG_DEBUG, "FastCGI connection %d: %s; closing it", c->fd,
+                    c->in.error ? c->in.error : "protocol error");
+            close_conn(c);
+            return 1;
+        }
+        if (c->state == CONN_WRITE && c->in.dropped > CG_LINGER_MAX) {
+            c->in.keep_conn = 0;           /* too much to drop: not worth keeping */
+            c->in.stage = FCGI_IN_ENDED;
+        }
+    }
+    return 0;
+}
+
+/* Bytes a previous read gave beyond an event, used before reading more. */
+static int feed_pending(struct conn *c)
+{
+    while (!c->closed && c->pending && c->pending_off < c->pending_len) {
+        char *p = c->pending + c->pending_off;
+        size_t n = c->pending_len - c->pending_off;
+        c->pending_off = c->pending_len;
+        int handed = feed(c, p, n);
+        if (c->pending_off == c->pending_len) {
+            free(c->pending);
+            c->pending = NULL;
+            c->pending_len = c->pending_off = 0;
+        }
+        if (handed)
+            return 1;
+    }
+    return c->closed;
+}
+
+static void on_readable(struct conn *c)
+{
+    if (feed_pending(c))
+        return;
+    for (int rounds = 0; rounds < 16; rounds++) {
+        ssize_t got = recv(c->fd, R.scratch, sizeof R.scratch, MSG_DONTWAIT);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        if (got <= 0) {
+            c->read_eof = 1;
+            if (c->state == CONN_WRITE && c->out.queued > 0) {
+                /* Still owed an answer: finish writing, read no more. */
+                c->in.keep_conn = 0;
+                set_events(c, EPOLLOUT);
+                return;
+            }
+            close_conn(c);
+            return;
+        }
+        if (feed(c, R.scratch, (size_t)got))
+            return;
+    }
+}
+
+/* ---- output ---------------------------------------------------------------- */
+
+static void finish_write(struct conn *c);
+
+static void on_writable(struct conn *c)
+{
+    int r = outq_flush(&c->out, c->fd);
+    if (r < 0) {
+        close_conn(c);
+        return;
+    }
+    if (r > 0 && c->state == CONN_WRITE)
+        finish_write(c);
+    else if (r > 0)
+        set_events(c, c->events & ~(uint32_t)EPOLLOUT);   /* control replies are out */
+}
+
+/* Replies the decoder queued on its own (GET_VALUES, CANT_MPX_CONN) while
+ * no answer is being written. */
+static int flush_replies(struct conn *c)
+{
+    if (c->out.queued == 0 || c->state == CONN_WRITE || c->state == CONN_LINGER)
+        return 0;
+    int r = outq_flush(&c->out, c->fd);
+    if (r < 0) {
+        close_conn(c);
+        return 1;
+    }
+    set_events(c, (c->events & ~(uint32_t)EPOLLOUT) | (r == 0 ? EPOLLOUT : 0));
+    return 0;
+}
+
+/* What is left of a request once its answer is queued: write it, drop any
+ * body it left unread (kept connections), and move on. */
+static void after_answer(struct conn *c)
+{
+    int dropping = c->in.keep_conn && c->in.stage != FCGI_IN_ENDED;
+    if (dropping && c->in.stage != FCGI_IN_DROP)
+        fcgi_in_drop_body(&c->in);
+    if (c->state != CONN_WRITE)
+        enter(c, CONN_WRITE);
+    int r = outq_flush(&c->out, c->fd);
+    if (r < 0) {
+        close_conn(c);
+        return;
+    }
+    if (r > 0 && !dropping) {
+        finish_write(c);
+        return;
+    }
+    set_events(c, (r == 0 ? EPOLLOUT : 0) | (dropping && !c->read_eof ? EPOLLIN : 0));
+    if (dropping)
+        feed_pending(c);
+}
+
+/* The answer is all written. */
+static void finish_write(struct conn *c)
+{
+    if (c->in.keep_conn && c->in.stage != FCGI_IN_ENDED) {
+        set_events(c, EPOLLIN);            /* still dropping the unread body */
+        return;
+    }
+    end_request(c, CG_DELIVERED);
+    if (c->in.keep_conn && !R.stopping && !c->read_eof) {
+        fcgi_in_next(&c->in);
+        outq_free(&c->out);
+        enter(c, CONN_IDLE);
+        set_events(c, EPOLLIN);
+        feed_pending(c);
+        return;
+    }
+    /* Not kept: our side is shut at once, and what the web server still
+     * sends is read and dropped until it closes (bounded: CG_LINGER_*). */
+    if (c->read_eof) {
+        close_conn(c);
+        return;
+    }
+    shutdown(c->fd, SHUT_WR);
+    c->in.dropped = 0;
+    enter(c, CONN_LINGER);
+    set_events(c, EPOLLIN);
+    free(c->pending);
+    c->pending = NULL;
+    c->pending_len = c->pending_off = 0;
+}
+
+/* A request thread handed c back. */
+static void on_done(struct conn *c)
+{
+    if (c->out.failed) {
+        close_conn(c);
+        return;
+    }
+    if (c->outcome == OUTCOME_WANTS_BODY) {
+        enter(c, CONN_BODY);
+        set_events(c, EPOLLIN);
+        if (!feed_pending(c))
+            on_readable(c);
+        return;
+    }
+    after_answer(c);
+}
+
+/* ---- connections ------------------------------------------------------------ */
+
+/* Makes room for a new connection by closing the one that has waited
+ * longest without a request in hand. 0 when there is room. */
+static int make_room(void)
+{
+    if (R.open < CG_MAX_CONNS)
+        return 0;
+    struct conn *victim = R.list[CONN_IDLE].head;
+    if (!victim && R.list[CONN_HEAD].head)
+        victim = R.list[CONN_HEAD].head;
+    if (!victim)
+        return -1;
+    close_conn(victim);
+    return 0;
+}
+
+static void accept_new(void)
+{
+    for (int i = 0; i < 64; i++) {
+        if (make_room()) {
+            R.full = 1;             /* until a connection closes or can be evicted */
+            update_listening();
+            return;
+        }
+        int fd = accept4(R.listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                log_msg(LOG_WARN, "accepting a FastCGI connection failed: %s", strerror(errno));
+            return;
+        }
+        if (!peer_filter_allows(R.peers, fd)) {
+            log_msg(LOG_WARN, "refused a FastCGI connection from an address not in "
+                              "FCGI_WEB_SERVER_ADDRS");
+            close(fd);
+            continue;
+        }
+        struct conn *c = calloc(1, sizeof *c);
+        if (!c) {
+            close(fd);
+            return;
+        }
+        c->fd = fd;
+        fcgi_in_init(&c->in);
+        outq_init(&c->out);
+        c->start_us = now_us();
+        c->state = CONN_RUN;               /* not in a list yet */
+        enter(c, CONN_HEAD);
+        set_events(c, EPOLLIN);
+        R.open++;
+    }
+}
+
+/* ---- deadlines ----------------------------------------------------------------- */
+
+static void expire(struct conn *c)
+{
+    switch (c->state) {
+    case CONN_HEAD:
+        count_timeout(METRICS_TIMEOUT_PARAMS, "no complete request in PARAMS_TIMEOUT", c);
+        close_conn(c);
+        return;
+    case CONN_BODY:
+        count_timeout(METRICS_TIMEOUT_BODY, "no complete body in BODY_TIMEOUT", c);
+        c->body_how = CG_BODY_TIMEOUT;
+        c->in.keep_conn = 0;
+        start_run(c, STEP_RESUME);
+        return;
+    case CONN_WRITE:
+        count_timeout(METRICS_TIMEOUT_WRITE, "answer not taken in WRITE_TIMEOUT", c);
+        end_request(c, CG_DELIVERY_TIMEOUT);
+        close_conn(c);
+        return;
+    case CONN_IDLE:
+    case CONN_LINGER:
+        close_conn(c);
+        return;
+    case CONN_RUN:
+    case CONN_STATES:
+        return;
+    }
+}
+
+/* Handles every deadline that has passed; returns the ms to the next one
+ * (-1: none). */
+static int expire_due(void)
+{
+    int64_t now = now_ms(), next = -1;
+    for (int s = 0; s < CONN_RUN; s++) {
+        struct conn *c;
+        while ((c = R.list[s].head) && c->since_ms + R.timeout_ms[s] <= now)
+            expire(c);
+        if (c) {
+            int64_t wait = c->since_ms + R.timeout_ms[s] - now;
+            if (next < 0 || wait < next)
+                next = wait;
+        }
+    }
+    return next < 0 ? -1 : next > 60000 ? 60000 : (int)next + 1;
+}
+
+/* On a stop, connections with no request in hand close now. */
+static void close_quiet(void)
+{
+    for (int s = CONN_HEAD; s <= CONN_IDLE; s++)
+        while (R.list[s].head)
+            close_conn(R.list[s].head);
+}
+
+int reactor_run(int listen_fd, int wake_fd, int done_fd, const struct cg_config *cfg,
+                const struct peer_filter *peers)
+{
+    R.listen_fd = listen_fd;
+    R.cfg = cfg;
+    R.peers = peers;
+    R.timeout_ms[CONN_HEAD] = cfg->params_timeout_ms;
+    R.timeout_ms[CONN_IDLE] = cfg->idle_timeout_ms;
+    R.timeout_ms[CONN_BODY] = cfg->body_timeout_ms;
+    R.timeout_ms[CONN_WRITE] = cfg->write_timeout_ms;
+    R.timeout_ms[CONN_LINGER] = CG_LINGER_MS;
+    if ((R.ep = epoll_create1(EPOLL_CLOEXEC)) < 0)
+        return -1;
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &tag_wake};
+    if (epoll_ctl(R.ep, EPOLL_CTL_ADD, wake_fd, &ev) != 0)
+        return -1;
+    ev.data.ptr = &tag_done;
+    if (epoll_ctl(R.ep, EPOLL_CTL_ADD, done_fd, &ev) != 0)
+        return -1;
+    update_listening();
+
+    struct epoll_event evs[64];
+    for (;;) {
+        int wait = expire_due();
+        if (R.stopping && R.open == 0)
+            break;
+        int n = epoll_wait(R.ep, evs, 64, wait);
+        if (n < 0 && errno != EINTR) {
+            log_msg(LOG_ERROR, "waiting for FastCGI input failed: %s", strerror(errno));
+            break;
+        }
+        for (int i = 0; i < n; i++) {
+            void *tag = evs[i].data.ptr;
+            if (tag == &tag_listen) {
+                accept_new();
+            } else if (tag == &tag_wake) {
+                /* The pipe stays readable (nothing drains it): watch it no more. */
+                epoll_ctl(R.ep, EPOLL_CTL_DEL, wake_fd, NULL);
+                R.stopping = 1;
+                update_listening();
+                close_quiet();
+            } else if (tag == &tag_done) {
+                uint64_t k;
+                ssize_t r = read(done_fd, &k, sizeof k);
+                (void)r;
+                struct conn *c;
+                while ((c = conn_done_pop()))
+                    on_done(c);
+            } else {
+                struct conn *c = tag;
+                if (c->closed || c->state == CONN_RUN)
+                    continue;              /* closed, or a thread has it */
+                uint32_t e = evs[i].events;
+                if (e & EPOLLOUT)
+                    on_writable(c);
+                if (!c->closed && c->state != CONN_RUN && (c->events & EPOLLIN) &&
+                    (e & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+                    on_readable(c);
+                else if (!c->closed && !(c->events & (EPOLLIN | EPOLLOUT)) && c->state != CONN_RUN &&
+                         (e & (EPOLLHUP | EPOLLERR)))
+                    close_conn(c);
+            }
+        }
+        bury();
+    }
+    close(R.ep);
+    return 0;
+}
