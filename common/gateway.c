@@ -25,16 +25,22 @@ static const char *param(const struct cg_exchange *x, const char *name)
     return x->io->param(x->io->ctx, name);
 }
 
-static int send_bytes(struct cg_exchange *x, const char *p, size_t n)
+static int send_bytes_with(struct cg_exchange *x, const char *p, size_t n,
+                           int (*write)(void *, const char *, size_t))
 {
     if (x->client_gone)
         return -1;
-    if (x->io->write(x->io->ctx, p, n) != 0) {
+    if (write(x->io->ctx, p, n) != 0) {
         x->client_gone = 1;
         return -1;
     }
     x->bytes_out += n;
     return 0;
+}
+
+static int send_bytes(struct cg_exchange *x, const char *p, size_t n)
+{
+    return send_bytes_with(x, p, n, x->io->write);
 }
 
 static const char *reason_phrase(int http)
@@ -192,7 +198,7 @@ static void openapi_doc(struct cg_exchange *x)
     }
     x->code = CG_OK;
     if (send_head(x, 200, (long long)len, NULL) == 0 && !is_method(x, "HEAD"))
-        send_bytes(x, doc, len);
+        send_bytes_with(x, doc, len, x->io->write_static ? x->io->write_static : x->io->write);
 }
 
 static const char *auth_message(enum auth_result r)

@@ -28,6 +28,10 @@ struct cg_request_io {
     /* Writes response bytes; 0, or -1 when the client is gone. */
     int (*write)(void *ctx, const char *p, size_t n);
     void *ctx;
+    /* Optional: writes bytes that stay valid as long as the process (the
+     * OpenAPI document), which a transport may then send without copying:
+     * an answer nobody reads then costs no copy of it. NULL: write. */
+    int (*write_static)(void *ctx, const char *p, size_t n);
 };
 
 /* Per-thread state, reused by every request the thread serves: the

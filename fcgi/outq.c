@@ -11,9 +11,24 @@ struct outq_block {
     struct outq_block *next;
     size_t off;              /* written from the front */
     size_t len;              /* bytes held */
-    size_t cap;
+    size_t cap;              /* 0: the bytes are the caller's, at ref */
+    const char *ref;
     char data[];
 };
+
+static const char *bytes_of(const struct outq_block *b)
+{
+    return b->ref ? b->ref : b->data;
+}
+
+static void link_block(struct outq *q, struct outq_block *b)
+{
+    if (q->tail)
+        q->tail->next = b;
+    else
+        q->head = b;
+    q->tail = b;
+}
 
 #define BLOCK_MIN (16u * 1024)
 #define BLOCK_MAX (1024u * 1024)
@@ -36,26 +51,22 @@ void outq_free(struct outq *q)
     q->queued = 0;
 }
 
-/* Copies n bytes behind what is queued. */
-static int put(struct outq *q, const char *p, size_t n)
+/* Copies n bytes behind what is queued, into blocks of at least `least`
+ * bytes. */
+static int put(struct outq *q, const char *p, size_t n, size_t least)
 {
     while (n > 0) {
         struct outq_block *t = q->tail;
-        if (!t || t->len == t->cap) {
-            size_t cap = n < BLOCK_MIN ? BLOCK_MIN : n > BLOCK_MAX ? BLOCK_MAX : n;
+        if (!t || t->ref || t->len == t->cap) {
+            size_t cap = n < least ? least : n > BLOCK_MAX ? BLOCK_MAX : n;
             struct outq_block *b = malloc(sizeof *b + cap);
             if (!b) {
                 q->failed = 1;
                 return -1;
             }
-            b->next = NULL;
-            b->off = b->len = 0;
-            b->cap = cap;
-            if (t)
-                t->next = b;
-            else
-                q->head = b;
-            q->tail = t = b;
+            *b = (struct outq_block){.cap = cap};
+            link_block(q, b);
+            t = b;
         }
         size_t k = t->cap - t->len < n ? t->cap - t->len : n;
         memcpy(t->data + t->len, p, k);
@@ -85,7 +96,24 @@ static ssize_t try_send(int fd, struct iovec *iov, int n)
     }
 }
 
-static int record(struct outq *q, int fd, unsigned type, unsigned id, const char *p, size_t n)
+/* Queues the caller's bytes by reference. */
+static int put_ref(struct outq *q, const char *p, size_t n)
+{
+    if (n == 0)
+        return 0;
+    struct outq_block *b = malloc(sizeof *b);
+    if (!b) {
+        q->failed = 1;
+        return -1;
+    }
+    *b = (struct outq_block){.len = n, .ref = p};
+    link_block(q, b);
+    q->queued += n;
+    return 0;
+}
+
+static int record(struct outq *q, int fd, unsigned type, unsigned id, const char *p, size_t n,
+                  int by_ref)
 {
     unsigned char h[FCGI_HEADER_LEN] = {
         FCGI_VERSION_1, (unsigned char)type, (unsigned char)(id >> 8), (unsigned char)id,
@@ -103,27 +131,41 @@ static int record(struct outq *q, int fd, unsigned type, unsigned id, const char
         q->written += done;
     }
     if (done < sizeof h) {
-        if (put(q, (const char *)h + done, sizeof h - done))
+        if (put(q, (const char *)h + done, sizeof h - done, by_ref ? 64 : BLOCK_MIN))
             return -1;
         done = sizeof h;
     }
-    return put(q, p + (done - sizeof h), n - (done - sizeof h));
+    const char *rest = p + (done - sizeof h);
+    size_t left = n - (done - sizeof h);
+    return by_ref ? put_ref(q, rest, left) : put(q, rest, left, BLOCK_MIN);
 }
 
-int outq_records(struct outq *q, int fd, unsigned type, unsigned id, const void *data,
-                 size_t n)
+static int records(struct outq *q, int fd, unsigned type, unsigned id, const void *data,
+                   size_t n, int by_ref)
 {
     const char *p = data;
     if (q->failed)
         return -1;
     do {
         size_t k = n > FCGI_MAX_LENGTH ? FCGI_MAX_LENGTH : n;
-        if (record(q, fd, type, id, p, k))
+        if (record(q, fd, type, id, p, k, by_ref))
             return -1;
         p += k;
         n -= k;
     } while (n > 0);
     return 0;
+}
+
+int outq_records(struct outq *q, int fd, unsigned type, unsigned id, const void *data,
+                 size_t n)
+{
+    return records(q, fd, type, id, data, n, 0);
+}
+
+int outq_records_static(struct outq *q, int fd, unsigned type, unsigned id, const void *data,
+                        size_t n)
+{
+    return records(q, fd, type, id, data, n, 1);
 }
 
 int outq_end_request(struct outq *q, int fd, unsigned id, unsigned app_status,
@@ -136,7 +178,7 @@ int outq_end_request(struct outq *q, int fd, unsigned id, unsigned app_status,
     };
     if (q->failed)
         return -1;
-    return record(q, fd, FCGI_END_REQUEST, id, (const char *)body, sizeof body);
+    return record(q, fd, FCGI_END_REQUEST, id, (const char *)body, sizeof body, 0);
 }
 
 int outq_flush(struct outq *q, int fd)
@@ -147,7 +189,7 @@ int outq_flush(struct outq *q, int fd)
         struct iovec iov[FLUSH_IOV];
         int n = 0;
         for (struct outq_block *b = q->head; b && n < FLUSH_IOV; b = b->next)
-            iov[n++] = (struct iovec){b->data + b->off, b->len - b->off};
+            iov[n++] = (struct iovec){(char *)bytes_of(b) + b->off, b->len - b->off};
         ssize_t w = try_send(fd, iov, n);
         if (w < 0) {
             q->failed = 1;

@@ -32,6 +32,12 @@ void outq_free(struct outq *q);
 int outq_records(struct outq *q, int fd, unsigned type, unsigned id, const void *data,
                  size_t n);
 
+/* Like outq_records, but what the socket does not take at once is queued
+ * by reference, not copied: data must stay valid until the queue is freed
+ * (memory that lives as long as the process). */
+int outq_records_static(struct outq *q, int fd, unsigned type, unsigned id, const void *data,
+                        size_t n);
+
 /* FCGI_END_REQUEST for request id. */
 int outq_end_request(struct outq *q, int fd, unsigned id, unsigned app_status,
                      unsigned protocol_status);

@@ -172,6 +172,12 @@ static int conn_write(void *ctx, const char *p, size_t n)
     return outq_records(&c->out, c->fd, FCGI_STDOUT, c->in.id_active, p, n);
 }
 
+static int conn_write_static(void *ctx, const char *p, size_t n)
+{
+    struct conn *c = ctx;
+    return outq_records_static(&c->out, c->fd, FCGI_STDOUT, c->in.id_active, p, n);
+}
+
 static long no_read(void *ctx, char *buf, size_t n)
 {
     (void)ctx;
@@ -190,7 +196,7 @@ static void end_answer(struct conn *c)
 static void run_step(struct gateway *g, struct conn *c)
 {
     c->io = (struct cg_request_io){.param = conn_param, .read = no_read, .write = conn_write,
-                                   .ctx = c};
+                                   .write_static = conn_write_static, .ctx = c};
     if (c->step == STEP_BEGIN) {
         c->arena = conn_arena_get();
         if (!c->arena) {

@@ -415,6 +415,46 @@ def test_hostile_unix(c, env):
         pool.stop()
 
 
+def test_never_read_openapi(c, env):
+    """The OpenAPI document is served without credentials: connections that
+    ask for it and never read must not each hold a copy of it."""
+    d = tempfile.mkdtemp(prefix="cuegw-peers-")
+    pool = Pool(env.args, dict(env.long_env, OPENAPI_PATH="/openapi.json"),
+                os.path.join(d, "cuegw.sock"), workers=1)
+    conns = []
+    try:
+        c.check(pool.wait_ready(env.token), "the pool with OPENAPI_PATH starts")
+        s = fcgi_client.connect(pool.address, 30)
+        status, _, doc = fcgi_client.request_on(s, {"REQUEST_METHOD": "GET",
+                                                    "REQUEST_URI": "/openapi.json"}, b"", keep=False)[:3]
+        s.close()
+        c.check(status == 200 and len(doc) > 200_000, "the document is served", (status, len(doc)))
+        before = {p: rss_kb(p) for p in pool.workers()}
+        for _ in range(100):
+            s = fcgi_client.connect(pool.address, 30)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.sendall(begin() + params_record({"REQUEST_METHOD": "GET",
+                                               "REQUEST_URI": "/openapi.json"}) + stdin_records(b""))
+            conns.append(s)
+        # All of them are in flight: each answer was written as far as its
+        # socket took it, and the rest waits for the reader.
+        def in_flight():
+            status, _, body = fcgi_client.request(pool.address, {
+                "REQUEST_METHOD": "GET", "REQUEST_URI": "/metrics",
+                "HTTP_AUTHORIZATION": "Bearer " + env.token}, b"", timeout=LEGIT_TIMEOUT)[:3]
+            m = re.search(rb"^cuegw_requests_in_flight (\d+)$", body, re.M)
+            return status == 200 and m and int(m.group(1)) >= 101
+        c.check(harness.wait_until(in_flight, 30), "the 100 requests are all in flight")
+        c.check(get_shows(pool.address, env.token)[0] == 200, "served while they are held")
+        grown = {p: rss_kb(p) - before.get(p, 0) for p in pool.workers()}
+        c.check(all(g < 8 * 1024 for g in grown.values()),
+                "100 unread copies of a %d-byte document grow no worker by 8 MB" % len(doc), grown)
+    finally:
+        for s in conns:
+            s.close()
+        pool.stop()
+
+
 # ---- deadlines -----------------------------------------------------------------
 
 def scrape(address, token):
@@ -641,7 +681,8 @@ def run(c, args):
     harness.run_tests(c, env, [
         test_listen_consent, test_inherited_tcp_socket, test_unix_socket_mode,
         test_params_caps, test_early_answer_closes, test_management_records,
-        test_hostile_tcp, test_hostile_unix, test_deadlines, test_fronts,
+        test_hostile_tcp, test_hostile_unix, test_never_read_openapi, test_deadlines,
+        test_fronts,
     ], os.environ.get("ONLY"))
     c.check(env.pool.workers() == pids, "no worker of the TCP pool was replaced",
             (pids, env.pool.workers()))
