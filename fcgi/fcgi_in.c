@@ -286,6 +286,8 @@ char **fcgi_params_decode(const char *stream, size_t n, int over, const char **w
     if (!t)
         return NULL;
     char *text = (char *)t + table;
+    if (!stream)
+        stream = "";                       /* no params at all */
     const unsigned char *p = (const unsigned char *)stream, *end = p + n;
     size_t pairs = 0;
     *why = over ? "too big" : NULL;
