@@ -728,7 +728,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     input[size - 2] = '\0';
     parse_input(&f, input, size - 2);
 
-    struct cg_request_io io = {fake_param, fake_read, fake_write, &f};
+    struct cg_request_io io = {.param = fake_param, .read = fake_read, .write = fake_write, .ctx = &f};
     gateway_handle(&gateways[bits], &io);
     FUZZ_CHECK(!f.out.failed, "the answer outgrew the capture buffer");
     if (show_answers)

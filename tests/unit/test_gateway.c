@@ -401,7 +401,7 @@ static const char *serve(struct gateway *g, struct fake *f, const struct kv *par
     f->params = params;
     f->body = body ? body : "";
     f->body_len = strlen(f->body);
-    struct cg_request_io io = {fake_param, fake_read, fake_write, f};
+    struct cg_request_io io = {.param = fake_param, .read = fake_read, .write = fake_write, .ctx = f};
     gateway_handle(g, &io);
     return f->out;
 }
