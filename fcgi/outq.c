@@ -135,8 +135,10 @@ static int record(struct outq *q, int fd, unsigned type, unsigned id, const char
             return -1;
         done = sizeof h;
     }
-    const char *rest = p + (done - sizeof h);
     size_t left = n - (done - sizeof h);
+    if (left == 0)
+        return 0;                          /* p may be NULL for an empty record */
+    const char *rest = p + (done - sizeof h);
     return by_ref ? put_ref(q, rest, left) : put(q, rest, left, BLOCK_MIN);
 }
 

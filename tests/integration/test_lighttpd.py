@@ -469,6 +469,9 @@ def test_cuebot_down_and_back(c, env):
         c.check(r.status == 503, "Cuebot stopped -> 503 (try %d)" % i, (r.status, r.body[:200]))
         c.check(r.elapsed < 1.0, "503 within a second (try %d)" % i, "%.2fs" % r.elapsed)
     is_error_body(c, r, 14, "Cuebot down")
+    # A worker that served none of the calls above learns of the outage from
+    # its own channel, which gRPC may notice a moment later on a busy machine.
+    harness.wait_until(lambda: request(env.main.port, "GET", "/healthz", None, {}).status == 503, 10)
     r = request(env.main.port, "GET", "/healthz", None, {})
     c.check(r.status == 503, "HEALTH_PATH says 503 while Cuebot is down", r.status)
     env.standin.start()   # same gRPC port as before

@@ -485,6 +485,9 @@ def run_core_dumps(c, args, standin):
     r = harness.request(front.port, "POST", GET_SHOWS, "{}", {"Authorization": "Bearer " + token})
     workers = [p for p in harness.children(front.proc.pid)
                if open("/proc/%d/cmdline" % p, "rb").read().startswith(os.path.abspath(args.cuegw).encode())]
+    # A worker lighttpd has just exec'ed may still be loading its libraries,
+    # before main() has run the guard: wait for each to get there.
+    harness.wait_until(lambda: all(proc_limits_core(p) == ["0", "0"] for p in workers), 15)
     limits = [proc_limits_core(p) for p in workers]
     front.stop()
     c.check(r.status == 200 and len(workers) == 2 and limits == [["0", "0"]] * 2,

@@ -17,7 +17,8 @@ static size_t record(unsigned char *out, unsigned type, unsigned id, const void 
     unsigned char h[8] = {1, (unsigned char)type, (unsigned char)(id >> 8), (unsigned char)id,
                           (unsigned char)(n >> 8), (unsigned char)n, 3, 0};
     memcpy(out, h, 8);
-    memcpy(out + 8, p, n);
+    if (n)
+        memcpy(out + 8, p, n);
     memset(out + 8 + n, 0, 3);            /* three bytes of padding */
     return 8 + n + 3;
 }
