@@ -76,8 +76,8 @@ struct conn *conn_done_pop(void);            /* I/O thread: a connection handed 
  * calling thread; returns when every connection is finished. */
 struct cg_config;
 struct peer_filter;
-int reactor_run(int listen_fd, int wake_fd, int done_fd, const struct cg_config *cfg,
-                const struct peer_filter *peers);
+int reactor_run(int listen_fd, int wake_fd, int done_fd, int threads,
+                const struct cg_config *cfg, const struct peer_filter *peers);
 
 /* An arena for a request, from the process's pool (NULL: out of memory). */
 struct arena *conn_arena_get(void);

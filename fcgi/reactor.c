@@ -32,6 +32,8 @@ static struct {
     int full;                        /* every slot taken, none can be freed */
     int stopping;
     int open;                        /* connections held */
+    int running;                     /* of them, with a request thread (CONN_RUN) */
+    int threads;                     /* request threads */
     struct conn *graveyard;          /* closed during this batch of events */
     struct { struct conn *head, *tail; } list[CONN_STATES];
     int64_t timeout_ms[CONN_STATES];
@@ -112,9 +114,13 @@ static void enter(struct conn *c, enum conn_state s)
 
 /* ---- ends ---------------------------------------------------------------- */
 
+/* New connections are taken only while a request thread is free: with
+ * every thread busy, the other processes of a pool take them (a burst is
+ * spread over the pool, as when each thread accepted its own). Requests on
+ * connections already held go on regardless. */
 static void update_listening(void)
 {
-    int want = !R.stopping && !R.full && R.listen_fd >= 0;
+    int want = !R.stopping && !R.full && R.listen_fd >= 0 && R.running < R.threads;
     if (want == R.listening)
         return;
     if (want) {
@@ -193,6 +199,8 @@ static void start_run(struct conn *c, enum conn_step step)
 {
     c->step = step;
     enter(c, CONN_RUN);
+    if (++R.running == R.threads)
+        update_listening();
     conn_run_push(c);
 }
 
@@ -488,7 +496,10 @@ static int make_room(void)
 
 static void accept_new(void)
 {
-    for (int i = 0; i < 64; i++) {
+    /* No more at once than there are free threads: the rest is left to the
+     * other processes of a pool, or to the next turn. */
+    int take = R.threads - R.running;
+    for (int i = 0; i < (take > 1 ? take : 1); i++) {
         if (make_room()) {
             R.full = 1;             /* until a connection closes or can be evicted */
             update_listening();
@@ -580,10 +591,11 @@ static void close_quiet(void)
             close_conn(R.list[s].head);
 }
 
-int reactor_run(int listen_fd, int wake_fd, int done_fd, const struct cg_config *cfg,
-                const struct peer_filter *peers)
+int reactor_run(int listen_fd, int wake_fd, int done_fd, int threads,
+                const struct cg_config *cfg, const struct peer_filter *peers)
 {
     R.listen_fd = listen_fd;
+    R.threads = threads;
     R.cfg = cfg;
     R.peers = peers;
     R.timeout_ms[CONN_HEAD] = cfg->params_timeout_ms;
@@ -626,8 +638,11 @@ int reactor_run(int listen_fd, int wake_fd, int done_fd, const struct cg_config 
                 ssize_t r = read(done_fd, &k, sizeof k);
                 (void)r;
                 struct conn *c;
-                while ((c = conn_done_pop()))
+                while ((c = conn_done_pop())) {
+                    if (R.running-- == R.threads)
+                        update_listening();
                     on_done(c);
+                }
             } else {
                 struct conn *c = tag;
                 if (c->closed || c->state == CONN_RUN)

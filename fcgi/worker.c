@@ -378,7 +378,7 @@ int worker_run(int listen_fd, const struct cg_config *cfg)
             log_msg(LOG_WARN, "could start only %d of %d request threads", started, n);
         log_msg(LOG_DEBUG, "worker ready with %d threads, Cuebot at %s", started,
                 cfg->cuebot_endpoint);
-        if (reactor_run(listen_fd, wake_pipe[0], Q.done_fd, cfg, &peers) != 0) {
+        if (reactor_run(listen_fd, wake_pipe[0], Q.done_fd, started, cfg, &peers) != 0) {
             log_msg(LOG_ERROR, "the FastCGI loop failed: %s", strerror(errno));
             rc = 1;
         }

@@ -235,7 +235,7 @@ def port_open(port):
 
 def test_params_caps(c, env):
     pool, token = env.pool, env.token
-    warm(pool, token)
+    c.check(warm(pool, env.standin, token), "every worker has served a call")
     before = {p: rss_kb(p) for p in pool.workers()}
     # 50 MB in one param: answered 431 once 64 KiB arrived; the rest is never read.
     s = fcgi_client.connect(pool.address, 60)
@@ -374,19 +374,31 @@ def legit_series(c, what, hostile, call):
           % (what, hostile, 1000 * sorted(times)[len(times) // 2], 1000 * max(times)))
 
 
-def warm(pool, token):
-    """Requests until every worker has served one: a worker's first call
-    sets up its Cuebot channel, which is not what the RSS checks measure."""
-    def all_served():
-        get_shows(pool.address, token)
+def warm(pool, standin, token):
+    """Makes every worker serve a call: a worker's first call sets up its
+    Cuebot channel, which is not what the RSS checks measure. Calls held
+    by the stand-in keep one worker's threads busy, and a worker with no
+    free thread leaves new connections to the others."""
+    def served():
         text = pool.text()
         return all("cuegw[%d] info: access" % p in text for p in pool.workers())
-    return harness.wait_until(all_served, 30, 0.01)
+    for _ in range(5):
+        if served():
+            return True
+        n = 4 * 4 * len(pool.workers())            # WORKER_THREADS is 4
+        standin.script(method=GET_SHOWS, delay_ms=300, times=n)
+        ts = [threading.Thread(target=get_shows, args=(pool.address, token)) for _ in range(n)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join(60)
+        standin.reset()
+    return served()
 
 
 def hold_and_serve(c, env, pool, what):
     token = env.token
-    c.check(warm(pool, token), "%s: every worker has served a call" % what)
+    c.check(warm(pool, env.standin, token), "%s: every worker has served a call" % what)
     before = {p: rss_kb(p) for p in pool.workers()}
     hostile = Hostile(pool.address, token).start()
     try:
@@ -446,7 +458,7 @@ def test_never_read_openapi(c, env):
                                                     "REQUEST_URI": "/openapi.json"}, b"", keep=False)[:3]
         s.close()
         c.check(status == 200 and len(doc) > 200_000, "the document is served", (status, len(doc)))
-        warm(pool, env.token)
+        c.check(warm(pool, env.standin, env.token), "every worker has served a call")
         before = {p: rss_kb(p) for p in pool.workers()}
         for _ in range(100):
             s = fcgi_client.connect(pool.address, 30)
