@@ -20,9 +20,12 @@ CPPFLAGS  += -I common -I fcgi -I $(BUILD)/gen -D_GNU_SOURCE
 CFLAGS    := -std=c11 $(OPT) $(SANFLAGS) $(CFLAGS_EXTRA)
 LDFLAGS   += $(SANFLAGS)
 LIBS_PB   := -lprotobuf-c
-# The gRPC core, libfcgi and libjwt are shared libraries on Debian; linking
-# them directly is enough (their own dependencies come along by soname).
-LIBS_ALL  := $(LIBS_PB) -lgrpc -lgpr -lfcgi -ljwt -lcrypto -lm
+# The gRPC core and libjwt are shared libraries on Debian; linking them
+# directly is enough (their own dependencies come along by soname). cuegw
+# speaks FastCGI itself (fcgi/fcgi_in.c, outq.c: libfcgi's API blocks on
+# the socket) and takes only the protocol's constants from libfcgi-dev's
+# fastcgi.h; the benchmark's trivial responder links libfcgi.
+LIBS_ALL  := $(LIBS_PB) -lgrpc -lgpr -ljwt -lcrypto -lm
 
 PROTOS     := $(wildcard $(PROTO_DIR)/*.proto)
 PROTO_NAMES:= $(notdir $(PROTOS:.proto=))

@@ -1,6 +1,6 @@
 /* One request from start to end (SPEC §1): CORS preflight, health, auth,
  * routing, body limits, JSON -> protobuf, the Cuebot call, protobuf -> JSON,
- * and every error answer. It knows nothing of libfcgi: the caller hands it
+ * and every error answer. It knows nothing of FastCGI: the caller hands it
  * a parameter getter, a body reader and an output writer, so the same code
  * runs under the FastCGI loop, in tests and in fuzz targets.
  *

@@ -9,7 +9,7 @@ missing=""
 for cmd in cc make pkg-config protoc-c protoc lighttpd curl node npm groff; do
     command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || missing="$missing $cmd"
 done
-for h in grpc/grpc.h fcgiapp.h jwt.h protobuf-c/protobuf-c.h; do
+for h in grpc/grpc.h fastcgi.h jwt.h protobuf-c/protobuf-c.h; do
     [ -f "/usr/include/$h" ] || missing="$missing $h"
 done
 /usr/bin/python3 -c 'import grpc, jwt, google.protobuf' 2>/dev/null || missing="$missing python3-modules"
