@@ -10,6 +10,7 @@
 #define CUEGW_CONN_H
 
 #include <stdint.h>
+#include <time.h>
 
 #include "fcgi_in.h"
 #include "gateway.h"
@@ -67,6 +68,14 @@ struct conn {
 
     struct conn *qnext;            /* run queue or done queue */
 };
+
+/* The monotonic clock, in microseconds: a request's first byte, its end. */
+static inline int64_t conn_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 /* The request threads' side (worker.c). */
 void conn_run_push(struct conn *c);          /* I/O thread: hand c to a request thread */

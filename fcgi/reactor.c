@@ -52,12 +52,6 @@ static int64_t now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int64_t now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* ---- the state lists ------------------------------------------------------ */
 
@@ -149,7 +143,7 @@ static void release_request(struct conn *c)
 static void end_request(struct conn *c, enum cg_delivery how)
 {
     if (c->has_exchange)
-        gateway_end(&c->x, now_us() - c->start_us, how);
+        gateway_end(&c->x, conn_now_us() - c->start_us, how);
     release_request(c);
 }
 
@@ -258,7 +252,7 @@ static int feed(struct conn *c, const char *p, size_t n)
 {
     while (n > 0) {
         if (c->state == CONN_IDLE) {
-            c->start_us = now_us();        /* the next request's first byte */
+            c->start_us = conn_now_us();        /* the next request's first byte */
             enter(c, CONN_HEAD);
         }
         if (c->state == CONN_LINGER ||
@@ -527,7 +521,7 @@ static void accept_new(void)
         c->fd = fd;
         fcgi_in_init(&c->in);
         outq_init(&c->out);
-        c->start_us = now_us();
+        c->start_us = conn_now_us();
         c->state = CONN_RUN;               /* not in a list yet */
         enter(c, CONN_HEAD);
         set_events(c, EPOLLIN);

@@ -186,10 +186,18 @@ static long no_read(void *ctx, char *buf, size_t n)
     return -1;
 }
 
-/* The end of the stdout stream and of the request, as the protocol wants. */
+/* The end of the stdout stream and of the request, as the protocol wants.
+ * When the web server has taken the whole answer already, the request ends
+ * here, before END_REQUEST lets the client see its answer complete: a
+ * client then finds its request in the access log and the metrics. An
+ * answer still queued ends when the I/O thread has written it. */
 static void end_answer(struct conn *c)
 {
-    outq_records(&c->out, c->fd, FCGI_STDOUT, c->in.id_active, NULL, 0);
+    outq_records(&c->out, c->fd, FCGI_STDOUT, c->in.id_active, "", 0);
+    if (c->has_exchange && c->out.queued == 0 && !c->out.failed) {
+        gateway_end(&c->x, conn_now_us() - c->start_us, CG_DELIVERED);
+        c->has_exchange = 0;
+    }
     outq_end_request(&c->out, c->fd, c->in.id_active, 0, FCGI_REQUEST_COMPLETE);
 }
 
