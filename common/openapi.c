@@ -178,12 +178,13 @@ static void write_operation(struct outbuf *ob, const struct method_info *m, bool
 
 static void write_info(struct outbuf *ob, const char *prefix, size_t prefix_len)
 {
-    outbuf_puts_lit(ob, "{\"openapi\":\"3.0.3\",\"info\":{");
+    outbuf_puts_lit(ob, "{\"openapi\":\"3.1.0\",\"info\":{");
     oa_member(ob, "title", "OpenCue REST gateway (cuegw)");
     oa_member(ob, "version", CUEGW_VERSION);
-    oa_key(ob, "description");
-    oa_str(ob, description);
-    outbuf_puts_lit(ob, "},\"servers\":[{\"url\":");
+    oa_member(ob, "description", description);
+    /* OpenCue's license: the project names no other. */
+    outbuf_puts_lit(ob, "\"license\":{\"name\":\"Apache-2.0\",\"identifier\":\"Apache-2.0\"}"
+                        "},\"servers\":[{\"url\":");
     char url[CG_MAX_PREFIX + 2] = "/";
     if (prefix_len && prefix_len <= CG_MAX_PREFIX) {
         memcpy(url, prefix, prefix_len);
