@@ -13,7 +13,10 @@
 4. through lighttpd (the shipped config) and the stand-in Cuebot: the
    served document is byte for byte `cuegw --openapi`, a request body built
    from the document alone reaches Cuebot as the message it describes for
-   every route, and every answer validates against the documented schema.
+   every route, and every answer validates against the documented schema;
+5. a TypeScript client generated from it (openapi-typescript) calls the
+   gateway, and its types admit null where the gateway writes null (an
+   unset message field) and nowhere else (a string field).
 
 Usage: test_openapi.py --cuegw BUILD/cuegw --schema BUILD/gen/schema.pb --work BUILD/openapi
 """
@@ -635,6 +638,26 @@ def check_served(c, args, doc_bytes, doc, check):
     c.check(not crashes, "no worker crashed", crashes[:3])
 
 
+def tsc(node, bins, path, emit=True):
+    """tsc --strict on one file, as a Node.js ES module."""
+    return subprocess.run([node, os.path.join(bins, "typescript", "bin", "tsc"), "--strict",
+                           "--target", "es2022", "--module", "nodenext", "--moduleResolution", "nodenext"]
+                          + ([] if emit else ["--noEmit"]) + [path],
+                          capture_output=True, text=True, timeout=300)
+
+
+def check_null_types(c, node, bins, out):
+    """The generated types say what the gateway writes: an unset message
+    field is null, a string never is. tsc's exit status is the verdict."""
+    r = tsc(node, bins, os.path.join(out, "nullable.ts"), emit=False)
+    c.check(r.returncode == 0, "the generated types admit null for a message field "
+            "(job.Job.jobStats = null type-checks)", (r.stdout + r.stderr)[-800:])
+    r = tsc(node, bins, os.path.join(out, "not_nullable.ts"), emit=False)
+    c.check(r.returncode != 0 and "not_nullable.ts" in r.stdout and "TS2322" in r.stdout and
+            "'null'" in r.stdout, "the generated types refuse null for a string field "
+            "(job.Job.name = null does not type-check)", (r.returncode, (r.stdout + r.stderr)[-800:]))
+
+
 def check_client(c, args, doc_bytes, port, base, headers):
     """A client generated from the served document calls the gateway."""
     node = harness.need("node")
@@ -644,7 +667,8 @@ def check_client(c, args, doc_bytes, port, base, headers):
     doc_path = os.path.join(out, "openapi.json")
     with open(doc_path, "wb") as f:
         f.write(doc_bytes)
-    shutil.copyfile(os.path.join(HERE, "client.ts"), os.path.join(out, "client.ts"))
+    for name in ("client.ts", "nullable.ts", "not_nullable.ts"):
+        shutil.copyfile(os.path.join(HERE, name), os.path.join(out, name))
     with open(os.path.join(out, "package.json"), "w") as f:
         f.write('{"type": "module"}\n')
     bins = os.path.join(modules, "node_modules")
@@ -654,9 +678,8 @@ def check_client(c, args, doc_bytes, port, base, headers):
     if not c.check(r.returncode == 0, "openapi-typescript generates the client's types",
                    (r.stdout + r.stderr)[-600:]):
         return
-    r = subprocess.run([node, os.path.join(bins, "typescript", "bin", "tsc"), "--strict",
-                        "--target", "es2022", "--module", "nodenext", "--moduleResolution", "nodenext",
-                        os.path.join(out, "client.ts")], capture_output=True, text=True, timeout=300)
+    check_null_types(c, node, bins, out)
+    r = tsc(node, bins, os.path.join(out, "client.ts"))
     if not c.check(r.returncode == 0, "the generated client type-checks (tsc --strict), and its "
                    "types refuse a field of the wrong type", (r.stdout + r.stderr)[-800:]):
         return
