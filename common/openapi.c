@@ -1,5 +1,6 @@
 #include "openapi.h"
 
+#include <ctype.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -146,6 +147,78 @@ static void write_operation_id(struct outbuf *ob, const struct method_info *m, b
     outbuf_putc(ob, '"');
 }
 
+/* A capital starts a word after a lower-case letter or a digit, and after
+ * a capital when a lower-case letter follows (the end of an acronym). */
+static bool word_starts(const char *s, size_t i)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    return i > 0 && isupper(u[i]) &&
+           (!isupper(u[i - 1]) || (u[i + 1] && islower(u[i + 1])));
+}
+
+/* The words of a CamelCase name, in lower case but for acronyms
+ * ("SetTimeoutLLU": "set timeout LLU"), each after a space but a sentence's
+ * first word, which gets its capital. Names are protobuf identifiers
+ * ([A-Za-z0-9_]): nothing in them needs a JSON escape. */
+static void put_words(struct outbuf *ob, const char *s, size_t n, bool *first)
+{
+    size_t start = 0;
+    for (size_t i = 1; i <= n; i++) {
+        if (i < n && !word_starts(s, i))
+            continue;
+        size_t caps = 0;
+        for (size_t j = start; j < i; j++)
+            caps += isupper((unsigned char)s[j]) != 0;
+        if (!*first)
+            outbuf_putc(ob, ' ');
+        for (size_t j = start; j < i; j++) {
+            int c = (unsigned char)s[j];
+            outbuf_putc(ob, (char)(*first && j == start ? toupper(c) : caps > 1 ? c : tolower(c)));
+        }
+        *first = false;
+        start = i;
+    }
+}
+
+/* The summary is a short sentence from the method's name ("Get shows"). A
+ * name of one word ("Delete") would say nothing in a list of every
+ * operation, so it names what the interface handles ("Delete frame"). */
+static void write_summary(struct outbuf *ob, const struct method_info *m)
+{
+    static const char suffix[] = "Interface";
+    const size_t suffix_len = sizeof suffix - 1;
+    size_t n = strlen(m->name);
+    bool one_word = true;
+    for (size_t i = 1; i < n; i++)
+        one_word &= !word_starts(m->name, i);
+    const char *svc = strrchr(m->service, '.');
+    svc = svc ? svc + 1 : m->service;
+    size_t svc_len = strlen(svc);
+    if (svc_len > suffix_len && !strcmp(svc + svc_len - suffix_len, suffix))
+        svc_len -= suffix_len;
+    bool first = true;
+    outbuf_puts_lit(ob, "\"summary\":\"");
+    put_words(ob, m->name, n, &first);
+    if (one_word)
+        put_words(ob, svc, svc_len, &first);
+    outbuf_puts_lit(ob, "\",");
+}
+
+/* What the operation does, for readers of the document and for linters
+ * that want every operation described: the Cuebot call and its types. */
+static void write_description(struct outbuf *ob, const struct method_info *m)
+{
+    outbuf_puts_lit(ob, "\"description\":\"Calls Cuebot's `");
+    outbuf_put(ob, m->service, strlen(m->service));
+    outbuf_putc(ob, '/');
+    outbuf_put(ob, m->name, strlen(m->name));
+    outbuf_puts_lit(ob, "` with the body as its `");
+    outbuf_put(ob, m->in->desc->name, strlen(m->in->desc->name));
+    outbuf_puts_lit(ob, "`, and answers its `");
+    outbuf_put(ob, m->out->desc->name, strlen(m->out->desc->name));
+    outbuf_puts_lit(ob, "`.\",");
+}
+
 static void write_operation(struct outbuf *ob, const struct method_info *m, bool full_id,
                             const int *errors, size_t n_errors)
 {
@@ -153,7 +226,8 @@ static void write_operation(struct outbuf *ob, const struct method_info *m, bool
     outbuf_puts_lit(ob, "{\"post\":{\"tags\":[");
     oa_str(ob, m->service);
     outbuf_puts_lit(ob, "],");
-    oa_member(ob, "summary", m->name);
+    write_summary(ob, m);
+    write_description(ob, m);
     outbuf_puts_lit(ob, "\"operationId\":");
     write_operation_id(ob, m, full_id);
     outbuf_puts_lit(ob, ",\"parameters\":[{\"$ref\":\"#/components/parameters/X-Request-Id\"}],"
@@ -178,12 +252,13 @@ static void write_operation(struct outbuf *ob, const struct method_info *m, bool
 
 static void write_info(struct outbuf *ob, const char *prefix, size_t prefix_len)
 {
-    outbuf_puts_lit(ob, "{\"openapi\":\"3.0.3\",\"info\":{");
+    outbuf_puts_lit(ob, "{\"openapi\":\"3.1.0\",\"info\":{");
     oa_member(ob, "title", "OpenCue REST gateway (cuegw)");
     oa_member(ob, "version", CUEGW_VERSION);
-    oa_key(ob, "description");
-    oa_str(ob, description);
-    outbuf_puts_lit(ob, "},\"servers\":[{\"url\":");
+    oa_member(ob, "description", description);
+    /* OpenCue's license: the project names no other. */
+    outbuf_puts_lit(ob, "\"license\":{\"name\":\"Apache-2.0\",\"identifier\":\"Apache-2.0\"}"
+                        "},\"servers\":[{\"url\":");
     char url[CG_MAX_PREFIX + 2] = "/";
     if (prefix_len && prefix_len <= CG_MAX_PREFIX) {
         memcpy(url, prefix, prefix_len);
@@ -195,22 +270,29 @@ static void write_info(struct outbuf *ob, const char *prefix, size_t prefix_len)
 }
 
 /* One tag per interface, in route order (the routes are sorted by path,
- * so each interface's methods are together). */
+ * so each interface's methods are together), described by what a reader
+ * of the tag list wants to know: which calls it holds. */
 static void write_tags(struct outbuf *ob)
 {
     outbuf_puts_lit(ob, "\"tags\":[");
-    const char *last = NULL;
-    for (size_t i = 0; i < schema_method_count(); i++) {
+    size_t count = schema_method_count();
+    for (size_t i = 0, next; i < count; i = next) {
         const char *s = schema_method_at(i)->service;
-        if (last && strcmp(last, s) == 0)
-            continue;
-        if (last)
+        for (next = i + 1; next < count && !strcmp(schema_method_at(next)->service, s); next++)
+            ;
+        if (i)
             outbuf_putc(ob, ',');
-        last = s;
         outbuf_putc(ob, '{');
-        oa_key(ob, "name");
-        oa_str(ob, s);
-        outbuf_putc(ob, '}');
+        oa_member(ob, "name", s);
+        /* Service names are protobuf names ([A-Za-z0-9_.]): no escape. */
+        outbuf_puts_lit(ob, "\"description\":\"Cuebot's ");
+        outbuf_put(ob, s, strlen(s));
+        outbuf_puts_lit(ob, ": ");
+        put_int(ob, (long)(next - i));
+        const char *each = next - i == 1 ? " method, `POST /" : " methods, each `POST /";
+        outbuf_put(ob, each, strlen(each));
+        outbuf_put(ob, s, strlen(s));
+        outbuf_puts_lit(ob, "/<Method>`.\"}");
     }
     outbuf_puts_lit(ob, "],");
 }

@@ -1,4 +1,4 @@
-/* The OpenAPI 3.0.3 document of the gateway's HTTP surface, written from the
+/* The OpenAPI 3.1.0 document of the gateway's HTTP surface, written from the
  * same schema registry the router and the transcoder use, so it lists
  * exactly the routes this build serves, with the JSON names and types the
  * transcoder reads and writes.
@@ -9,7 +9,10 @@
  * writer and one schema, and cannot drift from the routes; a deployment
  * needs no generated file beside the binary.
  *
- * Version 3.0.3 rather than 3.1: client generators handle it best. */
+ * Version 3.1 rather than 3.0: an unset message field is written as null,
+ * and only 3.1 (JSON Schema's null type) can say "this message or null" in a
+ * form that validators and generators agree on; 3.0's `nullable` has no
+ * effect beside a $ref, so generated clients never expected the null. */
 #ifndef CUEGW_OPENAPI_H
 #define CUEGW_OPENAPI_H
 

@@ -218,16 +218,21 @@ static void write_field(struct outbuf *ob, const struct field_info *fi)
     } else if (!single) {
         outbuf_puts_lit(ob, "\"type\":\"array\",\"items\":");
         write_value(ob, fd);
+    } else if (nullable) {
+        /* JSON Schema's null type, not 3.0's `nullable`: beside a $ref that
+         * has no effect, and generated clients then never expect null. */
+        outbuf_puts_lit(ob, "\"oneOf\":[");
+        oa_ref(ob, ref_name(fd));
+        outbuf_puts_lit(ob, ",{\"type\":\"null\"}]");
     } else if (is_ref(fd)) {
-        /* In OpenAPI 3.0 members beside a $ref are ignored: wrap it. */
+        /* 3.1 allows members beside a $ref, but generators written for 3.0
+         * drop them: wrap it. */
         outbuf_puts_lit(ob, "\"allOf\":[");
         oa_ref(ob, ref_name(fd));
         outbuf_putc(ob, ']');
     } else {
         write_scalar_members(ob, fd);
     }
-    if (nullable)
-        outbuf_puts_lit(ob, ",\"nullable\":true");
     if (deprecated)
         outbuf_puts_lit(ob, ",\"deprecated\":true");
     if (presence)

@@ -66,6 +66,8 @@ static inline void outbuf_putc(struct outbuf *ob, char c)
         ob->data[ob->len++] = c;
 }
 
-#define outbuf_puts_lit(ob, lit) outbuf_put((ob), (lit), sizeof(lit) - 1)
+/* `"" lit` refuses to compile unless lit is a string literal: sizeof of a
+ * pointer would silently write 7 bytes. */
+#define outbuf_puts_lit(ob, lit) outbuf_put((ob), "" lit, sizeof("" lit) - 1)
 
 #endif

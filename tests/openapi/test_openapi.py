@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """The OpenAPI document (`cuegw --openapi`, OPENAPI_PATH), checked four ways:
 
-1. an npm OpenAPI validator (@apidevtools/swagger-parser, pinned in
-   package-lock.json, installed into the build directory at test time)
-   accepts it, and rejects deliberately broken copies of it;
+1. two npm OpenAPI tools (@apidevtools/swagger-parser's validator and
+   `redocly lint` with its recommended rules, pinned in package-lock.json,
+   installed into the build directory at test time) accept it, and reject
+   deliberately broken copies of it;
 2. against the compiled descriptor set, read by python-protobuf and not by
    cuegw: exactly the SPEC's 273 routes of its 22 interfaces, and for every
    message the JSON names and types of protobuf's JSON mapping;
@@ -12,7 +13,10 @@
 4. through lighttpd (the shipped config) and the stand-in Cuebot: the
    served document is byte for byte `cuegw --openapi`, a request body built
    from the document alone reaches Cuebot as the message it describes for
-   every route, and every answer validates against the documented schema.
+   every route, and every answer validates against the documented schema;
+5. a TypeScript client generated from it (openapi-typescript) calls the
+   gateway, and its types admit null where the gateway writes null (an
+   unset message field) and nowhere else (a string field).
 
 Usage: test_openapi.py --cuegw BUILD/cuegw --schema BUILD/gen/schema.pb --work BUILD/openapi
 """
@@ -66,7 +70,12 @@ def print_doc(cuegw, prefix=None):
     return subprocess.run([cuegw, "--openapi"], env=env, capture_output=True, timeout=60)
 
 
-# ---- the npm validator --------------------------------------------------
+# ---- the npm validators -------------------------------------------------
+
+# What install_validator must leave, or the install is redone: a test that
+# cannot run a validator fails, it never skips.
+NPM_MODULES = (("@apidevtools", "swagger-parser"), ("@redocly", "cli"))
+
 
 def install_validator(work):
     """npm ci from the committed lock file into WORK/node, once per lock."""
@@ -77,8 +86,8 @@ def install_validator(work):
     with open(os.path.join(HERE, "package-lock.json"), "rb") as f:
         lock = f.read()
     stamp = os.path.join(dest, "installed.lock")
-    module = os.path.join(dest, "node_modules", "@apidevtools", "swagger-parser")
-    if os.path.isdir(module) and os.path.exists(stamp) and open(stamp, "rb").read() == lock:
+    have = all(os.path.isdir(os.path.join(dest, "node_modules", *m)) for m in NPM_MODULES)
+    if have and os.path.exists(stamp) and open(stamp, "rb").read() == lock:
         return dest
     for name in ("package.json", "package-lock.json"):
         shutil.copyfile(os.path.join(HERE, name), os.path.join(dest, name))
@@ -105,38 +114,73 @@ def validate(modules, files):
     return out
 
 
+def lint_config(work):
+    """Redocly's recommended rules alone: a config of our own, so that no
+    redocly.yaml around the tree is read."""
+    config = os.path.join(work, "redocly.yaml")
+    with open(config, "w") as f:
+        f.write("extends:\n  - recommended\n")
+    return config
+
+
+def lint(modules, config, path):
+    """`redocly lint` of one file: (errors, warnings, [(severity, rule,
+    pointer)]). Telemetry and the update check off: no network."""
+    env = dict(os.environ, REDOCLY_TELEMETRY="off", REDOCLY_SUPPRESS_UPDATE_NOTICE="true")
+    modules, config, path = (os.path.abspath(p) for p in (modules, config, path))
+    cli = os.path.join(modules, "node_modules", "@redocly", "cli", "bin", "cli.js")
+    r = subprocess.run([harness.need("node"), cli, "lint", "--config", config, "--format=json",
+                        "--max-problems=100000", path], cwd=os.path.dirname(config), env=env,
+                       capture_output=True, text=True, timeout=300)
+    try:
+        out = json.loads(r.stdout)
+        totals = out["totals"]
+    except (ValueError, KeyError):
+        raise RuntimeError("redocly lint failed (%d): %s" % (r.returncode, (r.stdout + r.stderr)[-1500:]))
+    problems = [(p["severity"], p["ruleId"], p["location"][0].get("pointer")) for p in out["problems"]]
+    return totals["errors"], totals["warnings"], problems
+
+
+# Who must reject a broken copy. swagger-parser 10 validates a 3.1 document
+# against the OpenAPI 3.1 meta-schema, which leaves Schema Objects to JSON
+# Schema's own dialect and does not look into them: redocly does.
+BOTH = ("swagger-parser", "redocly")
+REDOCLY = ("redocly",)
+
+
 def broken_copies(doc):
-    """Documents each made invalid in one way, that a validator must reject."""
+    """Documents each made invalid in one way, with the validators that
+    must reject it."""
     out = {}
     d = copy.deepcopy(doc)
     del d["info"]["version"]
-    out["no info.version"] = d
+    out["no info.version"] = (d, BOTH)
     d = copy.deepcopy(doc)
-    d["components"]["schemas"]["job.Job"]["properties"]["jobStats"]["allOf"][0]["$ref"] = REF + "job.NoSuchType"
-    out["a $ref to no component"] = d
+    d["components"]["schemas"]["job.Job"]["properties"]["jobStats"]["oneOf"][0]["$ref"] = REF + "job.NoSuchType"
+    out["a $ref to no component"] = (d, BOTH)
     d = copy.deepcopy(doc)
     d["components"]["schemas"]["job.Job"]["properties"]["name"]["type"] = "text"
-    out["a type JSON schema does not have"] = d
+    out["a type JSON schema does not have"] = (d, REDOCLY)
     d = copy.deepcopy(doc)
-    d["components"]["schemas"]["job.Job"]["properties"]["jobStats"]["nullable"] = "yes"
-    out["nullable that is not a boolean"] = d
+    d["components"]["schemas"]["job.Job"]["properties"]["jobStats"]["oneOf"] = "yes"
+    out["oneOf that is not a list"] = (d, REDOCLY)
     d = copy.deepcopy(doc)
     del d["paths"]["/job.JobInterface/GetJobs"]["post"]["requestBody"]["content"]
-    out["a request body without content"] = d
+    out["a request body without content"] = (d, BOTH)
     d = copy.deepcopy(doc)
     del d["paths"]["/show.ShowInterface/GetShows"]["post"]["responses"]["200"]["description"]
-    out["a response without description"] = d
+    out["a response without description"] = (d, BOTH)
     d = copy.deepcopy(doc)
     d["paths"]["/show.ShowInterface/GetShows"]["post"]["responses"]["2OO"] = \
         d["paths"]["/show.ShowInterface/GetShows"]["post"]["responses"].pop("200")
-    out["a status that is not one"] = d
+    out["a status that is not one"] = (d, BOTH)
     return out
 
 
 # ---- a small validator for the document's own schemas ---------------------
 
 HANDLED = {"type", "format", "properties", "additionalProperties", "items", "enum", "allOf",
-           "$ref", "nullable", "minimum", "maximum", "description", "deprecated", "required"}
+           "oneOf", "$ref", "minimum", "maximum", "description", "deprecated", "required"}
 NONFINITE = ("NaN", "Infinity", "-Infinity")
 INT_RANGE = {"int32": (-2 ** 31, 2 ** 31 - 1), "int64": (-2 ** 63, 2 ** 63 - 1),
              "uint64": (0, 2 ** 64 - 1)}
@@ -167,8 +211,14 @@ class SchemaCheck:
             errs.append("%s: schema keywords this check does not know: %s" % (where, sorted(unknown)))
         if "$ref" in s:
             return self._check(v, self.resolve(s), where, complete, nulls, errs)
+        if "oneOf" in s:
+            found = [self.errors(v, b, where, complete, nulls) for b in s["oneOf"]]
+            fits = sum(not e for e in found)
+            if fits != 1:
+                errs.append("%s: fits %d of oneOf's schemas, not one" % (where, fits))
+                errs += found[0][:3] if not fits else []
         if v is None:
-            if not s.get("nullable"):
+            if s.get("type") != "null" and "oneOf" not in s:
                 errs.append("%s: null where the schema does not allow it" % where)
             return
         for sub in s.get("allOf", []):
@@ -195,7 +245,7 @@ class SchemaCheck:
             if complete:
                 for k, ps in props.items():
                     optional = PRESENCE_NOTE in ps.get("description", "") or \
-                        (not nulls and "allOf" in ps)
+                        (not nulls and "oneOf" in ps)
                     if k not in v and not optional:
                         errs.append("%s: member %s is missing (every field is written)" % (where, k))
         elif t == "array":
@@ -231,6 +281,8 @@ class SchemaCheck:
         elif t == "boolean":
             if not isinstance(v, bool):
                 errs.append("%s: expected a boolean, got %r" % (where, v))
+        elif t == "null":
+            errs.append("%s: expected null, got %r" % (where, v))
         elif t is not None:
             errs.append("%s: unknown type %r" % (where, t))
 
@@ -300,7 +352,7 @@ def expected_field(f):
     elif f.label == FD.LABEL_REPEATED:
         s = {"type": "array", "items": value_schema(f)}
     elif f.type == FD.TYPE_MESSAGE:
-        s = {"allOf": [value_schema(f)], "nullable": True}
+        s = {"oneOf": [value_schema(f), {"type": "null"}]}
     else:
         s = value_schema(f)
         if "$ref" in s and (deprecated or presence):
@@ -322,8 +374,26 @@ def normalise_notes(s):
     return s
 
 
+def words(name):
+    """CamelCase words, lower case but for acronyms."""
+    return [w if sum(ch.isupper() for ch in w) > 1 else w.lower()
+            for w in re.findall(r"[A-Z]+(?=[A-Z][a-z])|[A-Z]?[a-z0-9_]+|[A-Z]+", name)]
+
+
+def expected_summary(m):
+    """A sentence of the method's name; a name of one word also names the
+    interface's object (FrameInterface/Delete: "Delete frame")."""
+    w = words(m.name)
+    if len(w) == 1:
+        w += words(re.sub("Interface$", "", m.containing_service.name))
+    text = " ".join(w)
+    return text[:1].upper() + text[1:]
+
+
 def check_structure(c, doc, pool, prefix_url):
-    c.check(doc.get("openapi") == "3.0.3", "openapi 3.0.3", doc.get("openapi"))
+    c.check(doc.get("openapi") == "3.1.0", "openapi 3.1.0", doc.get("openapi"))
+    c.check(doc["info"].get("license") == {"name": "Apache-2.0", "identifier": "Apache-2.0"},
+            "info.license: Apache-2.0, as OpenCue", doc["info"].get("license"))
     c.check(doc.get("servers") == [{"url": prefix_url, "description": doc["servers"][0].get("description")}],
             "servers: the relative URL %s" % prefix_url, doc.get("servers"))
     c.check(doc.get("security") == [{"bearer": []}] and
@@ -355,6 +425,11 @@ def check_structure(c, doc, pool, prefix_url):
             bad.append("%s: not exactly one POST operation" % path)
             continue
         op_ids.append(op.get("operationId"))
+        summary, described = op.get("summary", ""), op.get("description", "")
+        if summary != expected_summary(m):
+            bad.append("%s: summary %r, expected %r" % (path, summary, expected_summary(m)))
+        if m.input_type.full_name not in described or m.output_type.full_name not in described:
+            bad.append("%s: description %r does not name its messages" % (path, described))
         if op.get("tags") != [m.containing_service.full_name]:
             bad.append("%s: tags %r" % (path, op.get("tags")))
         body = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
@@ -374,12 +449,15 @@ def check_structure(c, doc, pool, prefix_url):
             err_name = err_name or ref[len(REF):]
             if ref != REF + err_name:
                 bad.append("%s: %s answer is not the error body: %r" % (path, k, r))
-    c.check(not bad, "every route: one POST, its tag, request and answer types, the error statuses",
+    c.check(not bad, "every route: one POST, its tag, summary and description, request and answer "
+            "types, the error statuses",
             bad[:8])
     c.check(len(set(op_ids)) == len(op_ids) and None not in op_ids, "operationIds are unique",
             [i for i in op_ids if op_ids.count(i) > 1][:5])
     tags = [t["name"] for t in doc.get("tags", [])]
     c.check(sorted(tags) == sorted(SPEC_SERVICES), "one tag per interface", tags)
+    c.check(all(t["name"] in t.get("description", "") for t in doc.get("tags", [])),
+            "every tag has a description naming its interface", doc.get("tags"))
     c.check("WWW-Authenticate" in responses.get("Error401", {}).get("headers", {}),
             "the 401 answer declares WWW-Authenticate")
 
@@ -453,8 +531,8 @@ def sample(check, s, depth=0):
     default for every field, except those written only when set (oneof
     members: the document says nothing of which exclude each other)."""
     s = check.resolve(s)
-    if "allOf" in s:
-        return OMIT if depth >= MAX_NESTING else sample(check, s["allOf"][0], depth)
+    if "allOf" in s or "oneOf" in s:    # the first is the message, never null
+        return OMIT if depth >= MAX_NESTING else sample(check, (s.get("allOf") or s["oneOf"])[0], depth)
     if "enum" in s:
         return s["enum"][-1] if len(s["enum"]) > 1 else OMIT
     t, fmt = s.get("type"), s.get("format")
@@ -560,6 +638,26 @@ def check_served(c, args, doc_bytes, doc, check):
     c.check(not crashes, "no worker crashed", crashes[:3])
 
 
+def tsc(node, bins, path, emit=True):
+    """tsc --strict on one file, as a Node.js ES module."""
+    return subprocess.run([node, os.path.join(bins, "typescript", "bin", "tsc"), "--strict",
+                           "--target", "es2022", "--module", "nodenext", "--moduleResolution", "nodenext"]
+                          + ([] if emit else ["--noEmit"]) + [path],
+                          capture_output=True, text=True, timeout=300)
+
+
+def check_null_types(c, node, bins, out):
+    """The generated types say what the gateway writes: an unset message
+    field is null, a string never is. tsc's exit status is the verdict."""
+    r = tsc(node, bins, os.path.join(out, "nullable.ts"), emit=False)
+    c.check(r.returncode == 0, "the generated types admit null for a message field "
+            "(job.Job.jobStats = null type-checks)", (r.stdout + r.stderr)[-800:])
+    r = tsc(node, bins, os.path.join(out, "not_nullable.ts"), emit=False)
+    c.check(r.returncode != 0 and "not_nullable.ts" in r.stdout and "TS2322" in r.stdout and
+            "'null'" in r.stdout, "the generated types refuse null for a string field "
+            "(job.Job.name = null does not type-check)", (r.returncode, (r.stdout + r.stderr)[-800:]))
+
+
 def check_client(c, args, doc_bytes, port, base, headers):
     """A client generated from the served document calls the gateway."""
     node = harness.need("node")
@@ -569,7 +667,8 @@ def check_client(c, args, doc_bytes, port, base, headers):
     doc_path = os.path.join(out, "openapi.json")
     with open(doc_path, "wb") as f:
         f.write(doc_bytes)
-    shutil.copyfile(os.path.join(HERE, "client.ts"), os.path.join(out, "client.ts"))
+    for name in ("client.ts", "nullable.ts", "not_nullable.ts"):
+        shutil.copyfile(os.path.join(HERE, name), os.path.join(out, name))
     with open(os.path.join(out, "package.json"), "w") as f:
         f.write('{"type": "module"}\n')
     bins = os.path.join(modules, "node_modules")
@@ -579,9 +678,8 @@ def check_client(c, args, doc_bytes, port, base, headers):
     if not c.check(r.returncode == 0, "openapi-typescript generates the client's types",
                    (r.stdout + r.stderr)[-600:]):
         return
-    r = subprocess.run([node, os.path.join(bins, "typescript", "bin", "tsc"), "--strict",
-                        "--target", "es2022", "--module", "nodenext", "--moduleResolution", "nodenext",
-                        os.path.join(out, "client.ts")], capture_output=True, text=True, timeout=300)
+    check_null_types(c, node, bins, out)
+    r = tsc(node, bins, os.path.join(out, "client.ts"))
     if not c.check(r.returncode == 0, "the generated client type-checks (tsc --strict), and its "
                    "types refuse a field of the wrong type", (r.stdout + r.stderr)[-800:]):
         return
@@ -638,18 +736,28 @@ def run(c, args):
             "an OPENAPI_PATH that is not a path stops start-up, naming it", (r.returncode, r.stderr[-200:]))
 
     modules = install_validator(args.work)
-    files = {}
-    for name, d in [("root", doc), ("cue", json.loads(cue_bytes))] + sorted(broken_copies(doc).items()):
+    files, rejecters = {}, {}
+    broken = sorted(broken_copies(doc).items())
+    for name, (d, who) in [("root", (doc, ())), ("cue", (json.loads(cue_bytes), ()))] + broken:
         files[name] = os.path.join(args.work, "doc-%s.json" % re.sub(r"[^a-z0-9]+", "-", name.lower()))
+        rejecters[name] = who
         with open(files[name], "w") as f:
             json.dump(d, f)
     results = validate(modules, list(files.values()))
+    config = lint_config(args.work)
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        linted = dict(zip(files, pool.map(lambda p: lint(modules, config, p), files.values())))
     for name, path in files.items():
         valid, error = results[path]
+        lint_out = linted[name]
         if name in ("root", "cue"):
-            c.check(valid, "the validator accepts the document (%s)" % name, error)
-        else:
-            c.check(not valid, "the validator rejects a copy with %s" % name)
+            c.check(valid, "swagger-parser accepts the document (%s)" % name, error)
+            c.check(lint_out[:2] == (0, 0), "redocly lint (recommended): no error and no warning "
+                    "in the document (%s)" % name, lint_out[2][:8])
+            continue
+        if "swagger-parser" in rejecters[name]:
+            c.check(not valid, "swagger-parser rejects a copy with %s" % name)
+        c.check(lint_out[0] > 0, "redocly lint rejects a copy with %s" % name, lint_out[:2])
 
     pool = harness.schema_pool(args.schema)
     check = SchemaCheck(doc)
