@@ -125,6 +125,10 @@ def run_docs(c, args):
     groff = harness.need("groff")
     r = subprocess.run([groff, "-man", "-Tutf8", "-ww", "-z", man], capture_output=True, text=True, timeout=30)
     c.check(r.returncode == 0 and not r.stderr.strip(), "cuegw(8) renders without a warning", r.stderr[:500])
+    # groff does not warn about this one: ".B word ," sets the comma in bold
+    # after a space; ".BR word ," is meant.
+    loose = [line for line in text.splitlines() if re.match(r'^\.B (?:"[^"]*"|\S+) +[,.;:)]+$', line)]
+    c.check(not loose, "cuegw(8): no bold word followed by loose punctuation (.BR is meant)", loose)
     for word in ("SIGTERM", "SIGUSR1", "EXIT STATUS", "FILES", "--check-config", "METRICS_DIR"):
         c.check(word in text.replace("\\-", "-"), "cuegw(8) covers %s" % word)
 
