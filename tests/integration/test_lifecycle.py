@@ -114,6 +114,13 @@ def run_docs(c, args):
     missing = sorted(n for n in names if n not in r.stdout)
     c.check(r.returncode == 0 and not missing, "--help lists every setting", missing)
     c.check("--check-config" in r.stdout and "cuegw(8)" in r.stdout, "--help names --check-config and the man page")
+    r = subprocess.run([args.cuegw, "--bogus"], capture_output=True, text=True, timeout=10)
+    c.check(r.returncode == 2 and r.stdout == "" and
+            r.stderr == "cuegw: unknown argument --bogus; see cuegw --help\n",
+            "an unknown argument: one usage line, exit 2", (r.returncode, r.stderr[:300]))
+    r = subprocess.run([args.cuegw, "--listen"], capture_output=True, text=True, timeout=10)
+    c.check(r.returncode == 2 and r.stderr == "cuegw: --listen needs a value; see cuegw --help\n",
+            "--listen without its address: one line, exit 2", (r.returncode, r.stderr[:300]))
     with open(os.path.join(TOP, "conf", "cuegw.env")) as f:
         env_names = set(re.findall(r"^([A-Z_][A-Z0-9_]*)=", f.read(), re.M))
     c.check(names <= env_names, "conf/cuegw.env lists every setting", sorted(names - env_names))
