@@ -73,7 +73,7 @@ static void test_config(void)
                         {"REQUEST_TIMEOUT", "500ms"}, {"GRPC_MAX_MESSAGE_SIZE", "1024"},
                         {"GRPC_MAX_RECV_MSG_MB", "64"}, {"URL_PREFIX", "/cue/"},
                         {"HEALTH_PATH", "/healthz"}, {"LOG_LEVEL", "WARN"},
-                        {"LOG_FORMAT", "json"}, {"READ_ONLY", "true"},
+                        {"LOG_FORMAT", "json"}, {"READ_ONLY", "1"},
                         {"GRPC_KEEPALIVE_TIME", "20s"}, {NULL, NULL}};
     CHECK(load(full, &c, &st) == 0);
     CHECK_STR(c.cuebot_endpoint, "a:1,b:2");
@@ -103,6 +103,11 @@ static void test_config(void)
         {"LOG_LEVEL", "loud"}, {"LOG_FORMAT", "xml"}, {"SHUTDOWN_TIMEOUT", "never"},
         {"CUEBOT_TLS_CERT", "/c.pem"}, {"ACCESS_POLICY", "/nonexistent/policy"},
         {"SETTINGS_FROM_PARAMS", "perhaps"},
+        /* One grammar for every switch: exactly 1 or 0, as documented. */
+        {"READ_ONLY", "2"}, {"READ_ONLY", "true"}, {"READ_ONLY", "yes"}, {"READ_ONLY", "on"},
+        {"READ_ONLY", "false"}, {"READ_ONLY", "01"}, {"READ_ONLY", "1 "},
+        {"SETTINGS_FROM_PARAMS", "yes"}, {"SETTINGS_FROM_PARAMS", "true"},
+        {"ALLOW_NON_LOOPBACK", "on"}, {"ALLOW_NON_LOOPBACK", "2"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         struct kv vars[] = {{"JWT_SECRET", "s"}, {bad[i].name, bad[i].value}, {NULL, NULL}};
@@ -114,6 +119,25 @@ static void test_config(void)
         else
             unit_passed++;
     }
+
+    /* Every switch takes 1 and 0, and its refusal says so. */
+    static const char *const switches[] = {"READ_ONLY", "SETTINGS_FROM_PARAMS", "ALLOW_NON_LOOPBACK"};
+    for (size_t i = 0; i < 3; i++) {
+        struct kv on[] = {{"JWT_SECRET", "s"}, {switches[i], "1"}, {NULL, NULL}};
+        struct kv off[] = {{"JWT_SECRET", "s"}, {switches[i], "0"}, {NULL, NULL}};
+        struct kv bad_value[] = {{"JWT_SECRET", "s"}, {switches[i], "yes"}, {NULL, NULL}};
+        CHECK(load(on, &c, &st) == 0);
+        CHECK(load(off, &c, &st) == 0);
+        CHECK(load(bad_value, &c, &st) == -1 && strstr(st.msg, "expected 1 or 0"));
+    }
+    struct kv lb[] = {{"JWT_SECRET", "s"}, {"ALLOW_NON_LOOPBACK", "1"}, {"SETTINGS_FROM_PARAMS", "1"},
+                      {NULL, NULL}};
+    CHECK(load(lb, &c, &st) == 0 && c.allow_non_loopback == 1 && c.settings_from_params == 1);
+    int sw = -1;
+    CHECK(config_parse_switch("1", &sw) == 0 && sw == 1);
+    CHECK(config_parse_switch("0", &sw) == 0 && sw == 0);
+    CHECK(config_parse_switch("TRUE", &sw) == -1 && config_parse_switch("", &sw) == -1);
+    CHECK(config_parse_switch(NULL, &sw) == -1);
 
     /* No credential: refused, unless the front server authenticates. */
     struct kv none[] = {{"CUEBOT_ENDPOINT", "x:1"}, {NULL, NULL}};
