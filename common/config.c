@@ -7,6 +7,8 @@
 #include <strings.h>
 
 #include "cg_limits.h"
+#include "cors.h"
+#include "cuebot.h"
 #include "policy.h"
 
 #define DAY_MS (24LL * 3600 * 1000)
@@ -144,7 +146,11 @@ static int load_cuebot(struct cg_config *c, config_get_fn get, void *ctx,
         return cg_fail(st, CG_INVALID_ARGUMENT,
                        "%s: mutual TLS needs both CUEBOT_TLS_CERT and CUEBOT_TLS_KEY",
                        c->tls_cert ? "CUEBOT_TLS_KEY" : "CUEBOT_TLS_CERT");
-    return 0;
+    /* Here rather than when a worker opens its channel: a bad value must stop
+     * start-up (and --check-config) before anything is served. */
+    struct cuebot_settings cs = {.endpoints = c->cuebot_endpoint, .tls_ca = c->tls_ca,
+                                 .tls_cert = c->tls_cert, .tls_key = c->tls_key};
+    return cuebot_check_settings(&cs, st);
 }
 
 static int load_http(struct cg_config *c, config_get_fn get, void *ctx,
@@ -176,6 +182,8 @@ static int load_http(struct cg_config *c, config_get_fn get, void *ctx,
         c->openapi_path = v;
     }
     c->cors_origins = (v = value(get, ctx, "CORS_ALLOWED_ORIGINS")) ? v : "*";
+    if (cors_check_origins(c->cors_origins, st))
+        return -1;
     if ((v = value(get, ctx, "METRICS_PATH"))) {
         if (!strcmp(v, "off"))
             c->metrics_off = 1;

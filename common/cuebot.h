@@ -34,6 +34,15 @@ struct cuebot_settings {
 
 struct cuebot;
 
+/* What cuebot_open would refuse in `s`, found without starting gRPC, so that
+ * config_load stops start-up on it: each CUEBOT_ENDPOINT entry must be
+ * host:port, [IPv6]:port, dns:///host:port or unix:/absolute/path (a URL
+ * such as http://h:1, or a missing port, is refused); each TLS file must be
+ * readable and hold what it is for (the CA and the cert a PEM certificate,
+ * the key a PEM private key; a private key in the CA file is refused).
+ * Returns 0, or -1 with st naming the setting. */
+int cuebot_check_settings(const struct cuebot_settings *s, struct cg_status *st);
+
 /* Calls grpc_init and creates one channel per endpoint (no connection is
  * made yet); run it in the process that will make the calls, after any
  * fork. The settings are copied, so the caller may free them after. Before
