@@ -105,7 +105,12 @@ static void send_error(struct cg_exchange *x, const struct cg_status *st, const 
     json_write_string(&ob, st->msg, strlen(st->msg));
     outbuf_puts_lit(&ob, ",\"details\":[]}");
     x->code = st->code;
-    if (send_head(x, cg_status_http(st), (long long)ob.len, extra) == 0)
+    int http = cg_status_http(st);
+    /* Every 401 says how to authenticate, as grpc-gateway's do: Cuebot's own
+     * UNAUTHENTICATED as much as ours. */
+    if (http == 401 && !extra)
+        extra = "WWW-Authenticate: Bearer\r\n";
+    if (send_head(x, http, (long long)ob.len, extra) == 0)
         send_bytes(x, ob.data, ob.len);
 }
 
@@ -250,7 +255,7 @@ static int authenticate(struct cg_exchange *x)
     }
     log_request(LOG_DEBUG, x->rid, "authentication failed: %s", auth_result_name(r));
     metrics_auth_failure((int)r);
-    fail(x, CG_UNAUTHENTICATED, 0, "WWW-Authenticate: Bearer\r\n", "%s", auth_message(r));
+    fail(x, CG_UNAUTHENTICATED, 0, NULL, "%s", auth_message(r));
     return -1;
 }
 

@@ -244,6 +244,10 @@ def test_error_codes(c, env):
         b = is_error_body(c, r, code, "gRPC code %d" % code)
         c.check(b and b.get("message") == "scripted failure %d" % code,
                 "gRPC code %d passes Cuebot's message through" % code, b)
+        # grpc-gateway's rule: every 401, Cuebot's own included, names the scheme.
+        want = "Bearer" if code == 16 else None
+        c.check(r.header("www-authenticate") == want,
+                "gRPC code %d -> WWW-Authenticate %s" % (code, want), r.header("www-authenticate"))
     env.standin.reset()
     r = env.post(path)
     c.check(r.status == 200, "after the scripts, calls succeed again", r.status)
