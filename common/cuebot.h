@@ -71,7 +71,10 @@ struct cuebot *cuebot_open(const struct cuebot_settings *s, struct cg_status *st
  *  - a request over the send cap: RESOURCE_EXHAUSTED with HTTP 413;
  *  - a response over the receive cap, or OK without a message, or no arena
  *    memory for the response: INTERNAL (HTTP 500), so a size overflow is not
- *    mistaken for a client rate limit (429). */
+ *    mistaken for a client rate limit (429).
+ * When the channel itself failed (UNAVAILABLE that Cuebot did not send: a
+ * refused connection, a failed lookup), st->msg_internal is set: gRPC's
+ * message names addresses and socket errors, for the log only. */
 int cuebot_call(struct cuebot *cb, const char *method_path,
                 const uint8_t *req, size_t req_len, int64_t timeout_ms,
                 const char *request_id, struct arena *a,
