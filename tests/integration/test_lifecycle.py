@@ -98,6 +98,10 @@ def run_check_config(c, args, standin):
     rc, out, err, _ = check_config(args, dict(env, EXPIRING_JWT_SECRET=SECRET + "x"))
     c.check(rc == 0 and re.search(r"authentication: +JWT \(JWT_SECRET, EXPIRING_JWT_SECRET\)$", out, re.M)
             and "warning" not in err, "--check-config: both secrets: no warning", (rc, out, err))
+    rc, out, err, _ = check_config(args, dict(only, EXPIRING_AUTH_TOKEN="tok-0123456789"))
+    c.check(rc == 0 and re.search(r"authentication: +static token \(EXPIRING_AUTH_TOKEN\)$", out, re.M)
+            and "warning: only EXPIRING_AUTH_TOKEN is set" in err and "tok-0123456789" not in out + err,
+            "--check-config: only EXPIRING_AUTH_TOKEN: shown plainly, with a warning", (rc, out, err))
 
     rc, out, err, _ = check_config(args, dict(env, METRICS_PATH="metrics"))
     c.check(rc == 2 and "METRICS_PATH" in err, "--check-config: a METRICS_PATH that is no path exits 2", err)
