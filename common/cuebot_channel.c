@@ -111,42 +111,44 @@ static int has_prefix(const char *b, const char *e, const char *prefix)
  * document: host:port, [IPv6]:port, dns:///host:port or unix:/absolute/path.
  * Caught here, a URL or a missing port stops start-up; gRPC itself would
  * take either and only fail to connect, request after request. */
-static int check_endpoint(const char *b, const char *e, struct cg_status *st)
+static int check_endpoint(const char *entry, const char *e, struct cg_status *st)
 {
-    int n = (int)(e - b);
+    /* Messages quote the whole entry, even past a dns:/// prefix. */
+    int n = (int)(e - entry);
+    const char *b = entry;
     if (has_prefix(b, e, "unix:")) {
         if (e - b > 5 && b[5] == '/')
             return 0;
         return cg_fail(st, CG_INVALID_ARGUMENT,
-                       "CUEBOT_ENDPOINT: \"%.*s\": a unix socket is unix:/absolute/path", n, b);
+                       "CUEBOT_ENDPOINT: \"%.*s\": a unix socket is unix:/absolute/path", n, entry);
     }
     if (has_prefix(b, e, "dns:///"))
         b += 7;
     else if (memmem(b, (size_t)(e - b), "://", 3))
         return cg_fail(st, CG_INVALID_ARGUMENT,
                        "CUEBOT_ENDPOINT: \"%.*s\" is a URL; write host:port (gRPC takes no "
-                       "http:// or https://; CUEBOT_TLS_CA turns on TLS)", n, b);
+                       "http:// or https://; CUEBOT_TLS_CA turns on TLS)", n, entry);
     const char *h = b, *colon;
     if (*h == '[') {
         const char *close = memchr(h, ']', (size_t)(e - h));
         if (!close || close == h + 1 || close + 1 == e || close[1] != ':')
             return cg_fail(st, CG_INVALID_ARGUMENT,
-                           "CUEBOT_ENDPOINT: \"%.*s\": expected [IPv6 address]:port", n, b);
+                           "CUEBOT_ENDPOINT: \"%.*s\": expected [IPv6 address]:port", n, entry);
         for (const char *q = h + 1; q < close; q++)
             if (!v6_char(*q))
                 return cg_fail(st, CG_INVALID_ARGUMENT,
-                               "CUEBOT_ENDPOINT: \"%.*s\": expected [IPv6 address]:port", n, b);
+                               "CUEBOT_ENDPOINT: \"%.*s\": expected [IPv6 address]:port", n, entry);
         colon = close + 1;
     } else {
         colon = memchr(h, ':', (size_t)(e - h));
         if (!colon)
             return cg_fail(st, CG_INVALID_ARGUMENT,
                            "CUEBOT_ENDPOINT: \"%.*s\" has no port; write host:port, such as "
-                           "localhost:8443", n, b);
+                           "localhost:8443", n, entry);
         if (memchr(colon + 1, ':', (size_t)(e - colon - 1)))
             return cg_fail(st, CG_INVALID_ARGUMENT,
                            "CUEBOT_ENDPOINT: \"%.*s\": an IPv6 address goes in brackets, "
-                           "such as [::1]:8443", n, b);
+                           "such as [::1]:8443", n, entry);
         for (const char *q = h; q < colon; q++)
             if (!host_char(*q))
                 colon = h;          /* refused below, with the general message */
@@ -154,7 +156,7 @@ static int check_endpoint(const char *b, const char *e, struct cg_status *st)
     if (colon == h || !port_ok(colon + 1, e))
         return cg_fail(st, CG_INVALID_ARGUMENT,
                        "CUEBOT_ENDPOINT: \"%.*s\": expected host:port (port 1 to 65535), "
-                       "[IPv6]:port, dns:///host:port or unix:/path", n, b);
+                       "[IPv6]:port, dns:///host:port or unix:/path", n, entry);
     return 0;
 }
 

@@ -224,6 +224,8 @@ static void test_endpoints(void)
         {"host:", "port 1 to 65535"}, {"host:08443", "port 1 to 65535"},
         {":8443", "port 1 to 65535"}, {"ho/st:1", "port 1 to 65535"},
         {"unix:run/cuebot.sock", "unix:/absolute/path"}, {"dns://8.8.8.8/cuebot:1", "is a URL"},
+        /* The message quotes the whole entry and nothing of the next. */
+        {"dns:///cuebot,b:1", "\"dns:///cuebot\" has no port"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         check_setting("CUEBOT_ENDPOINT", bad[i].value, bad[i].says);
