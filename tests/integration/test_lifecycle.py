@@ -12,6 +12,7 @@ Usage: test_lifecycle.py --cuegw BUILD/cuegw --schema BUILD/gen/schema.pb
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -85,6 +86,7 @@ def run_check_config(c, args, standin):
         rc, out, err, _ = check_config(args, dict(env, **{var: path}))
         c.check(rc == 2 and err.startswith("cuegw: %s:" % var) and says in err and "settings are valid" not in out,
                 "--check-config: %s=%s exits 2 before the summary (%s)" % (var, path, says), (rc, out, err))
+    shutil.rmtree(d)
     rc, out, err, _ = check_config(args, dict(env, CORS_ALLOWED_ORIGINS="example.com"))
     c.check(rc == 2 and "CORS_ALLOWED_ORIGINS" in err and "scheme://host" in err,
             "--check-config: a CORS origin without its scheme exits 2", (rc, err))
