@@ -53,7 +53,11 @@ BENCH_BIN  := $(BUILD)/tests/transcode-bench
 all: $(LIB) $(GATEWAY) $(TOOL_BIN) $(CALL_BIN)
 
 # ---- generated schema code -------------------------------------------------
+# The schema compilers are the first tools a fresh machine lacks: say what
+# to install rather than let the shell say "protoc-c: No such file".
 $(BUILD)/gen/.stamp: $(PROTOS)
+	@for t in protoc-c protoc; do command -v $$t >/dev/null 2>&1 || { \
+	    echo "$$t not found: run \`sudo sh tools/install-deps.sh\` (or \`make deps\`)" >&2; exit 1; }; done
 	@mkdir -p $(BUILD)/gen
 	@test -n "$(PROTOS)" || { echo "no .proto files in PROTO_DIR=$(PROTO_DIR)" >&2; exit 1; }
 	protoc-c -I$(PROTO_DIR) --c_out=$(BUILD)/gen $(PROTOS)

@@ -7,6 +7,8 @@
 #include <strings.h>
 
 #include "cg_limits.h"
+#include "cors.h"
+#include "cuebot.h"
 #include "policy.h"
 
 #define DAY_MS (24LL * 3600 * 1000)
@@ -72,16 +74,13 @@ static int parse_long(const char *s, long lo, long hi, long *out)
     return 0;
 }
 
-static int parse_bool(const char *s, int *out)
+/* Exactly the documented "1" or "0": a "yes" taken here but refused by
+ * another switch (or a "2" refused while "true" passed) makes an operator
+ * guess which spelling each setting wants. */
+int config_parse_switch(const char *s, int *out)
 {
-    if (!strcmp(s, "1") || !strcasecmp(s, "true") || !strcasecmp(s, "yes") ||
-        !strcasecmp(s, "on")) {
-        *out = 1;
-        return 0;
-    }
-    if (!strcmp(s, "0") || !strcasecmp(s, "false") || !strcasecmp(s, "no") ||
-        !strcasecmp(s, "off")) {
-        *out = 0;
+    if (s && (!strcmp(s, "1") || !strcmp(s, "0"))) {
+        *out = s[0] == '1';
         return 0;
     }
     return -1;
@@ -147,7 +146,11 @@ static int load_cuebot(struct cg_config *c, config_get_fn get, void *ctx,
         return cg_fail(st, CG_INVALID_ARGUMENT,
                        "%s: mutual TLS needs both CUEBOT_TLS_CERT and CUEBOT_TLS_KEY",
                        c->tls_cert ? "CUEBOT_TLS_KEY" : "CUEBOT_TLS_CERT");
-    return 0;
+    /* Here rather than when a worker opens its channel: a bad value must stop
+     * start-up (and --check-config) before anything is served. */
+    struct cuebot_settings cs = {.endpoints = c->cuebot_endpoint, .tls_ca = c->tls_ca,
+                                 .tls_cert = c->tls_cert, .tls_key = c->tls_key};
+    return cuebot_check_settings(&cs, st);
 }
 
 static int load_http(struct cg_config *c, config_get_fn get, void *ctx,
@@ -179,6 +182,8 @@ static int load_http(struct cg_config *c, config_get_fn get, void *ctx,
         c->openapi_path = v;
     }
     c->cors_origins = (v = value(get, ctx, "CORS_ALLOWED_ORIGINS")) ? v : "*";
+    if (cors_check_origins(c->cors_origins, st))
+        return -1;
     if ((v = value(get, ctx, "METRICS_PATH"))) {
         if (!strcmp(v, "off"))
             c->metrics_off = 1;
@@ -231,8 +236,8 @@ static int read_auth(struct auth_settings *a, config_get_fn get, void *ctx, int 
     v = unless_blank(raw);
     if (raw && !v)
         a->read_only = 0;
-    if (v && parse_bool(v, &a->read_only))
-        return cg_fail(st, CG_INVALID_ARGUMENT, "READ_ONLY: expected 1 or 0, got \"%.40s\"", v);
+    if (v && config_parse_switch(v, &a->read_only))
+        return cg_fail(st, CG_INVALID_ARGUMENT, "READ_ONLY: " SWITCH_EXPECTED ", got \"%.40s\"", v);
     return 0;
 }
 
@@ -261,9 +266,9 @@ static int load_auth(struct cg_config *c, config_get_fn get, void *ctx,
             return cg_fail(st, CG_INVALID_ARGUMENT,
                            "AUTH_MODE: expected token or remote-user, got \"%.40s\"", v);
     }
-    if ((v = value(get, ctx, "SETTINGS_FROM_PARAMS")) && parse_bool(v, &c->settings_from_params))
+    if ((v = value(get, ctx, "SETTINGS_FROM_PARAMS")) && config_parse_switch(v, &c->settings_from_params))
         return cg_fail(st, CG_INVALID_ARGUMENT,
-                       "SETTINGS_FROM_PARAMS: expected 1 or 0, got \"%.40s\"", v);
+                       "SETTINGS_FROM_PARAMS: " SWITCH_EXPECTED ", got \"%.40s\"", v);
     if (!auth_settings_usable(&c->auth) && !c->settings_from_params)
         return cg_fail(st, CG_INVALID_ARGUMENT,
                        "JWT_SECRET: no credential is configured; set JWT_SECRET or "
@@ -329,9 +334,9 @@ static int load_operation(struct cg_config *c, config_get_fn get, void *ctx,
                            peer[i].name, v);
         *(int64_t *)((char *)c + peer[i].off) = ms;
     }
-    if ((v = value(get, ctx, "ALLOW_NON_LOOPBACK")) && parse_bool(v, &c->allow_non_loopback))
+    if ((v = value(get, ctx, "ALLOW_NON_LOOPBACK")) && config_parse_switch(v, &c->allow_non_loopback))
         return cg_fail(st, CG_INVALID_ARGUMENT,
-                       "ALLOW_NON_LOOPBACK: expected 1 or 0, got \"%.40s\"", v);
+                       "ALLOW_NON_LOOPBACK: " SWITCH_EXPECTED ", got \"%.40s\"", v);
     c->web_server_addrs = value(get, ctx, "FCGI_WEB_SERVER_ADDRS");
     return 0;
 }

@@ -101,6 +101,13 @@ int config_request_auth(const struct cg_config *c, config_get_fn param, void *ct
 /* Releases what config_load allocated (the policy). */
 void config_free(struct cg_config *c);
 
+/* An on/off setting (READ_ONLY, SETTINGS_FROM_PARAMS, ALLOW_NON_LOOPBACK,
+ * ALLOW_CORE_DUMPS): exactly "1" or "0", as documented; true, yes, on and
+ * the like are refused. Returns 0 with *out set, or -1. */
+int config_parse_switch(const char *s, int *out);
+/* What a refusal says after the variable's name. */
+#define SWITCH_EXPECTED "expected 1 or 0 (not true/false or yes/no)"
+
 /* "30s", "500ms", "2m", "1h" or plain seconds ("30", "0.5") -> ms.
  * Returns -1 for anything else, negative or over a day. */
 int64_t config_parse_duration(const char *s);

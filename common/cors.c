@@ -1,5 +1,6 @@
 #include "cors.h"
 
+#include <ctype.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -16,6 +17,25 @@ static int plain_origin(const char *o)
 
 enum listed { NOT_LISTED = 0, LISTED, WILDCARD };
 
+/* The next entry of a comma list, blanks around it trimmed; NULL at the
+ * end. Empty entries (",,", a trailing comma) are skipped. */
+static const char *next_entry(const char **p, size_t *n)
+{
+    const char *s = *p;
+    while (*s == ' ' || *s == ',')
+        s++;
+    if (!*s)
+        return NULL;
+    const char *start = s;
+    while (*s && *s != ',')
+        s++;
+    *p = s;
+    while (s > start && s[-1] == ' ')
+        s--;
+    *n = (size_t)(s - start);
+    return start;
+}
+
 /* How the list names `origin`: by itself wins over the wildcard, wherever
  * each stands in the list. */
 static enum listed find_origin(const char *allowed, const char *origin)
@@ -24,17 +44,9 @@ static enum listed find_origin(const char *allowed, const char *origin)
         return NOT_LISTED;
     size_t olen = strlen(origin);
     enum listed found = NOT_LISTED;
-    const char *p = allowed;
-    while (*p) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        const char *start = p;
-        while (*p && *p != ',')
-            p++;
-        const char *end = p;
-        while (end > start && end[-1] == ' ')
-            end--;
-        size_t n = (size_t)(end - start);
+    const char *p = allowed, *start;
+    size_t n;
+    while ((start = next_entry(&p, &n))) {
         if (n == 1 && *start == '*')
             found = WILDCARD;
         /* Scheme and host are case-insensitive in an origin. */
@@ -123,6 +135,28 @@ static int parse_origin(const char *o, struct site *out)
         return -1;
     }
     return parse_host_port(o + skip, strlen(o + skip), out);
+}
+
+int cors_check_origins(const char *allowed, struct cg_status *st)
+{
+    const char *p = allowed, *e;
+    size_t n;
+    while ((e = next_entry(&p, &n))) {
+        if ((n == 1 && *e == '*') || (n == 4 && !strncmp(e, "null", 4)))
+            continue;
+        size_t scheme = 0;
+        while (scheme < n && (isalnum((unsigned char)e[scheme]) || e[scheme] == '+' ||
+                              e[scheme] == '-' || e[scheme] == '.'))
+            scheme++;
+        struct site s = {0};
+        if (scheme == 0 || !isalpha((unsigned char)e[0]) || n - scheme < 4 ||
+            memcmp(e + scheme, "://", 3) || parse_host_port(e + scheme + 3, n - scheme - 3, &s))
+            return cg_fail(st, CG_INVALID_ARGUMENT,
+                           "CORS_ALLOWED_ORIGINS: \"%.*s\" is not an origin; write "
+                           "scheme://host[:port] with no path, such as https://cueweb.example.com "
+                           "(or * or null)", (int)(n > 80 ? 80 : n), e);
+    }
+    return 0;
 }
 
 static int same_site(const struct site *a, const struct site *b)

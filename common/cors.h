@@ -6,12 +6,21 @@
 
 #include <stddef.h>
 
+#include "status.h"
+
 /* The Access-Control-Allow-Origin value for a request's Origin under the
  * CORS_ALLOWED_ORIGINS list `allowed`: the origin itself when listed, "*"
  * when the list holds the wildcard, NULL when not allowed (or no Origin
  * was sent). The origin must be a plain serialized origin (printable
  * ASCII, no spaces or commas) to be echoed. */
 const char *cors_allow_origin(const char *allowed, const char *origin);
+
+/* Checks a CORS_ALLOWED_ORIGINS list at start-up: each entry is "*",
+ * "null" or a serialized origin, scheme://host[:port] with no path. An
+ * entry such as "example.com" or "https://example.com/" matches no Origin
+ * a browser sends, so it would refuse the site it was meant to allow.
+ * Returns 0, or -1 with st quoting the entry. */
+int cors_check_origins(const char *allowed, struct cg_status *st);
 
 /* Writes into out (size n) the Access-Control-Allow-Headers value for a
  * preflight whose Access-Control-Request-Headers is `requested` (may be

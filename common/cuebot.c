@@ -9,6 +9,7 @@
 #include <grpc/byte_buffer.h>
 #include <grpc/byte_buffer_reader.h>
 #include <grpc/slice.h>
+#include <grpc/support/alloc.h>
 #include <grpc/support/time.h>
 
 #include "utf8.h"
@@ -23,7 +24,13 @@ struct attempt {
     grpc_status_code code;
     grpc_slice details;
     grpc_byte_buffer *resp;
+    int from_peer;          /* the status came from Cuebot, not the channel */
 };
+
+/* How gRPC core (1.51, and since 1.2x) begins the debug string of a status
+ * that arrived in the peer's trailers. Any other failing status was made
+ * on this side: a refused or dropped connection, a failed DNS lookup. */
+static const char from_peer_marker[] = "Error received from peer";
 
 /* Copies a status message into st->msg, whole code points only, so that a
  * cut never leaves half a UTF-8 sequence; invalid bytes become '?'. */
@@ -91,6 +98,8 @@ static void attempt_call(grpc_channel *ch, grpc_completion_queue *cq, grpc_slice
     ops[5].data.recv_status_on_client.trailing_metadata = &trailing_md;
     ops[5].data.recv_status_on_client.status = &at->code;
     ops[5].data.recv_status_on_client.status_details = &at->details;
+    const char *debug = NULL;
+    ops[5].data.recv_status_on_client.error_string = &debug;
 
     /* The tag only has to be unique on this queue, which no one else uses
      * until it is given back. */
@@ -104,6 +113,10 @@ static void attempt_call(grpc_channel *ch, grpc_completion_queue *cq, grpc_slice
         grpc_slice_unref(at->details);
         at->details = grpc_slice_from_static_string("gRPC refused to start the call");
     }
+    /* Without a debug string, trust the status as Cuebot's: only a status
+     * known to be the channel's own has its message kept from clients. */
+    at->from_peer = !debug || strstr(debug, from_peer_marker) != NULL;
+    gpr_free((void *)debug);
 
     grpc_metadata_array_destroy(&initial_md);
     grpc_metadata_array_destroy(&trailing_md);
@@ -177,6 +190,7 @@ static int finish(struct cuebot *cb, const struct attempt *at, int all_unavailab
     } else {
         copy_message(st, "", at->details);
     }
+    st->msg_internal = code == CG_UNAVAILABLE && !at->from_peer;
     return -1;
 }
 

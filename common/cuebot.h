@@ -34,6 +34,15 @@ struct cuebot_settings {
 
 struct cuebot;
 
+/* What cuebot_open would refuse in `s`, found without starting gRPC, so that
+ * config_load stops start-up on it: each CUEBOT_ENDPOINT entry must be
+ * host:port, [IPv6]:port, dns:///host:port or unix:/absolute/path (a URL
+ * such as http://h:1, or a missing port, is refused); each TLS file must be
+ * readable and hold what it is for (the CA and the cert a PEM certificate,
+ * the key a PEM private key; a private key in the CA file is refused).
+ * Returns 0, or -1 with st naming the setting. */
+int cuebot_check_settings(const struct cuebot_settings *s, struct cg_status *st);
+
 /* Calls grpc_init and creates one channel per endpoint (no connection is
  * made yet); run it in the process that will make the calls, after any
  * fork. The settings are copied, so the caller may free them after. Before
@@ -62,7 +71,10 @@ struct cuebot *cuebot_open(const struct cuebot_settings *s, struct cg_status *st
  *  - a request over the send cap: RESOURCE_EXHAUSTED with HTTP 413;
  *  - a response over the receive cap, or OK without a message, or no arena
  *    memory for the response: INTERNAL (HTTP 500), so a size overflow is not
- *    mistaken for a client rate limit (429). */
+ *    mistaken for a client rate limit (429).
+ * When the channel itself failed (UNAVAILABLE that Cuebot did not send: a
+ * refused connection, a failed lookup), st->msg_internal is set: gRPC's
+ * message names addresses and socket errors, for the log only. */
 int cuebot_call(struct cuebot *cb, const char *method_path,
                 const uint8_t *req, size_t req_len, int64_t timeout_ms,
                 const char *request_id, struct arena *a,

@@ -8,6 +8,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -75,6 +76,90 @@ static int is_space(char c)
     return c == ' ' || c == '\t';
 }
 
+static int port_ok(const char *p, const char *e)
+{
+    if (p == e || e - p > 5 || *p == '0')
+        return 0;
+    long v = 0;
+    for (; p < e; p++) {
+        if (*p < '0' || *p > '9')
+            return 0;
+        v = v * 10 + (*p - '0');
+    }
+    return v <= 65535;
+}
+
+static int host_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '.' || c == '-' || c == '_';
+}
+
+static int v6_char(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') ||
+           c == ':' || c == '.';
+}
+
+static int has_prefix(const char *b, const char *e, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    return (size_t)(e - b) >= n && !strncasecmp(b, prefix, n);
+}
+
+/* One CUEBOT_ENDPOINT entry (b..e, no blanks) in a form gRPC takes and we
+ * document: host:port, [IPv6]:port, dns:///host:port or unix:/absolute/path.
+ * Caught here, a URL or a missing port stops start-up; gRPC itself would
+ * take either and only fail to connect, request after request. */
+static int check_endpoint(const char *entry, const char *e, struct cg_status *st)
+{
+    /* Messages quote the whole entry, even past a dns:/// prefix. */
+    int n = (int)(e - entry);
+    const char *b = entry;
+    if (has_prefix(b, e, "unix:")) {
+        if (e - b > 5 && b[5] == '/')
+            return 0;
+        return cg_fail(st, CG_INVALID_ARGUMENT,
+                       "CUEBOT_ENDPOINT: \"%.*s\": a unix socket is unix:/absolute/path", n, entry);
+    }
+    if (has_prefix(b, e, "dns:///"))
+        b += 7;
+    else if (memmem(b, (size_t)(e - b), "://", 3))
+        return cg_fail(st, CG_INVALID_ARGUMENT,
+                       "CUEBOT_ENDPOINT: \"%.*s\" is a URL; write host:port (gRPC takes no "
+                       "http:// or https://; CUEBOT_TLS_CA turns on TLS)", n, entry);
+    const char *h = b, *colon;
+    if (*h == '[') {
+        const char *close = memchr(h, ']', (size_t)(e - h));
+        if (!close || close == h + 1 || close + 1 == e || close[1] != ':')
+            return cg_fail(st, CG_INVALID_ARGUMENT,
+                           "CUEBOT_ENDPOINT: \"%.*s\": expected [IPv6 address]:port", n, entry);
+        for (const char *q = h + 1; q < close; q++)
+            if (!v6_char(*q))
+                return cg_fail(st, CG_INVALID_ARGUMENT,
+                               "CUEBOT_ENDPOINT: \"%.*s\": expected [IPv6 address]:port", n, entry);
+        colon = close + 1;
+    } else {
+        colon = memchr(h, ':', (size_t)(e - h));
+        if (!colon)
+            return cg_fail(st, CG_INVALID_ARGUMENT,
+                           "CUEBOT_ENDPOINT: \"%.*s\" has no port; write host:port, such as "
+                           "localhost:8443", n, entry);
+        if (memchr(colon + 1, ':', (size_t)(e - colon - 1)))
+            return cg_fail(st, CG_INVALID_ARGUMENT,
+                           "CUEBOT_ENDPOINT: \"%.*s\": an IPv6 address goes in brackets, "
+                           "such as [::1]:8443", n, entry);
+        for (const char *q = h; q < colon; q++)
+            if (!host_char(*q))
+                colon = h;          /* refused below, with the general message */
+    }
+    if (colon == h || !port_ok(colon + 1, e))
+        return cg_fail(st, CG_INVALID_ARGUMENT,
+                       "CUEBOT_ENDPOINT: \"%.*s\": expected host:port (port 1 to 65535), "
+                       "[IPv6]:port, dns:///host:port or unix:/path", n, entry);
+    return 0;
+}
+
 /* Splits "a:1, b:2" into cb->target[]; empty entries (a trailing comma) are
  * skipped, blanks inside an entry are an error. */
 static int parse_endpoints(struct cuebot *cb, const char *list, struct cg_status *st)
@@ -100,6 +185,8 @@ static int parse_endpoints(struct cuebot *cb, const char *list, struct cg_status
         if ((size_t)(e - b) > ENDPOINT_MAX)
             return cg_fail(st, CG_INVALID_ARGUMENT,
                            "CUEBOT_ENDPOINT: an entry is longer than %d bytes", ENDPOINT_MAX);
+        if (check_endpoint(b, e, st))
+            return -1;
         if (cb->n == CUEBOT_MAX_ENDPOINTS)
             return cg_fail(st, CG_INVALID_ARGUMENT,
                            "CUEBOT_ENDPOINT: more than %d endpoints", CUEBOT_MAX_ENDPOINTS);
@@ -119,9 +206,49 @@ static int is_set(const char *s)
     return s && *s;
 }
 
-/* Reads a PEM file into a NUL-terminated malloc'd string. The message names
- * the setting and the path; the contents never reach it. */
-static int read_pem(const char *var, const char *path, char **out, struct cg_status *st)
+enum pem_kind { PEM_CA, PEM_CERT, PEM_KEY };
+
+/* Whether a PEM text holds a block whose label ends in PRIVATE KEY (PKCS#8,
+ * RSA, EC, encrypted). */
+static int has_private_key(const char *pem)
+{
+    for (const char *p = pem; (p = strstr(p, "-----BEGIN ")); ) {
+        p += 11;
+        const char *end = strstr(p, "-----");
+        if (!end)
+            return 0;
+        if (end - p >= 11 && !memcmp(end - 11, "PRIVATE KEY", 11))
+            return 1;
+        p = end;
+    }
+    return 0;
+}
+
+/* Why a file cannot serve as `kind`, or NULL. A key given as the CA (an
+ * easy slip among three paths) would otherwise fail only at the first TLS
+ * handshake, and would sit in a file that is often world-readable. */
+static const char *pem_mismatch(const char *pem, enum pem_kind kind)
+{
+    int cert = strstr(pem, "-----BEGIN CERTIFICATE-----") != NULL;
+    switch (kind) {
+    case PEM_CA:
+        if (has_private_key(pem))
+            return "holds a private key; CUEBOT_TLS_CA takes the CA's certificates only";
+        return cert ? NULL : "holds no certificate (-----BEGIN CERTIFICATE-----)";
+    case PEM_CERT:
+        return cert ? NULL : "holds no certificate (-----BEGIN CERTIFICATE-----)";
+    case PEM_KEY:
+        return has_private_key(pem) ? NULL
+                                    : "holds no private key (-----BEGIN ... PRIVATE KEY-----)";
+    }
+    return NULL;
+}
+
+/* Reads a PEM file of the given kind into a NUL-terminated malloc'd string.
+ * The message names the setting and the path; the contents never reach
+ * it. */
+static int read_pem(const char *var, const char *path, enum pem_kind kind, char **out,
+                    struct cg_status *st)
 {
     *out = NULL;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -152,13 +279,14 @@ static int read_pem(const char *var, const char *path, char **out, struct cg_sta
     int err = errno;
     close(fd);
     buf[n] = '\0';
-    if (n < cap || !strstr(buf, "-----BEGIN ")) {
+    const char *why = n < cap ? NULL : pem_mismatch(buf, kind);
+    if (n < cap || why) {
         explicit_bzero(buf, n);
         free(buf);
         if (n < cap)
             return cg_fail(st, CG_INVALID_ARGUMENT, "%s: cannot read %s: %s", var, path,
                            strerror(err));
-        return cg_fail(st, CG_INVALID_ARGUMENT, "%s: %s holds no PEM data", var, path);
+        return cg_fail(st, CG_INVALID_ARGUMENT, "%s: %s %s", var, path, why);
     }
     *out = buf;
     return 0;
@@ -189,9 +317,10 @@ static int load_tls(const struct cuebot_settings *s, struct pem_set *pem, int *t
                        "%s is set without %s: mutual TLS needs both",
                        is_set(s->tls_cert) ? "CUEBOT_TLS_CERT" : "CUEBOT_TLS_KEY",
                        is_set(s->tls_cert) ? "CUEBOT_TLS_KEY" : "CUEBOT_TLS_CERT");
-    if ((is_set(s->tls_ca) && read_pem("CUEBOT_TLS_CA", s->tls_ca, &pem->ca, st) != 0) ||
-        (is_set(s->tls_cert) && read_pem("CUEBOT_TLS_CERT", s->tls_cert, &pem->cert, st) != 0) ||
-        (is_set(s->tls_key) && read_pem("CUEBOT_TLS_KEY", s->tls_key, &pem->key, st) != 0)) {
+    if ((is_set(s->tls_ca) && read_pem("CUEBOT_TLS_CA", s->tls_ca, PEM_CA, &pem->ca, st) != 0) ||
+        (is_set(s->tls_cert) &&
+         read_pem("CUEBOT_TLS_CERT", s->tls_cert, PEM_CERT, &pem->cert, st) != 0) ||
+        (is_set(s->tls_key) && read_pem("CUEBOT_TLS_KEY", s->tls_key, PEM_KEY, &pem->key, st) != 0)) {
         free_pem(pem->ca);
         free_pem(pem->cert);
         free_pem(pem->key);
@@ -375,6 +504,24 @@ struct cuebot *cuebot_open(const struct cuebot_settings *s, struct cg_status *st
     }
     cuebot_cq_give(cb, node);
     return cb;
+}
+
+int cuebot_check_settings(const struct cuebot_settings *s, struct cg_status *st)
+{
+    struct cuebot *cb = calloc(1, sizeof *cb);
+    if (!cb)
+        return cg_fail(st, CG_INTERNAL, "out of memory");
+    pthread_mutex_init(&cb->mu, NULL);
+    struct pem_set pem;
+    int tls, rc = -1;
+    if (parse_endpoints(cb, s->endpoints, st) == 0 && load_tls(s, &pem, &tls, st) == 0) {
+        free_pem(pem.ca);
+        free_pem(pem.cert);
+        free_pem(pem.key);
+        rc = 0;
+    }
+    release(cb, 0);
+    return rc;
 }
 
 void cuebot_close(struct cuebot *cb)

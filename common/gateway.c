@@ -102,10 +102,17 @@ static void send_error(struct cg_exchange *x, const struct cg_status *st, const 
     char num[32];
     int n = snprintf(num, sizeof num, "{\"code\":%d,\"message\":", st->code);
     outbuf_put(&ob, num, (size_t)n);
-    json_write_string(&ob, st->msg, strlen(st->msg));
+    /* The detail is in the log line of the request (call() below). */
+    const char *msg = st->msg_internal ? "Cuebot is unavailable" : st->msg;
+    json_write_string(&ob, msg, strlen(msg));
     outbuf_puts_lit(&ob, ",\"details\":[]}");
     x->code = st->code;
-    if (send_head(x, cg_status_http(st), (long long)ob.len, extra) == 0)
+    int http = cg_status_http(st);
+    /* Every 401 says how to authenticate, as grpc-gateway's do: Cuebot's own
+     * UNAUTHENTICATED as much as ours. */
+    if (http == 401 && !extra)
+        extra = "WWW-Authenticate: Bearer\r\n";
+    if (send_head(x, http, (long long)ob.len, extra) == 0)
         send_bytes(x, ob.data, ob.len);
 }
 
@@ -250,7 +257,7 @@ static int authenticate(struct cg_exchange *x)
     }
     log_request(LOG_DEBUG, x->rid, "authentication failed: %s", auth_result_name(r));
     metrics_auth_failure((int)r);
-    fail(x, CG_UNAUTHENTICATED, 0, "WWW-Authenticate: Bearer\r\n", "%s", auth_message(r));
+    fail(x, CG_UNAUTHENTICATED, 0, NULL, "%s", auth_message(r));
     return -1;
 }
 
@@ -444,7 +451,8 @@ static void call(struct cg_exchange *x, const struct method_info *m, const char 
     if (cuebot_call(g->cuebot, m->path, req, req_len, g->cfg->request_timeout_ms, x->rid,
                     x->arena, &resp, &resp_len, &x->st)) {
         if (x->st.code != CG_NOT_FOUND && x->st.code != CG_INVALID_ARGUMENT)
-            log_request(LOG_WARN, x->rid, "%s: Cuebot answered %s: %s", m->path,
+            log_request(LOG_WARN, x->rid, "%s: %s %s: %s", m->path,
+                        x->st.msg_internal ? "Cuebot unreachable," : "Cuebot answered",
                         cg_code_name(x->st.code), x->st.msg);
         send_error(x, &x->st, NULL);
         return;

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "schema.h"
+
 /* A policy file is a short list kept by hand; anything much larger is a
  * mistake (a wrong path, say), not a policy. */
 #define POLICY_MAX_BYTES (1u << 20)
@@ -17,11 +19,13 @@ struct rule {
     char *name;            /* NULL for the default rule */
     char **patterns;
     size_t n_patterns;
+    int line;              /* in the file, for warnings */
 };
 
 struct policy {
     struct rule *rules;
     size_t n_rules;
+    char *path;            /* the file, for warnings */
 };
 
 int policy_glob(const char *pattern, const char *text, size_t n)
@@ -97,6 +101,7 @@ void policy_free(struct policy *p)
         free(p->rules[i].patterns);
     }
     free(p->rules);
+    free(p->path);
     free(p);
 }
 
@@ -135,7 +140,7 @@ static size_t words(char *line, char **w, size_t max)
 static int add_rule(struct policy *p, char **w, size_t n, const char *path, int line,
                     struct cg_status *st)
 {
-    struct rule r = {0};
+    struct rule r = {.line = line};
     size_t first;
     if (!strcmp(w[0], "role") || !strcmp(w[0], "user")) {
         if (n < 3)
@@ -234,9 +239,32 @@ struct policy *policy_load(const char *path, struct cg_status *st)
         failed = cg_fail(st, CG_INVALID_ARGUMENT,
                          "ACCESS_POLICY: %.80s: no rules; an empty policy would refuse every call",
                          path);
+    if (!failed && !(p->path = strdup(path)))
+        failed = cg_fail(st, CG_RESOURCE_EXHAUSTED, "ACCESS_POLICY: out of memory");
     if (failed) {
         policy_free(p);
         return NULL;
     }
     return p;
+}
+
+void policy_each_unmatched(const struct policy *p,
+                           void (*report)(void *ctx, const char *path, int line,
+                                          const char *pattern),
+                           void *ctx)
+{
+    size_t methods = schema_method_count();
+    for (size_t r = 0; r < p->n_rules; r++)
+        for (size_t i = 0; i < p->rules[r].n_patterns; i++) {
+            const char *pattern = p->rules[r].patterns[i];
+            size_t m = 0;
+            for (; m < methods; m++) {
+                const struct method_info *mi = schema_method_at(m);
+                /* Patterns name methods without the path's leading '/'. */
+                if (policy_glob(pattern, mi->path + 1, mi->path_len - 1))
+                    break;
+            }
+            if (m == methods)
+                report(ctx, p->path, p->rules[r].line, pattern);
+        }
 }

@@ -36,6 +36,14 @@ int policy_allows(const struct policy *p, const char *role, const char *user,
 /* '*'-glob match of text[0..n) against a NUL-terminated pattern. */
 int policy_glob(const char *pattern, const char *text, size_t n);
 
+/* Calls report for each pattern that matches none of the schema's methods
+ * (schema_init must have run), with the file and the line it is on: a
+ * misspelt pattern allows nothing and is otherwise silent. */
+void policy_each_unmatched(const struct policy *p,
+                           void (*report)(void *ctx, const char *path, int line,
+                                          const char *pattern),
+                           void *ctx);
+
 void policy_free(struct policy *p);
 
 #endif

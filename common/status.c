@@ -30,6 +30,7 @@ static int vfail(struct cg_status *st, int code, int http, const char *fmt,
 {
     st->code = code;
     st->http = http;
+    st->msg_internal = 0;
     vsnprintf(st->msg, sizeof st->msg, fmt, ap);
     return -1;
 }
@@ -56,6 +57,7 @@ void cg_status_clear(struct cg_status *st)
 {
     st->code = CG_OK;
     st->http = 0;
+    st->msg_internal = 0;
     st->msg[0] = '\0';
 }
 

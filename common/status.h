@@ -20,6 +20,10 @@ enum cg_code {
 struct cg_status {
     int code;                         /* enum cg_code */
     int http;                         /* 0: derive from code */
+    /* 1: msg is for the log only: gRPC wrote it about its own channel (the
+     * addresses it tried, the socket errors), so a client is told only
+     * that Cuebot is unavailable. Cleared by cg_fail and cg_status_clear. */
+    int msg_internal;
     char msg[CG_STATUS_MSG_MAX];
 };
 

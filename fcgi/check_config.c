@@ -2,11 +2,13 @@
 
 #include <stdlib.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "arena.h"
 #include "config.h"
 #include "cuebot.h"
 #include "metrics.h"
+#include "policy.h"
 #include "schema.h"
 
 /* The call that proves Cuebot is there and speaks its API: a read that
@@ -21,7 +23,29 @@ static const char *or_unset(const char *v)
     return v ? v : "(unset)";
 }
 
-static void describe_auth(FILE *out, const struct cg_config *c)
+/* One credential kind and the settings that give it: "JWT (JWT_SECRET,
+ * EXPIRING_JWT_SECRET)". */
+static void describe_kind(FILE *out, int *any, const char *kind, const char *current,
+                          const char *expiring, const char *current_name,
+                          const char *expiring_name)
+{
+    if (!current && !expiring)
+        return;
+    fprintf(out, "%s%s (%s%s%s)", (*any)++ ? ", " : "", kind, current ? current_name : "",
+            current && expiring ? ", " : "", expiring ? expiring_name : "");
+}
+
+/* The rotation's second secret alone works, but it is the one meant to be
+ * dropped: once it is, every caller is refused. */
+static void warn_expiring_only(FILE *err, const char *current, const char *expiring,
+                               const char *current_name, const char *expiring_name)
+{
+    if (expiring && !current)
+        fprintf(err, "cuegw: warning: only %s is set; it is the secret on its way out of a "
+                     "rotation: set %s to the current one\n", expiring_name, current_name);
+}
+
+static void describe_auth(FILE *out, FILE *err, const struct cg_config *c)
 {
     const struct auth_settings *a = &c->auth;
     fprintf(out, "  authentication:  ");
@@ -29,39 +53,65 @@ static void describe_auth(FILE *out, const struct cg_config *c)
         fprintf(out, "the web server's REMOTE_USER (AUTH_MODE=remote-user)");
     else {
         int any = 0;
-        if (a->jwt_secret || a->expiring_jwt_secret)
-            fprintf(out, "%sJWT (%s%s)", any++ ? ", " : "", a->jwt_secret ? "JWT_SECRET" : "",
-                    a->expiring_jwt_secret ? " EXPIRING_JWT_SECRET" : "");
-        if (a->auth_token || a->expiring_auth_token)
-            fprintf(out, "%sstatic token", any++ ? ", " : "");
+        describe_kind(out, &any, "JWT", a->jwt_secret, a->expiring_jwt_secret, "JWT_SECRET",
+                      "EXPIRING_JWT_SECRET");
+        describe_kind(out, &any, "static token", a->auth_token, a->expiring_auth_token,
+                      "AUTH_TOKEN", "EXPIRING_AUTH_TOKEN");
         if (!any)
             fprintf(out, "none in the environment");
     }
     if (c->settings_from_params)
         fprintf(out, "; credentials per request from the web server (SETTINGS_FROM_PARAMS=1)");
     fprintf(out, "\n");
+    if (!a->remote_user) {
+        warn_expiring_only(err, a->jwt_secret, a->expiring_jwt_secret, "JWT_SECRET",
+                           "EXPIRING_JWT_SECRET");
+        warn_expiring_only(err, a->auth_token, a->expiring_auth_token, "AUTH_TOKEN",
+                           "EXPIRING_AUTH_TOKEN");
+    }
 }
 
-static void describe(FILE *out, const struct cg_config *c)
+static void warn_unmatched(void *ctx, const char *path, int line, const char *pattern)
+{
+    fprintf((FILE *)ctx, "cuegw: warning: ACCESS_POLICY: %s:%d: pattern '%s' matches none of "
+                         "the %zu methods\n", path, line, pattern, schema_method_count());
+}
+
+static void describe(FILE *out, FILE *err, const struct cg_config *c)
 {
     fprintf(out, "cuegw: the settings are valid\n");
     fprintf(out, "  Cuebot:          %s (%s), deadline %lld ms\n", c->cuebot_endpoint,
             c->tls_ca ? (c->tls_cert ? "mutual TLS" : "TLS") : "plaintext",
             (long long)c->request_timeout_ms);
-    describe_auth(out, c);
+    describe_auth(out, err, c);
     const char *policy = c->policy ? getenv("ACCESS_POLICY") : NULL;
     fprintf(out, "  access policy:   %s\n", policy ? policy : "none");
+    if (c->policy)
+        policy_each_unmatched(c->policy, warn_unmatched, err);
     fprintf(out, "  read-only:       %s\n", c->auth.read_only ? "yes" : "no");
-    fprintf(out, "  URL prefix:      %s\n", c->url_prefix_len ? c->url_prefix : "(site root)");
-    fprintf(out, "  health path:     %s\n", or_unset(c->health_path));
-    if (c->metrics_off)
-        fprintf(out, "  metrics:         off\n");
+    if (c->url_prefix_len)
+        fprintf(out, "  URL prefix:      %.*s\n", (int)c->url_prefix_len, c->url_prefix);
     else
-        fprintf(out, "  metrics:         %s%s, kept in %s\n",
-                c->metrics_path ? c->metrics_path : c->url_prefix,
-                c->metrics_path ? "" : "/metrics",
-                c->metrics_dir ? c->metrics_dir
-                               : "beside the FastCGI socket (TCP: ${TMPDIR:-/tmp}/cuegw-UID)");
+        fprintf(out, "  URL prefix:      (site root)\n");
+    fprintf(out, "  health path:     %s\n", or_unset(c->health_path));
+    if (c->metrics_off) {
+        fprintf(out, "  metrics:         off\n");
+        return;
+    }
+    /* url_prefix_len leaves out the trailing '/' of "/cue/". */
+    if (c->metrics_path)
+        fprintf(out, "  metrics:         %s", c->metrics_path);
+    else
+        fprintf(out, "  metrics:         %.*s/metrics", (int)c->url_prefix_len, c->url_prefix);
+    if (c->metrics_dir) {
+        fprintf(out, "; counters in %s\n", c->metrics_dir);
+        return;
+    }
+    /* There is no socket yet: say where each way of running puts them. */
+    const char *tmp = getenv("TMPDIR");
+    fprintf(out, "; counters in a file beside the unix socket cuegw serves, or in "
+                 "%s/cuegw-%ld for a TCP socket\n",
+            tmp && tmp[0] == '/' ? tmp : "/tmp", (long)geteuid());
 }
 
 int check_config(FILE *out, FILE *err)
@@ -83,7 +133,7 @@ int check_config(FILE *out, FILE *err)
         fprintf(err, "cuegw: %s\n", st.msg);
         goto out;
     }
-    describe(out, &cfg);
+    describe(out, err, &cfg);
     fflush(out);
     struct cuebot_settings cs = {
         .endpoints = cfg.cuebot_endpoint,

@@ -6,14 +6,17 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
+#include "config.h"
+
 int core_guard(const char *allow, char *msg, size_t n)
 {
-    if (allow && !strcmp(allow, "1"))
-        return 0;          /* the operator asked for cores (to debug a crash) */
-    if (allow && *allow && strcmp(allow, "0")) {
-        snprintf(msg, n, "ALLOW_CORE_DUMPS: expected 1 or 0, got \"%.40s\"", allow);
+    int on = 0;
+    if (allow && allow[strspn(allow, " \t")] && config_parse_switch(allow, &on)) {
+        snprintf(msg, n, "ALLOW_CORE_DUMPS: " SWITCH_EXPECTED ", got \"%.40s\"", allow);
         return -1;
     }
+    if (on)
+        return 0;          /* the operator asked for cores (to debug a crash) */
     /* Both, because either alone leaves a way: RLIMIT_CORE does not bind a
      * core_pattern pipe (systemd-coredump, apport) nor keep the same user
      * from reading /proc/PID/environ; with fs.suid_dumpable=2 a process

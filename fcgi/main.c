@@ -27,11 +27,6 @@
 #include "version.h"
 #include "worker.h"
 
-static void usage(FILE *f)
-{
-    help_print(f);
-}
-
 static int parse_workers(const char *s)
 {
     char *end;
@@ -64,7 +59,7 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--check-config")) {
             return check_config(stdout, stderr);
         } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            usage(stdout);
+            help_print(stdout);
             return 0;
         } else if (!strcmp(a, "--openapi")) {
             return openapi_print(stdout);
@@ -78,8 +73,12 @@ int main(int argc, char **argv)
                 return 2;
             }
         } else {
-            fprintf(stderr, "cuegw: unknown argument %s\n", a);
-            usage(stderr);
+            /* One line: the whole help would scroll the mistake out of a
+             * terminal or bury it in a web server's error log. */
+            if (!strcmp(a, "--listen") || !strcmp(a, "--workers"))
+                fprintf(stderr, "cuegw: %s needs a value; see cuegw --help\n", a);
+            else
+                fprintf(stderr, "cuegw: unknown argument %s; see cuegw --help\n", a);
             return 2;
         }
     }

@@ -44,5 +44,20 @@ check sh -c 'URL_PREFIX= "$1/bin/cuegw" --openapi | cmp -s - "$1/share/cuegw/ope
 # Nothing outside the prefix.
 other=$(cd "$dest" && find . -type f | grep -v '^\./opt/cuegw-test/' | wc -l)
 check test "$other" -eq 0
+# A fresh machine: without protoc-c, the build names the command that installs it.
+bin=$(mktemp -d)
+for t in mkdir sh dirname; do ln -s "$(command -v $t)" "$bin/$t"; done
+out=$(PATH="$bin" "$(command -v make)" -C "$top" -s BUILD="$dest/fresh" "$dest/fresh/gen/.stamp" 2>&1)
+check test $? -ne 0
+check test -n "$(echo "$out" | grep -F 'protoc-c not found: run `sudo sh tools/install-deps.sh` (or `make deps`)')"
+# The dependency check knows every tool the suites run: here all are present,
+# and with a PATH that lacks them it names them (nginx, spawn-fcgi, wrk, ...).
+check sh "$top/tools/ensure-deps.sh" --check
+out=$(PATH="$bin" SBIN_DIR="$bin" APACHE_MODULES_DIR="$bin" sh "$top/tools/ensure-deps.sh" --check 2>&1)
+check test $? -eq 1
+for t in lighttpd nginx apache2 mod_fcgid.so spawn-fcgi wrk valgrind clang protoc-c; do
+    check test -n "$(echo "$out" | grep -w -- "$t")"
+done
+rm -rf "$bin"
 echo "install: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

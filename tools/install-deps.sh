@@ -18,6 +18,9 @@ NODE_PKGS=""
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
     NODE_PKGS="nodejs npm"
 fi
-apt-get update
+# Another apt or dpkg run (unattended-upgrades, a colleague's install) holds
+# the lock for a while: wait up to 10 minutes for it instead of failing.
+APT="apt-get -o DPkg::Lock::Timeout=600"
+$APT update
 # shellcheck disable=SC2086
-apt-get install -y --no-install-recommends $BUILD_PKGS $TEST_PKGS $NODE_PKGS
+$APT install -y --no-install-recommends $BUILD_PKGS $TEST_PKGS $NODE_PKGS

@@ -244,7 +244,7 @@ def main():
     http_seed('settings-from-params', 0x03, 0x0F, post + [
         ('REQUEST_URI', '/show.ShowInterface/GetShows'),
         ('JWT_SECRET', 'secret-from-the-web-server'), ('HTTP_JWT_SECRET', 'client'),
-        ('JWT_LEEWAY', '30'), ('READ_ONLY', 'yes'),
+        ('JWT_LEEWAY', '30'), ('READ_ONLY', '1'),
         ('HTTP_AUTHORIZATION', 'Bearer ' + param_jwt)], b'')
     http_seed('params-ignored-without-opt-in', 0x20, 0x0F, post + [
         ('REQUEST_URI', '/job.JobInterface/Kill'),

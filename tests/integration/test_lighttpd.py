@@ -244,6 +244,10 @@ def test_error_codes(c, env):
         b = is_error_body(c, r, code, "gRPC code %d" % code)
         c.check(b and b.get("message") == "scripted failure %d" % code,
                 "gRPC code %d passes Cuebot's message through" % code, b)
+        # grpc-gateway's rule: every 401, Cuebot's own included, names the scheme.
+        want = "Bearer" if code == 16 else None
+        c.check(r.header("www-authenticate") == want,
+                "gRPC code %d -> WWW-Authenticate %s" % (code, want), r.header("www-authenticate"))
     env.standin.reset()
     r = env.post(path)
     c.check(r.status == 200, "after the scripts, calls succeed again", r.status)
@@ -469,6 +473,19 @@ def test_cuebot_down_and_back(c, env):
         c.check(r.status == 503, "Cuebot stopped -> 503 (try %d)" % i, (r.status, r.body[:200]))
         c.check(r.elapsed < 1.0, "503 within a second (try %d)" % i, "%.2fs" % r.elapsed)
     is_error_body(c, r, 14, "Cuebot down")
+    # The client learns that Cuebot is unavailable, not where the gateway
+    # looked for it; the log line of the request keeps gRPC's detail.
+    rid = "rid-cuebot-down"
+    r = env.post("/show.ShowInterface/GetShows", headers={"X-Request-Id": rid})
+    port = str(env.standin.grpc_port)
+    b = r.json() if r.status == 503 else {}
+    c.check(b.get("message") == "Cuebot is unavailable" and port not in r.body.decode()
+            and "127.0.0.1" not in r.body.decode() and "ipv4" not in r.body.decode(),
+            "Cuebot down: the client message names no internal address", r.body[:300])
+    logged = harness.wait_until(lambda: [line for line in env.main.error_log().splitlines()
+                                         if rid in line and "warn" in line and port in line], 10)
+    c.check(bool(logged) and "Cuebot unreachable" in logged[0],
+            "Cuebot down: the warn line with the request id holds gRPC's detail", logged)
     # A worker that served none of the calls above learns of the outage from
     # its own channel, which gRPC may notice a moment later on a busy machine.
     harness.wait_until(lambda: request(env.main.port, "GET", "/healthz", None, {}).status == 503, 10)

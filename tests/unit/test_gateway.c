@@ -73,7 +73,7 @@ static void test_config(void)
                         {"REQUEST_TIMEOUT", "500ms"}, {"GRPC_MAX_MESSAGE_SIZE", "1024"},
                         {"GRPC_MAX_RECV_MSG_MB", "64"}, {"URL_PREFIX", "/cue/"},
                         {"HEALTH_PATH", "/healthz"}, {"LOG_LEVEL", "WARN"},
-                        {"LOG_FORMAT", "json"}, {"READ_ONLY", "true"},
+                        {"LOG_FORMAT", "json"}, {"READ_ONLY", "1"},
                         {"GRPC_KEEPALIVE_TIME", "20s"}, {NULL, NULL}};
     CHECK(load(full, &c, &st) == 0);
     CHECK_STR(c.cuebot_endpoint, "a:1,b:2");
@@ -103,6 +103,11 @@ static void test_config(void)
         {"LOG_LEVEL", "loud"}, {"LOG_FORMAT", "xml"}, {"SHUTDOWN_TIMEOUT", "never"},
         {"CUEBOT_TLS_CERT", "/c.pem"}, {"ACCESS_POLICY", "/nonexistent/policy"},
         {"SETTINGS_FROM_PARAMS", "perhaps"},
+        /* One grammar for every switch: exactly 1 or 0, as documented. */
+        {"READ_ONLY", "2"}, {"READ_ONLY", "true"}, {"READ_ONLY", "yes"}, {"READ_ONLY", "on"},
+        {"READ_ONLY", "false"}, {"READ_ONLY", "01"}, {"READ_ONLY", "1 "},
+        {"SETTINGS_FROM_PARAMS", "yes"}, {"SETTINGS_FROM_PARAMS", "true"},
+        {"ALLOW_NON_LOOPBACK", "on"}, {"ALLOW_NON_LOOPBACK", "2"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         struct kv vars[] = {{"JWT_SECRET", "s"}, {bad[i].name, bad[i].value}, {NULL, NULL}};
@@ -114,6 +119,25 @@ static void test_config(void)
         else
             unit_passed++;
     }
+
+    /* Every switch takes 1 and 0, and its refusal says so. */
+    static const char *const switches[] = {"READ_ONLY", "SETTINGS_FROM_PARAMS", "ALLOW_NON_LOOPBACK"};
+    for (size_t i = 0; i < 3; i++) {
+        struct kv on[] = {{"JWT_SECRET", "s"}, {switches[i], "1"}, {NULL, NULL}};
+        struct kv off[] = {{"JWT_SECRET", "s"}, {switches[i], "0"}, {NULL, NULL}};
+        struct kv bad_value[] = {{"JWT_SECRET", "s"}, {switches[i], "yes"}, {NULL, NULL}};
+        CHECK(load(on, &c, &st) == 0);
+        CHECK(load(off, &c, &st) == 0);
+        CHECK(load(bad_value, &c, &st) == -1 && strstr(st.msg, "expected 1 or 0"));
+    }
+    struct kv lb[] = {{"JWT_SECRET", "s"}, {"ALLOW_NON_LOOPBACK", "1"}, {"SETTINGS_FROM_PARAMS", "1"},
+                      {NULL, NULL}};
+    CHECK(load(lb, &c, &st) == 0 && c.allow_non_loopback == 1 && c.settings_from_params == 1);
+    int sw = -1;
+    CHECK(config_parse_switch("1", &sw) == 0 && sw == 1);
+    CHECK(config_parse_switch("0", &sw) == 0 && sw == 0);
+    CHECK(config_parse_switch("TRUE", &sw) == -1 && config_parse_switch("", &sw) == -1);
+    CHECK(config_parse_switch(NULL, &sw) == -1);
 
     /* No credential: refused, unless the front server authenticates. */
     struct kv none[] = {{"CUEBOT_ENDPOINT", "x:1"}, {NULL, NULL}};
@@ -163,19 +187,118 @@ static void test_config(void)
     CHECK(load(secret_bad, &c, &st) == -1 && !strstr(st.msg, "hunter2"));
 }
 
-/* ---- access policy ------------------------------------------------------ */
-
-static const char *write_file(const char *text)
+/* Loads JWT_SECRET=s and name=value: checks that it loads when `says` is
+ * NULL, else that it is refused with a message that starts with the name
+ * and holds `says`. */
+static void check_setting(const char *name, const char *value, const char *says)
 {
-    static char path[64];
-    snprintf(path, sizeof path, "/tmp/cuegw-policy-%d", (int)getpid());
-    FILE *f = fopen(path, "w");
-    fputs(text, f);
-    fclose(f);
-    return path;
+    struct cg_config c;
+    struct cg_status st;
+    struct kv vars[] = {{"JWT_SECRET", "s"}, {name, value}, {NULL, NULL}};
+    int rc = load(vars, &c, &st);
+    if (says ? rc == -1 && !strncmp(st.msg, name, strlen(name)) && strstr(st.msg, says) : rc == 0)
+        unit_passed++;
+    else
+        unit_fail(__FILE__, __LINE__, value, rc ? st.msg : "loaded");
+    if (rc == 0)
+        config_free(&c);
 }
 
+/* Each CUEBOT_ENDPOINT entry is checked at load: gRPC itself takes a URL
+ * or a missing port and then only fails to connect. */
+static void test_endpoints(void)
+{
+    static const char *const good[] = {
+        "127.0.0.1:8443", "a:1, b:2,", "[::1]:8443", "[fe80::1]:1,cuebot:65535",
+        "dns:///cuebot.example.com:8443", "unix:/run/cuebot.sock", "unix:///run/cuebot.sock",
+        "cue-bot_1.example.com:443",
+    };
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+        check_setting("CUEBOT_ENDPOINT", good[i], NULL);
+    static const struct { const char *value, *says; } bad[] = {
+        {"127.0.0.1", "has no port"}, {"http://127.0.0.1:33897", "is a URL"},
+        {"https://cuebot:443", "is a URL"}, {"a:1,b", "\"b\" has no port"},
+        {"::1:8443", "in brackets"}, {"[::1]", "[IPv6 address]:port"},
+        {"[::1]8443", "[IPv6 address]:port"}, {"[zz]:1", "[IPv6 address]:port"},
+        {"host:0", "port 1 to 65535"}, {"host:65536", "port 1 to 65535"},
+        {"host:", "port 1 to 65535"}, {"host:08443", "port 1 to 65535"},
+        {":8443", "port 1 to 65535"}, {"ho/st:1", "port 1 to 65535"},
+        {"unix:run/cuebot.sock", "unix:/absolute/path"}, {"dns://8.8.8.8/cuebot:1", "is a URL"},
+        /* The message quotes the whole entry and nothing of the next. */
+        {"dns:///cuebot,b:1", "\"dns:///cuebot\" has no port"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        check_setting("CUEBOT_ENDPOINT", bad[i].value, bad[i].says);
+}
+
+static const char *write_tmp(const char *name, const char *text)
+{
+    static char path[4][80];
+    static int next;
+    char *p = path[next++ % 4];
+    snprintf(p, sizeof path[0], "/tmp/cuegw-unit-%d-%s", (int)getpid(), name);
+    FILE *f = fopen(p, "w");
+    fputs(text, f);
+    fclose(f);
+    return p;
+}
+
+/* The TLS files are read at load, and each must hold what it is for. */
+static void test_tls_files(void)
+{
+    struct cg_config c;
+    struct cg_status st;
+    const char *cert = write_tmp("cert", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+    const char *key = write_tmp("key", "-----BEGIN EC PRIVATE KEY-----\nMHc\n-----END EC PRIVATE KEY-----\n");
+    const char *both = write_tmp("both", "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+                                         "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----\n");
+    const char *text = write_tmp("text", "not pem\n");
+    struct kv ok[] = {{"JWT_SECRET", "s"}, {"CUEBOT_TLS_CA", cert}, {"CUEBOT_TLS_CERT", cert},
+                      {"CUEBOT_TLS_KEY", key}, {NULL, NULL}};
+    CHECK(load(ok, &c, &st) == 0);
+    static const struct { const char *var, *says; int file; } bad[] = {
+        {"CUEBOT_TLS_CA", "cannot open", 0}, {"CUEBOT_TLS_CA", "holds a private key", 1},
+        {"CUEBOT_TLS_CA", "holds a private key", 2}, {"CUEBOT_TLS_CA", "holds no certificate", 3},
+        {"CUEBOT_TLS_CERT", "holds no certificate", 1}, {"CUEBOT_TLS_KEY", "holds no private key", 4},
+        {"CUEBOT_TLS_KEY", "cannot open", 0}, {"CUEBOT_TLS_CA", "not a regular file", 5},
+    };
+    const char *files[] = {"/nonexistent.pem", key, both, text, cert, "/tmp"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        struct kv vars[] = {{"JWT_SECRET", "s"}, {"CUEBOT_TLS_CERT", cert}, {"CUEBOT_TLS_KEY", key},
+                            {bad[i].var, files[bad[i].file]}, {NULL, NULL}};
+        /* kv_get takes the first match: the one under test goes first. */
+        struct kv first[] = {vars[3], vars[1], vars[2], vars[0], {NULL, NULL}};
+        if (load(first, &c, &st) != -1 || strncmp(st.msg, bad[i].var, strlen(bad[i].var)) ||
+            !strstr(st.msg, bad[i].says) || strstr(st.msg, "MII"))
+            unit_fail(__FILE__, __LINE__, bad[i].says, st.msg);
+        else
+            unit_passed++;
+    }
+    unlink(cert);
+    unlink(key);
+    unlink(both);
+    unlink(text);
+}
+
+/* ---- access policy ------------------------------------------------------ */
+
 #define M(s) (s), strlen(s)
+
+struct unmatched {
+    int n, line[4];
+    char pattern[4][64], path[80];
+};
+
+static void note_unmatched(void *ctx, const char *path, int line, const char *pattern)
+{
+    struct unmatched *u = ctx;
+    if (u->n < 4) {
+        u->line[u->n] = line;
+        snprintf(u->pattern[u->n], sizeof u->pattern[0], "%s", pattern);
+        snprintf(u->path, sizeof u->path, "%s", path);
+    }
+    u->n++;
+}
 
 static void test_policy(void)
 {
@@ -191,7 +314,7 @@ static void test_policy(void)
 
     struct cg_status st;
     cg_status_clear(&st);
-    struct policy *p = policy_load(write_file(
+    struct policy *p = policy_load(write_tmp("policy", 
         "# farm policy\n"
         "role admin *\n"
         "role wrangler job.JobInterface/* job.FrameInterface/*   # wranglers\n"
@@ -209,7 +332,7 @@ static void test_policy(void)
         CHECK(!policy_allows(p, "nobody", NULL, M("job.JobInterface/KillJob")));
         policy_free(p);
     }
-    p = policy_load(write_file("role admin *\n"), &st);
+    p = policy_load(write_tmp("policy", "role admin *\n"), &st);
     CHECK(p && !policy_allows(p, NULL, "bob", M("show.ShowInterface/GetShows")));
     policy_free(p);
 
@@ -224,7 +347,7 @@ static void test_policy(void)
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         cg_status_clear(&st);
-        p = policy_load(write_file(bad[i].text), &st);
+        p = policy_load(write_tmp("policy", bad[i].text), &st);
         CHECK(p == NULL);
         if (!strstr(st.msg, bad[i].where) || strncmp(st.msg, "ACCESS_POLICY:", 14))
             unit_fail(__FILE__, __LINE__, "the error names the line", st.msg);
@@ -232,13 +355,43 @@ static void test_policy(void)
             unit_passed++;
         policy_free(p);
     }
-    unlink(write_file(""));
+
+    /* A pattern that matches no method allows nothing: reported with its
+     * line, for --check-config to warn about. */
+    CHECK(schema_init(&st) == 0);
+    p = policy_load(write_tmp("policy", "role admin *\n"
+                                        "role ops job.JobInterface/Get* Job.JobInterface/Kill*\n"
+                                        "\n"
+                                        "default show.ShowInterface/GetShow show.*/Get*\n"), &st);
+    CHECK(p != NULL);
+    if (p) {
+        struct unmatched found = {0};
+        policy_each_unmatched(p, note_unmatched, &found);
+        CHECK(found.n == 2);
+        CHECK(found.line[0] == 2 && !strcmp(found.pattern[0], "Job.JobInterface/Kill*"));
+        CHECK(found.line[1] == 4 && !strcmp(found.pattern[1], "show.ShowInterface/GetShow"));
+        CHECK(strstr(found.path, "/tmp/cuegw-unit-") != NULL);
+        policy_free(p);
+    }
+    unlink(write_tmp("policy", ""));
 }
 
 /* ---- CORS and request ids ------------------------------------------------ */
 
 static void test_cors(void)
 {
+    /* The list is checked at load: an entry that is no origin would match
+     * nothing a browser sends. */
+    static const char *const good[] = {"*", "null", "https://a.example, http://b.example:8080",
+                                       "https://[::1]:8443", "app+x://host", " https://a.example ,"};
+    for (size_t i = 0; i < sizeof good / sizeof *good; i++)
+        check_setting("CORS_ALLOWED_ORIGINS", good[i], NULL);
+    static const char *const bad[] = {"example.com", "https://a.example, example.com",
+                                      "https://example.com/", "https://", "://x", "1http://x",
+                                      "https://a.example:99999", "https://user@host"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        check_setting("CORS_ALLOWED_ORIGINS", bad[i], "is not an origin");
+
     CHECK_STR(cors_allow_origin("*", "https://a.example"), "*");
     CHECK_STR(cors_allow_origin("https://a.example, https://b.example", "https://b.example"),
               "https://b.example");
@@ -519,6 +672,8 @@ int main(void)
     log_setup(LOG_ERROR, 0);   /* access lines would only clutter the output */
     test_durations();
     test_config();
+    test_endpoints();
+    test_tls_files();
     test_policy();
     test_cors();
     test_cross_site();
