@@ -184,7 +184,9 @@ def check_hostile_lines(c, where, fmt, access, entries, long_method_sent=True):
     one = lambda rid: (access.get(rid) or [{}])[0] if len(access.get(rid, [])) == 1 else {}
     e = one("rid-cuebot")
     c.check(e.get("status") == 500 and e.get("path") == GET_SHOWS and e.get("error"),
-            "%s %s: the hostile Cuebot error has one access line with every field" % (where, fmt), e)
+            "%s %s: the hostile Cuebot error has one access line with every field" % (where, fmt),
+            (e, [x.get("line", x)for x in access.get("rid-cuebot", [])],
+             [x.get("line", x) for x in entries if "rid-cuebot" in str(x)][:5]))
     err, sub = e.get("error") or "", e.get("subject") or ""
     if fmt == "text":
         c.check(err == "db down \\x1b[2J\\x1b]0;pwned\\x07 del\\x7f nel\\u0085 csi\\u009b "
