@@ -120,6 +120,11 @@ static int record(struct outq *q, int fd, unsigned type, unsigned id, const char
         (unsigned char)(n >> 8), (unsigned char)n, 0, 0,
     };
     size_t done = 0;
+    /* A web server that reads promptly keeps taking the answer straight
+     * from the writer: what is queued goes first, and once it is out the
+     * new bytes are sent without a copy. */
+    if (q->queued > 0 && fd >= 0 && outq_flush(q, fd) < 0)
+        return -1;
     if (q->queued == 0 && fd >= 0) {
         struct iovec iov[2] = {{h, sizeof h}, {(void *)p, n}};
         ssize_t w = try_send(fd, iov, n ? 2 : 1);

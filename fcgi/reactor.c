@@ -439,9 +439,11 @@ static void finish_write(struct conn *c)
         feed_pending(c);
         return;
     }
-    /* Not kept: our side is shut at once, and what the web server still
-     * sends is read and dropped until it closes (bounded: CG_LINGER_*). */
-    if (c->read_eof) {
+    /* Not kept. With its input all read, the connection just closes (no
+     * reset can follow). Else our side is shut at once, and what the web
+     * server still sends is read and dropped until it closes (bounded:
+     * CG_LINGER_*). */
+    if (c->read_eof || (c->in.stage == FCGI_IN_ENDED && !c->pending)) {
         close_conn(c);
         return;
     }

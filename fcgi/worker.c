@@ -112,12 +112,15 @@ struct conn *conn_done_pop(void)
 static void done_push(struct conn *c)
 {
     pthread_mutex_lock(&Q.lock);
+    int ring = !Q.done;               /* the bell is already rung otherwise */
     c->qnext = Q.done;
     Q.done = c;
     pthread_mutex_unlock(&Q.lock);
-    uint64_t one = 1;
-    ssize_t w = write(Q.done_fd, &one, sizeof one);
-    (void)w;
+    if (ring) {
+        uint64_t one = 1;
+        ssize_t w = write(Q.done_fd, &one, sizeof one);
+        (void)w;
+    }
 }
 
 /* Arenas outlive requests: a few are kept reset (with their first chunk)
