@@ -100,6 +100,11 @@
  * unread input resets a TCP connection, and a web server still writing
  * the body would see the reset before it read the answer. */
 #define CG_LINGER_MS 2000
+
+/* Protocol replies (GET_VALUES results, CANT_MPX_CONN) a peer may leave
+ * unread before its connection is closed: each costs cuegw more than the
+ * record that asked for it. */
+#define CG_MAX_QUEUED_REPLIES (64u * 1024)
 #define CG_LINGER_MAX (16u * 1024 * 1024)
 
 #endif

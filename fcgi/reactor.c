@@ -267,23 +267,19 @@ static int feed(struct conn *c, const char *p, size_t n)
         size_t used = fcgi_in_feed(&c->in, p, n, &c->out, &ev);
         p += used;
         n -= used;
+        if (ev != FCGI_EV_MORE && ev != FCGI_EV_ERROR && keep_pending(c, p, n)) {
+            close_conn(c);
+            return 1;
+        }
         switch (ev) {
         case FCGI_EV_MORE:
             if (flush_replies(c))
                 return 1;
             break;
         case FCGI_EV_PARAMS:
-            if (keep_pending(c, p, n)) {
-                close_conn(c);
-                return 1;
-            }
             params_done(c);
             return 1;
         case FCGI_EV_BODY:
-            if (keep_pending(c, p, n)) {
-                close_conn(c);
-                return 1;
-            }
             if (c->state == CONN_BODY) {
                 if (c->in.body_over) {
                     c->body_how = CG_BODY_TOO_BIG;
@@ -298,10 +294,6 @@ static int feed(struct conn *c, const char *p, size_t n)
             after_answer(c);
             return 1;
         case FCGI_EV_ABORT:
-            if (keep_pending(c, p, n)) {
-                close_conn(c);
-                return 1;
-            }
             if (c->state == CONN_WRITE) {
                 c->in.stage = FCGI_IN_ENDED;   /* answered already: nothing to drop */
                 after_answer(c);
@@ -392,7 +384,9 @@ static int flush_replies(struct conn *c)
     if (c->out.queued == 0 || c->state == CONN_WRITE || c->state == CONN_LINGER)
         return 0;
     int r = outq_flush(&c->out, c->fd);
-    if (r < 0) {
+    if (r < 0 || c->out.queued > CG_MAX_QUEUED_REPLIES) {
+        /* A peer that keeps asking (GET_VALUES, a second BEGIN_REQUEST)
+         * and never reads the replies is not a web server. */
         close_conn(c);
         return 1;
     }

@@ -691,6 +691,31 @@ def test_fronts(c, env):
                front_apache.ApacheFcgid(env.args.cuegw, base, {"JWT_SECRET": SECRET}, workers=2))
 
 
+def test_unread_replies(c, env):
+    """GET_VALUES asked again and again by a peer that never reads the
+    replies: the connection is closed, its replies do not pile up."""
+    pool = env.pool
+    c.check(warm(pool, env.standin, env.token), "every worker has served a call")
+    before = {p: rss_kb(p) for p in pool.workers()}
+    s = fcgi_client.connect(pool.address, 30)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    ask = fcgi_client._record(9, fcgi_client._params({"FCGI_MPXS_CONNS": ""}), 0) * 4096
+    sent = 0
+    try:
+        for _ in range(256):                    # at most 32 MB of requests
+            s.sendall(ask)
+            sent += len(ask)
+    except OSError:
+        pass
+    grown = {p: rss_kb(p) - before.get(p, 0) for p in pool.workers()}
+    c.check(all(g < 8 * 1024 for g in grown.values()),
+            "the unread replies grow no worker by 8 MB", grown)
+    c.check(closed_by_peer(s, 15), "a peer that never reads its GET_VALUES replies is closed "
+            "(after %d bytes of requests)" % sent)
+    s.close()
+    c.check(get_shows(pool.address, env.token)[0] == 200, "the pool serves on")
+
+
 def run(c, args):
     standin = harness.Standin(args.schema).start()
 
@@ -710,7 +735,7 @@ def run(c, args):
     pids = env.pool.workers()
     harness.run_tests(c, env, [
         test_listen_consent, test_inherited_tcp_socket, test_unix_socket_mode,
-        test_params_caps, test_early_answer_closes, test_management_records,
+        test_params_caps, test_early_answer_closes, test_management_records, test_unread_replies,
         test_hostile_tcp, test_hostile_unix, test_never_read_openapi, test_deadlines,
         test_fronts,
     ], os.environ.get("ONLY"))
