@@ -159,6 +159,29 @@ char *arena_strndup(struct arena *a, const char *s, size_t n)
     return p;
 }
 
+struct arena_mark arena_mark(const struct arena *a)
+{
+    struct arena_mark m = {a->head, a->cur};
+    return m;
+}
+
+void arena_release(struct arena *a, struct arena_mark m)
+{
+    forget_blocks(a);
+    while (a->head && a->head != m.head) {
+        struct arena_chunk *c = a->head;
+        a->head = c->prev;
+        a->used -= c->size;
+        free_chunk(c);
+    }
+    if (!a->head) {
+        a->cur = a->end = NULL;
+        return;
+    }
+    a->cur = m.cur;
+    a->end = (char *)a->head->data + a->head->size;
+}
+
 /* Keeps one chunk, the newest that fits CG_ARENA_RETAIN (chunks only grow,
  * so it is the largest such), and frees the others. */
 void arena_reset(struct arena *a)

@@ -44,6 +44,20 @@ void *arena_alloc(struct arena *a, size_t n);
 /* Copies n bytes and appends a NUL. */
 char *arena_strndup(struct arena *a, const char *s, size_t n);
 
+/* A point in the arena to come back to. Memory taken after a mark is given
+ * back by arena_release (chunks opened since are freed), so scratch space
+ * that one part of a request needs for a while (a map's sort order, the
+ * merged bytes of a split message) does not add up over a large answer. */
+struct arena_mark {
+    struct arena_chunk *head;
+    char *cur;
+};
+
+struct arena_mark arena_mark(const struct arena *a);
+/* Everything allocated since m is invalid afterwards; the protobuf-c
+ * view's remembered blocks are forgotten. */
+void arena_release(struct arena *a, struct arena_mark m);
+
 /* Releases every chunk but the first and rewinds it. */
 void arena_reset(struct arena *a);
 

@@ -1,0 +1,148 @@
+#include "wire.h"
+
+#include <string.h>
+
+size_t pb_get_varint(const uint8_t *p, const uint8_t *end, size_t max, uint64_t *v)
+{
+    uint64_t x = 0;
+    for (size_t i = 0; i < max && p + i < end; i++) {
+        x |= (uint64_t)(p[i] & 0x7F) << (7 * i);
+        if (!(p[i] & 0x80)) {
+            *v = x;
+            return i + 1;
+        }
+    }
+    return 0;
+}
+
+enum pb_wire_type pb_wire_type_of(ProtobufCType t)
+{
+    switch (t) {
+    case PROTOBUF_C_TYPE_FIXED64: case PROTOBUF_C_TYPE_SFIXED64: case PROTOBUF_C_TYPE_DOUBLE:
+        return PB_WT_I64;
+    case PROTOBUF_C_TYPE_FIXED32: case PROTOBUF_C_TYPE_SFIXED32: case PROTOBUF_C_TYPE_FLOAT:
+        return PB_WT_I32;
+    case PROTOBUF_C_TYPE_STRING: case PROTOBUF_C_TYPE_BYTES: case PROTOBUF_C_TYPE_MESSAGE:
+        return PB_WT_LEN;
+    default:
+        return PB_WT_VARINT;
+    }
+}
+
+int pb_next_field(const uint8_t **pp, const uint8_t *end, struct pb_field *f)
+{
+    const uint8_t *p = *pp;
+    if (p >= end)
+        return 0;
+    uint64_t tag, v;
+    size_t k = pb_get_varint(p, end, PB_TAG_MAX_BYTES, &tag);
+    if (!k || (tag >> 3) == 0 || (tag >> 3) > PB_MAX_FIELD_NUMBER)
+        return -1;
+    f->start = p;
+    p += k;
+    f->id = (uint32_t)(tag >> 3);
+    f->wt = (enum pb_wire_type)(tag & 7);
+    f->val = p;
+    f->len = 0;
+    f->bits = 0;
+    switch (tag & 7) {
+    case PB_WT_VARINT:
+        if (!(k = pb_get_varint(p, end, PB_VARINT_MAX_BYTES, &v)))
+            return -1;
+        f->bits = v;
+        p += k;
+        break;
+    case PB_WT_I64:
+        if ((size_t)(end - p) < 8)
+            return -1;
+        f->bits = pb_get_le64(p);
+        p += 8;
+        break;
+    case PB_WT_I32:
+        if ((size_t)(end - p) < 4)
+            return -1;
+        f->bits = pb_get_le32(p);
+        p += 4;
+        break;
+    case PB_WT_LEN:
+        if (!(k = pb_get_varint(p, end, PB_LEN_MAX_BYTES, &v)) || v > (uint64_t)(end - p - k))
+            return -1;
+        f->val = p + k;
+        f->len = (size_t)v;
+        p += k + v;
+        break;
+    default:
+        return -1;
+    }
+    *pp = p;
+    return 1;
+}
+
+int pb_scalar_from_bits(ProtobufCType t, enum pb_wire_type wt, uint64_t bits,
+                        union pb_scalar *out)
+{
+    if (wt != pb_wire_type_of(t) || wt == PB_WT_LEN)
+        return -1;
+    switch (t) {
+    case PROTOBUF_C_TYPE_INT32: case PROTOBUF_C_TYPE_ENUM: case PROTOBUF_C_TYPE_SFIXED32:
+        out->i32 = (int32_t)(uint32_t)bits;
+        break;
+    case PROTOBUF_C_TYPE_UINT32: case PROTOBUF_C_TYPE_FIXED32:
+        out->u32 = (uint32_t)bits;
+        break;
+    case PROTOBUF_C_TYPE_SINT32:
+        out->i32 = pb_unzigzag32((uint32_t)bits);
+        break;
+    case PROTOBUF_C_TYPE_SINT64:
+        out->i64 = pb_unzigzag64(bits);
+        break;
+    case PROTOBUF_C_TYPE_INT64: case PROTOBUF_C_TYPE_SFIXED64:
+        out->i64 = (int64_t)bits;
+        break;
+    case PROTOBUF_C_TYPE_UINT64: case PROTOBUF_C_TYPE_FIXED64:
+        out->u64 = bits;
+        break;
+    case PROTOBUF_C_TYPE_FLOAT: {
+        uint32_t u = (uint32_t)bits;
+        memcpy(&out->f, &u, 4);
+        break;
+    }
+    case PROTOBUF_C_TYPE_DOUBLE:
+        memcpy(&out->d, &bits, 8);
+        break;
+    case PROTOBUF_C_TYPE_BOOL:
+        out->b = bits != 0;
+        break;
+    default:
+        return -1;
+    }
+    return 0;
+}
+
+int pb_next_packed(ProtobufCType t, const uint8_t **pp, const uint8_t *end,
+                   union pb_scalar *out)
+{
+    const uint8_t *p = *pp;
+    enum pb_wire_type wt = pb_wire_type_of(t);
+    uint64_t bits;
+    if (wt == PB_WT_VARINT) {
+        size_t k = pb_get_varint(p, end, PB_VARINT_MAX_BYTES, &bits);
+        if (!k)
+            return -1;
+        p += k;
+    } else if (wt == PB_WT_I32) {
+        if ((size_t)(end - p) < 4)
+            return -1;
+        bits = pb_get_le32(p);
+        p += 4;
+    } else if (wt == PB_WT_I64) {
+        if ((size_t)(end - p) < 8)
+            return -1;
+        bits = pb_get_le64(p);
+        p += 8;
+    } else {
+        return -1;
+    }
+    *pp = p;
+    return pb_scalar_from_bits(t, wt, bits, out);
+}

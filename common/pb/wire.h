@@ -1,0 +1,154 @@
+/* The protobuf wire format, in one place: varints, tags, zigzag, the
+ * fixed-width values, the wire type each field type travels as, and a
+ * reader that steps over one field at a time. Every other file that reads
+ * or writes protobuf bytes goes through these; none spells a wire type or
+ * a varint loop of its own.
+ *
+ * The reader's limits: a tag or a length prefix takes at most 5 bytes (a
+ * field number fits 29 bits and a length 32; longer encodings are padding
+ * that no runtime writes), a varint value at most 10; field number 0 and
+ * the group wire types (3, 4), long deprecated and absent from proto3, are
+ * refused. */
+#ifndef CUEGW_PB_WIRE_H
+#define CUEGW_PB_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <protobuf-c/protobuf-c.h>
+
+enum pb_wire_type {
+    PB_WT_VARINT = 0, PB_WT_I64 = 1, PB_WT_LEN = 2, PB_WT_I32 = 5
+};
+
+#define PB_MAX_FIELD_NUMBER 536870911u     /* 2^29 - 1 */
+#define PB_TAG_MAX_BYTES 5
+#define PB_LEN_MAX_BYTES 5
+#define PB_VARINT_MAX_BYTES 10
+
+/* ---- writing ---------------------------------------------------------- */
+
+static inline size_t pb_varint_len(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
+/* Writes v at p (room for pb_varint_len(v) bytes); returns the end. */
+static inline uint8_t *pb_put_varint(uint8_t *p, uint64_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (uint8_t)(v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (uint8_t)v;
+    return p;
+}
+
+static inline uint64_t pb_tag(uint32_t field, enum pb_wire_type wt)
+{
+    return (uint64_t)field << 3 | (uint64_t)wt;
+}
+
+static inline uint8_t *pb_put_le32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+    return p + 4;
+}
+
+static inline uint8_t *pb_put_le64(uint8_t *p, uint64_t v)
+{
+    pb_put_le32(p, (uint32_t)v);
+    return pb_put_le32(p + 4, (uint32_t)(v >> 32));
+}
+
+static inline uint32_t pb_zigzag32(int32_t v)
+{
+    return ((uint32_t)v << 1) ^ (uint32_t)(v >> 31);
+}
+
+static inline uint64_t pb_zigzag64(int64_t v)
+{
+    return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+}
+
+/* ---- reading ---------------------------------------------------------- */
+
+static inline int32_t pb_unzigzag32(uint32_t u)
+{
+    return (int32_t)(u >> 1) ^ -(int32_t)(u & 1);
+}
+
+static inline int64_t pb_unzigzag64(uint64_t u)
+{
+    return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+}
+
+static inline uint32_t pb_get_le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t pb_get_le64(const uint8_t *p)
+{
+    return (uint64_t)pb_get_le32(p) | (uint64_t)pb_get_le32(p + 4) << 32;
+}
+
+/* Reads a varint of at most `max` bytes at p (before end). Returns its
+ * length, or 0 when it is cut short or longer. */
+size_t pb_get_varint(const uint8_t *p, const uint8_t *end, size_t max, uint64_t *v);
+
+/* The wire type a value of type t travels as, unpacked. */
+enum pb_wire_type pb_wire_type_of(ProtobufCType t);
+
+/* Whether a repeated field of type t may travel packed (scalars only). */
+static inline bool pb_packable(ProtobufCType t)
+{
+    return t != PROTOBUF_C_TYPE_STRING && t != PROTOBUF_C_TYPE_BYTES &&
+           t != PROTOBUF_C_TYPE_MESSAGE;
+}
+
+/* One field as it lies on the wire. */
+struct pb_field {
+    uint32_t id;                 /* field number */
+    enum pb_wire_type wt;
+    const uint8_t *start;        /* the tag's first byte */
+    const uint8_t *val;          /* the value's first byte; for LEN, the payload's */
+    size_t len;                  /* LEN: the payload's length */
+    uint64_t bits;               /* VARINT: the value; I32/I64: the bits */
+};
+
+/* Reads the field at *pp (before end) and moves *pp past it. Returns 1, 0
+ * at the end, or -1 when the bytes are not a field (see the limits above). */
+int pb_next_field(const uint8_t **pp, const uint8_t *end, struct pb_field *f);
+
+/* A scalar value from the wire, in the width of its field type: what a
+ * VARINT, I32 or I64 field (or one element of a packed run) holds. */
+union pb_scalar {
+    int32_t i32;
+    uint32_t u32;
+    int64_t i64;
+    uint64_t u64;
+    float f;
+    double d;
+    bool b;
+};
+
+/* Converts the raw bits of a value of wire type wt to field type t, as
+ * every runtime does (int32 keeps the low 32 bits, sint* unzigzag, bool is
+ * any non-zero). Returns 0, or -1 when wt is not the type's wire type. */
+int pb_scalar_from_bits(ProtobufCType t, enum pb_wire_type wt, uint64_t bits,
+                        union pb_scalar *out);
+
+/* Reads one element of a packed run of type t at *pp; 0, or -1 when cut. */
+int pb_next_packed(ProtobufCType t, const uint8_t **pp, const uint8_t *end,
+                   union pb_scalar *out);
+
+#endif
