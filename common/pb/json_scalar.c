@@ -21,14 +21,28 @@ static void write_number(struct outbuf *ob, bool is_signed, uint64_t bits, bool 
     ob->len += n;
 }
 
-static void write_int(struct outbuf *ob, int64_t v, bool quoted)
+/* The integer kinds: 64-bit ones always quoted, the others when
+ * `quote_all` (map keys). false for any other kind. */
+static bool write_integer(struct outbuf *ob, ProtobufCType t, const union pb_scalar *v,
+                          bool quote_all)
 {
-    write_number(ob, true, (uint64_t)v, quoted);
-}
-
-static void write_uint(struct outbuf *ob, uint64_t v, bool quoted)
-{
-    write_number(ob, false, v, quoted);
+    switch (t) {
+    case PROTOBUF_C_TYPE_INT32: case PROTOBUF_C_TYPE_SINT32: case PROTOBUF_C_TYPE_SFIXED32:
+    case PROTOBUF_C_TYPE_ENUM:
+        write_number(ob, true, (uint64_t)(int64_t)v->i32, quote_all);
+        return true;
+    case PROTOBUF_C_TYPE_UINT32: case PROTOBUF_C_TYPE_FIXED32:
+        write_number(ob, false, v->u32, quote_all);
+        return true;
+    case PROTOBUF_C_TYPE_INT64: case PROTOBUF_C_TYPE_SINT64: case PROTOBUF_C_TYPE_SFIXED64:
+        write_number(ob, true, (uint64_t)v->i64, true);
+        return true;
+    case PROTOBUF_C_TYPE_UINT64: case PROTOBUF_C_TYPE_FIXED64:
+        write_number(ob, false, v->u64, true);
+        return true;
+    default:
+        return false;
+    }
 }
 
 static bool write_nonfinite(struct outbuf *ob, double v)
@@ -44,11 +58,12 @@ static bool write_nonfinite(struct outbuf *ob, double v)
     return true;
 }
 
-static void write_enum(struct outbuf *ob, const ProtobufCEnumDescriptor *ed, int32_t v)
+static void write_enum(struct outbuf *ob, const ProtobufCFieldDescriptor *fd, int32_t v)
 {
-    const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(ed, v);
+    const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(fd->descriptor, v);
     if (!ev) {
-        write_int(ob, v, false);
+        union pb_scalar n = {.i32 = v};
+        write_integer(ob, fd->type, &n, false);
         return;
     }
     outbuf_putc(ob, '"');
@@ -60,18 +75,6 @@ void json_scalar_write(struct outbuf *ob, const ProtobufCFieldDescriptor *fd,
                        const union pb_scalar *v)
 {
     switch (fd->type) {
-    case PROTOBUF_C_TYPE_INT32: case PROTOBUF_C_TYPE_SINT32: case PROTOBUF_C_TYPE_SFIXED32:
-        write_int(ob, v->i32, false);
-        break;
-    case PROTOBUF_C_TYPE_UINT32: case PROTOBUF_C_TYPE_FIXED32:
-        write_uint(ob, v->u32, false);
-        break;
-    case PROTOBUF_C_TYPE_INT64: case PROTOBUF_C_TYPE_SINT64: case PROTOBUF_C_TYPE_SFIXED64:
-        write_int(ob, v->i64, true);
-        break;
-    case PROTOBUF_C_TYPE_UINT64: case PROTOBUF_C_TYPE_FIXED64:
-        write_uint(ob, v->u64, true);
-        break;
     case PROTOBUF_C_TYPE_FLOAT:
         if (!write_nonfinite(ob, v->f) && outbuf_room(ob, NUM_FORMAT_MAX) == 0)
             ob->len += num_format_float(ob->data + ob->len, v->f);
@@ -87,10 +90,12 @@ void json_scalar_write(struct outbuf *ob, const ProtobufCFieldDescriptor *fd,
             outbuf_puts_lit(ob, "false");
         break;
     case PROTOBUF_C_TYPE_ENUM:
-        write_enum(ob, fd->descriptor, v->i32);
+        write_enum(ob, fd, v->i32);
         break;
-    default:                     /* strings, bytes and messages have writers of their own */
-        outbuf_puts_lit(ob, "null");
+    default:
+        /* Strings, bytes and messages have writers of their own. */
+        if (!write_integer(ob, fd->type, v, false))
+            outbuf_puts_lit(ob, "null");
         break;
     }
 }
@@ -98,26 +103,12 @@ void json_scalar_write(struct outbuf *ob, const ProtobufCFieldDescriptor *fd,
 void json_scalar_write_key(struct outbuf *ob, const ProtobufCFieldDescriptor *kd,
                            const union pb_scalar *v)
 {
-    switch (kd->type) {
-    case PROTOBUF_C_TYPE_BOOL:
-        if (v->b)
-            outbuf_puts_lit(ob, "\"true\"");
-        else
-            outbuf_puts_lit(ob, "\"false\"");
-        break;
-    case PROTOBUF_C_TYPE_INT64: case PROTOBUF_C_TYPE_SINT64: case PROTOBUF_C_TYPE_SFIXED64:
-        write_int(ob, v->i64, true);
-        break;
-    case PROTOBUF_C_TYPE_UINT64: case PROTOBUF_C_TYPE_FIXED64:
-        write_uint(ob, v->u64, true);
-        break;
-    case PROTOBUF_C_TYPE_UINT32: case PROTOBUF_C_TYPE_FIXED32:
-        write_uint(ob, v->u32, true);
-        break;
-    default:
-        write_int(ob, v->i32, true);
-        break;
-    }
+    if (kd->type != PROTOBUF_C_TYPE_BOOL)
+        write_integer(ob, kd->type, v, true);
+    else if (v->b)
+        outbuf_puts_lit(ob, "\"true\"");
+    else
+        outbuf_puts_lit(ob, "\"false\"");
 }
 
 void json_bytes_write(struct outbuf *ob, const uint8_t *data, size_t len)
