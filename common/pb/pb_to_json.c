@@ -351,7 +351,7 @@ struct map_entry {
 static int read_key(struct ctx *x, const ProtobufCFieldDescriptor *kd, struct map_entry *e)
 {
     const uint8_t *p = e->p;
-    struct pb_field f, last;
+    struct pb_field f, last = {0};
     bool have = false;
     while (pb_next_field(&p, e->end, &f) > 0)
         if (f.id == kd->id && pb_wire_fits(kd, f.wt)) {

@@ -104,47 +104,6 @@ static int next_field(const uint8_t **pp, const uint8_t *end, struct pb_field *f
     return 1;
 }
 
-int pb_scalar_from_bits(ProtobufCType t, enum pb_wire_type wt, uint64_t bits,
-                        union pb_scalar *out)
-{
-    if (wt != pb_wire_type_of(t) || wt == PB_WT_LEN)
-        return -1;
-    switch (t) {
-    case PROTOBUF_C_TYPE_INT32: case PROTOBUF_C_TYPE_ENUM: case PROTOBUF_C_TYPE_SFIXED32:
-        out->i32 = (int32_t)(uint32_t)bits;
-        break;
-    case PROTOBUF_C_TYPE_UINT32: case PROTOBUF_C_TYPE_FIXED32:
-        out->u32 = (uint32_t)bits;
-        break;
-    case PROTOBUF_C_TYPE_SINT32:
-        out->i32 = pb_unzigzag32((uint32_t)bits);
-        break;
-    case PROTOBUF_C_TYPE_SINT64:
-        out->i64 = pb_unzigzag64(bits);
-        break;
-    case PROTOBUF_C_TYPE_INT64: case PROTOBUF_C_TYPE_SFIXED64:
-        out->i64 = (int64_t)bits;
-        break;
-    case PROTOBUF_C_TYPE_UINT64: case PROTOBUF_C_TYPE_FIXED64:
-        out->u64 = bits;
-        break;
-    case PROTOBUF_C_TYPE_FLOAT: {
-        uint32_t u = (uint32_t)bits;
-        memcpy(&out->f, &u, 4);
-        break;
-    }
-    case PROTOBUF_C_TYPE_DOUBLE:
-        memcpy(&out->d, &bits, 8);
-        break;
-    case PROTOBUF_C_TYPE_BOOL:
-        out->b = bits != 0;
-        break;
-    default:
-        return -1;
-    }
-    return 0;
-}
-
 int pb_next_packed(ProtobufCType t, const uint8_t **pp, const uint8_t *end,
                    union pb_scalar *out)
 {

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <protobuf-c/protobuf-c.h>
 
 enum pb_wire_type {
@@ -160,58 +161,71 @@ int pb_next_field_slow(const uint8_t **pp, const uint8_t *end, struct pb_field *
 static inline int pb_next_field(const uint8_t **pp, const uint8_t *end, struct pb_field *f)
 {
     const uint8_t *p = *pp;
-    if (end - p < 12)            /* near the end: every byte checked */
+    if (end - p < 2)
         return p >= end ? 0 : pb_next_field_slow(pp, end, f);
     uint32_t tag = p[0];
     const uint8_t *q = p + 1;
     if (tag >= 0x80) {
-        if (p[1] >= 0x80)
+        if (p[1] >= 0x80 || end - p < 3)
             return pb_next_field_slow(pp, end, f);
         tag = (tag & 0x7F) | (uint32_t)p[1] << 7;
         q = p + 2;
     }
     if (tag < 8)
         return -1;
+    size_t room = (size_t)(end - q);     /* at least 1 */
     f->start = p;
     f->id = tag >> 3;
     f->wt = (enum pb_wire_type)(tag & 7);
+    f->val = q;
     f->len = 0;
     switch (f->wt) {
     case PB_WT_VARINT: {
-        /* Ten bytes are there: a tag of two and ten more were checked. */
-        uint64_t v = 0;
-        unsigned i = 0;
-        for (;; i++) {
-            if (i == PB_VARINT_MAX_BYTES)
-                return -1;
-            v |= (uint64_t)(q[i] & 0x7F) << (7 * i);
-            if (q[i] < 0x80)
-                break;
+        uint64_t v = q[0];
+        size_t i = 0;
+        if (v >= 0x80) {
+            if (room < PB_VARINT_MAX_BYTES)
+                return pb_next_field_slow(pp, end, f);
+            v &= 0x7F;
+            for (i = 1;; i++) {
+                if (i == PB_VARINT_MAX_BYTES)
+                    return -1;
+                v |= (uint64_t)(q[i] & 0x7F) << (7 * i);
+                if (q[i] < 0x80)
+                    break;
+            }
         }
-        f->val = q;
         f->bits = v;
         *pp = q + i + 1;
         return 1;
     }
-    case PB_WT_LEN:
-        if (q[0] >= 0x80)
-            return pb_next_field_slow(pp, end, f);
-        if ((size_t)(end - q) - 1 < q[0])
+    case PB_WT_LEN: {
+        uint64_t n = 0;
+        size_t i = 0;
+        for (;; i++) {
+            if (i == room || i == PB_LEN_MAX_BYTES)
+                return -1;
+            n |= (uint64_t)(q[i] & 0x7F) << (7 * i);
+            if (q[i] < 0x80)
+                break;
+        }
+        if (room - i - 1 < n)
             return -1;
-        f->val = q + 1;
-        f->len = q[0];
+        f->val = q + i + 1;
+        f->len = (size_t)n;
         f->bits = 0;
         *pp = f->val + f->len;
         return 1;
+    }
     case PB_WT_I32:
-        f->val = q;
+        if (room < 4)
+            return -1;
         f->bits = pb_get_le32(q);
         *pp = q + 4;
         return 1;
     case PB_WT_I64:
-        if (end - q < 8)
+        if (room < 8)
             return -1;
-        f->val = q;
         f->bits = pb_get_le64(q);
         *pp = q + 8;
         return 1;
@@ -235,8 +249,46 @@ union pb_scalar {
 /* Converts the raw bits of a value of wire type wt to field type t, as
  * every runtime does (int32 keeps the low 32 bits, sint* unzigzag, bool is
  * any non-zero). Returns 0, or -1 when wt is not the type's wire type. */
-int pb_scalar_from_bits(ProtobufCType t, enum pb_wire_type wt, uint64_t bits,
-                        union pb_scalar *out);
+static inline int pb_scalar_from_bits(ProtobufCType t, enum pb_wire_type wt, uint64_t bits,
+                                      union pb_scalar *out)
+{
+    if (wt != pb_wire_type_of(t) || wt == PB_WT_LEN)
+        return -1;
+    switch (t) {
+    case PROTOBUF_C_TYPE_INT32: case PROTOBUF_C_TYPE_ENUM: case PROTOBUF_C_TYPE_SFIXED32:
+        out->i32 = (int32_t)(uint32_t)bits;
+        break;
+    case PROTOBUF_C_TYPE_UINT32: case PROTOBUF_C_TYPE_FIXED32:
+        out->u32 = (uint32_t)bits;
+        break;
+    case PROTOBUF_C_TYPE_SINT32:
+        out->i32 = pb_unzigzag32((uint32_t)bits);
+        break;
+    case PROTOBUF_C_TYPE_SINT64:
+        out->i64 = pb_unzigzag64(bits);
+        break;
+    case PROTOBUF_C_TYPE_INT64: case PROTOBUF_C_TYPE_SFIXED64:
+        out->i64 = (int64_t)bits;
+        break;
+    case PROTOBUF_C_TYPE_UINT64: case PROTOBUF_C_TYPE_FIXED64:
+        out->u64 = bits;
+        break;
+    case PROTOBUF_C_TYPE_FLOAT: {
+        uint32_t u = (uint32_t)bits;
+        memcpy(&out->f, &u, 4);
+        break;
+    }
+    case PROTOBUF_C_TYPE_DOUBLE:
+        memcpy(&out->d, &bits, 8);
+        break;
+    case PROTOBUF_C_TYPE_BOOL:
+        out->b = bits != 0;
+        break;
+    default:
+        return -1;
+    }
+    return 0;
+}
 
 /* Reads one element of a packed run of type t at *pp; 0, or -1 when cut. */
 int pb_next_packed(ProtobufCType t, const uint8_t **pp, const uint8_t *end,
