@@ -109,7 +109,10 @@ $(MEM_BIN): $(BUILD)/obj/tests/bench/mem_bench.o $(SHAPES_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ $(LIBS_ALL) -o $@
 
-$(BUILD)/tests/test_codec_memory: $(SHAPES_OBJ)
+$(BUILD)/tests/test_codec_memory: $(BUILD)/obj/tests/unit/test_codec_memory.o \
+                                  $(BUILD)/obj/tests/unit/unit.o $(SHAPES_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(LIBS_ALL) -o $@
 
 # The whole-path benchmark's own tools: the C stand-in Cuebot and the two
 # floors (a bare gRPC client, a trivial FastCGI responder).
