@@ -341,37 +341,42 @@ static void write_list(struct ctx *x, const struct field_info *fi, const struct 
 
 /* ---- maps ------------------------------------------------------------- */
 
+/* 24 bytes an entry (and 8 of sort order): a map is the one part of a
+ * response whose scratch grows with its size, so an entry is kept small.
+ * Its bytes are found again from the map's first entry (`base`). */
 struct map_entry {
-    const uint8_t *p, *end;      /* the entry message's bytes */
-    const char *key;             /* string keys: the text written */
-    size_t klen;
-    union pb_scalar num;         /* other keys */
+    union {
+        const char *s;           /* string keys: the text written */
+        union pb_scalar num;     /* other keys */
+    } key;
+    uint32_t klen;
+    uint32_t at, len;            /* the entry message: base + at, len bytes */
 };
 
-static int read_key(struct ctx *x, const ProtobufCFieldDescriptor *kd, struct map_entry *e)
+static int read_key(struct ctx *x, const ProtobufCFieldDescriptor *kd, const uint8_t *p,
+                    const uint8_t *end, struct map_entry *e)
 {
-    const uint8_t *p = e->p;
     struct pb_field f, last = {0};
     bool have = false;
-    while (pb_next_field(&p, e->end, &f) > 0)
+    while (pb_next_field(&p, end, &f) > 0)
         if (f.id == kd->id && pb_wire_fits(kd, f.wt)) {
             last = f;
             have = true;
         }
-    e->key = "";
     e->klen = 0;
-    json_scalar_default(kd, &e->num);
-    if (!have)
-        return 0;
     if (kd->type != PROTOBUF_C_TYPE_STRING) {
-        if (pb_scalar_from_bits(kd->type, last.wt, last.bits, &e->num) != 0)
-            json_scalar_default(kd, &e->num);
+        json_scalar_default(kd, &e->key.num);
+        if (have && pb_scalar_from_bits(kd->type, last.wt, last.bits, &e->key.num) != 0)
+            json_scalar_default(kd, &e->key.num);
         return 0;
     }
+    e->key.s = "";
+    if (!have)
+        return 0;
     const char *k = (const char *)last.val;
     if (utf8_valid(k, last.len)) {
-        e->key = k;
-        e->klen = last.len;
+        e->key.s = k;
+        e->klen = (uint32_t)last.len;
         return 0;
     }
     /* Bytes that are not UTF-8 are written as U+FFFD, so two different
@@ -379,8 +384,8 @@ static int read_key(struct ctx *x, const ProtobufCFieldDescriptor *kd, struct ma
     char *fixed = scratch(x, 3 * last.len + 1, "order a map");
     if (!fixed)
         return -1;
-    e->klen = utf8_repair(fixed, k, last.len);
-    e->key = fixed;
+    e->klen = (uint32_t)utf8_repair(fixed, k, last.len);
+    e->key.s = fixed;
     return 0;
 }
 
@@ -389,28 +394,28 @@ static int key_cmp(const ProtobufCFieldDescriptor *kd, const struct map_entry *a
 {
     switch (kd->type) {
     case PROTOBUF_C_TYPE_STRING: {
-        int c = memcmp(a->key, b->key, a->klen < b->klen ? a->klen : b->klen);
+        int c = memcmp(a->key.s, b->key.s, a->klen < b->klen ? a->klen : b->klen);
         return c ? c : (a->klen > b->klen) - (a->klen < b->klen);
     }
     case PROTOBUF_C_TYPE_BOOL:
-        return (a->num.b > b->num.b) - (a->num.b < b->num.b);
+        return (a->key.num.b > b->key.num.b) - (a->key.num.b < b->key.num.b);
     case PROTOBUF_C_TYPE_INT64: case PROTOBUF_C_TYPE_SINT64: case PROTOBUF_C_TYPE_SFIXED64:
-        return (a->num.i64 > b->num.i64) - (a->num.i64 < b->num.i64);
+        return (a->key.num.i64 > b->key.num.i64) - (a->key.num.i64 < b->key.num.i64);
     case PROTOBUF_C_TYPE_UINT64: case PROTOBUF_C_TYPE_FIXED64:
-        return (a->num.u64 > b->num.u64) - (a->num.u64 < b->num.u64);
+        return (a->key.num.u64 > b->key.num.u64) - (a->key.num.u64 < b->key.num.u64);
     case PROTOBUF_C_TYPE_UINT32: case PROTOBUF_C_TYPE_FIXED32:
-        return (a->num.u32 > b->num.u32) - (a->num.u32 < b->num.u32);
+        return (a->key.num.u32 > b->key.num.u32) - (a->key.num.u32 < b->key.num.u32);
     default:
-        return (a->num.i32 > b->num.i32) - (a->num.i32 < b->num.i32);
+        return (a->key.num.i32 > b->key.num.i32) - (a->key.num.i32 < b->key.num.i32);
     }
 }
 
 /* Orders entry indexes by key, equal keys in wire order, so the last of
  * equal keys can win: a bottom-up merge sort, stable and n log n. */
 static void sort_entries(const ProtobufCFieldDescriptor *kd, const struct map_entry *e,
-                         size_t *idx, size_t *tmp, size_t n)
+                         uint32_t *idx, uint32_t *tmp, size_t n)
 {
-    size_t *from = idx, *to = tmp;
+    uint32_t *from = idx, *to = tmp;
     for (size_t width = 1; width < n; width *= 2) {
         for (size_t lo = 0; lo < n; lo += 2 * width) {
             size_t mid = lo + width < n ? lo + width : n;
@@ -423,7 +428,7 @@ static void sort_entries(const ProtobufCFieldDescriptor *kd, const struct map_en
             while (j < hi)
                 to[k++] = from[j++];
         }
-        size_t *t = from;
+        uint32_t *t = from;
         from = to;
         to = t;
     }
@@ -432,20 +437,20 @@ static void sort_entries(const ProtobufCFieldDescriptor *kd, const struct map_en
 }
 
 static void write_entry(struct ctx *x, const struct msg_info *emi, const struct map_entry *e,
-                        int depth)
+                        const uint8_t *base, int depth)
 {
     const ProtobufCFieldDescriptor *kd = &emi->desc->fields[0];
     const struct field_info *vi = &emi->fields[1];
     if (kd->type == PROTOBUF_C_TYPE_STRING)
-        json_write_string(x->ob, e->key, e->klen);
+        json_write_string(x->ob, e->key.s, e->klen);
     else
-        json_scalar_write_key(x->ob, kd, &e->num);
+        json_scalar_write_key(x->ob, kd, &e->key.num);
     outbuf_putc(x->ob, ':');
-    struct view ev = {e->p, e->end, 0};
+    const uint8_t *p = base + e->at, *end = p + e->len;
+    struct view ev = {p, end, 0};
     struct seen vs = {0};
-    const uint8_t *p = e->p;
     struct pb_field f;
-    while (pb_next_field(&p, e->end, &f) > 0)
+    while (pb_next_field(&p, end, &f) > 0)
         if (f.id == vi->fd->id && pb_wire_fits(vi->fd, f.wt)) {
             if (!vs.count++)
                 vs.first = f.start;
@@ -477,18 +482,25 @@ static void write_map(struct ctx *x, const struct field_info *fi, const struct v
         return;
     }
     struct arena_mark m = arena_mark(x->a);
-    struct map_entry *e = scratch(x, n * sizeof *e, "order a map");
-    size_t *idx = e ? scratch(x, 2 * n * sizeof *idx, "order a map") : NULL;
+    /* One block: two would leave the arena's next chunk size to chance. */
+    struct map_entry *e = n <= UINT32_MAX ? scratch(x, n * (sizeof *e + 2 * sizeof(uint32_t)),
+                                                    "order a map") : NULL;
+    uint32_t *idx = e ? (uint32_t *)(e + n) : NULL;
+    if (!e && !x->failed)
+        fail(x, CG_RESOURCE_EXHAUSTED, "a map of the response has too many entries");
+    const uint8_t *base = NULL;
     size_t k = 0;
     if (idx) {
         cursor_init(&c, &r);
         while (k < n && cursor_next(&c, &f)) {
             if (f.id != id || f.wt != PB_WT_LEN)
                 continue;
-            e[k].p = f.val;
-            e[k].end = f.val + f.len;
-            idx[k] = k;
-            if (read_key(x, kd, &e[k++]) != 0)
+            if (!base)
+                base = f.val;      /* entries come in address order */
+            e[k].at = (uint32_t)(f.val - base);
+            e[k].len = (uint32_t)f.len;
+            idx[k] = (uint32_t)k;
+            if (read_key(x, kd, f.val, f.val + f.len, &e[k++]) != 0)
                 break;
         }
     }
@@ -502,7 +514,7 @@ static void write_map(struct ctx *x, const struct field_info *fi, const struct v
             if (!first)
                 outbuf_putc(x->ob, ',');
             first = false;
-            write_entry(x, emi, &e[idx[i]], depth + 1);
+            write_entry(x, emi, &e[idx[i]], base, depth + 1);
         }
         outbuf_putc(x->ob, '}');
     }
