@@ -107,4 +107,12 @@
 #define CG_MAX_QUEUED_REPLIES (64u * 1024)
 #define CG_LINGER_MAX (16u * 1024 * 1024)
 
+/* Answer bytes queued for a web server that is not taking them, past
+ * which the request thread stops writing and waits for it to take some
+ * (WRITE_TIMEOUT without progress closes the connection). Every shipped
+ * front reads answers as fast as they come, so this is reached only
+ * behind a slow client (Apache passes its pace on) or by a peer that
+ * never reads; without it such an answer would sit whole in memory. */
+#define CG_MAX_QUEUED_ANSWER (4u * 1024 * 1024)
+
 #endif

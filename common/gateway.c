@@ -663,10 +663,10 @@ void gateway_end(struct cg_exchange *x, int64_t duration_us, enum cg_delivery ho
         .bytes_in = x->bytes_in, .bytes_out = x->bytes_out, .request_id = x->rid,
         .subject = x->subject, .error = x->code != CG_OK ? x->st.msg : NULL,
     };
-    if (x->client_gone || how == CG_DELIVERY_GONE)
-        e.error = "client went away";
-    else if (how == CG_DELIVERY_TIMEOUT)
+    if (how == CG_DELIVERY_TIMEOUT)
         e.error = "the web server did not take the answer in time (WRITE_TIMEOUT)";
+    else if (x->client_gone || how == CG_DELIVERY_GONE)
+        e.error = "client went away";
     log_access(&e);
     struct metrics_request mr = {
         .method = metrics_method(x), .http = x->http, .code = x->code,

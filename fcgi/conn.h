@@ -48,6 +48,7 @@ struct conn {
     int watched;                   /* in the epoll set */
     int read_eof;                  /* the web server shut its side */
     int closed;                    /* waiting to be freed (reactor.c) */
+    int write_timed_out;           /* a request thread gave up on the reader */
 
     struct fcgi_in in;
     struct outq out;

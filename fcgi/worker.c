@@ -4,6 +4,7 @@
 #include <fastcgi.h>
 #include <fcntl.h>
 #include <malloc.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -19,13 +20,18 @@
 #include "gateway.h"
 #include "listen.h"
 #include "log.h"
+#include "metrics.h"
 #include "schema.h"
 
 /* A worker process: one I/O thread (reactor.c) owns every FastCGI
  * connection, and WORKER_THREADS request threads run the gateway on
  * requests whose params (and then body) the I/O thread has read. All share
  * the process's one Cuebot channel, so while one request thread waits for
- * Cuebot another works; none ever waits on the web server. */
+ * Cuebot another works. None waits on the web server, but for one case: an
+ * answer the web server has left CG_MAX_QUEUED_ANSWER bytes behind on. The
+ * thread then waits for it to take some, WRITE_TIMEOUT at most without
+ * progress: a thread for a while is the price of memory bounded whatever
+ * the reader's pace. */
 
 static int wake_pipe[2] = {-1, -1};
 static int64_t hard_stop_ms;
@@ -84,6 +90,7 @@ static struct {
     struct arena *arenas[CG_MAX_WORKER_THREADS * 2];
     int free_arenas, keep_arenas;
     size_t arena_limit;
+    int64_t write_timeout_ms;
 } Q = {.lock = PTHREAD_MUTEX_INITIALIZER, .ready = PTHREAD_COND_INITIALIZER, .done_fd = -1};
 
 void conn_run_push(struct conn *c)
@@ -167,12 +174,44 @@ static const char *conn_param(void *ctx, const char *name)
     return fcgi_params_get(c->params, name);
 }
 
+/* The web server has left too much of the answer unread: wait until it has
+ * taken half, or until WRITE_TIMEOUT passes without it taking a byte. */
+static int wait_for_reader(struct conn *c)
+{
+    int64_t deadline = conn_now_us() / 1000 + Q.write_timeout_ms;
+    while (c->out.queued > CG_MAX_QUEUED_ANSWER / 2) {
+        size_t before = c->out.queued;
+        int r = outq_flush(&c->out, c->fd);
+        if (r != 0)
+            return r > 0 ? 0 : -1;
+        int64_t now = conn_now_us() / 1000;
+        if (c->out.queued < before)
+            deadline = now + Q.write_timeout_ms;
+        if (now >= deadline) {
+            metrics_peer_timeout(METRICS_TIMEOUT_WRITE);
+            log_msg(LOG_DEBUG, "FastCGI connection %d: answer not taken in WRITE_TIMEOUT",
+                    c->fd);
+            c->write_timed_out = 1;
+            c->out.failed = 1;
+            return -1;
+        }
+        struct pollfd pfd = {.fd = c->fd, .events = POLLOUT};
+        if (poll(&pfd, 1, (int)(deadline - now)) < 0 && errno != EINTR) {
+            c->out.failed = 1;
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Answer bytes leave as FCGI_STDOUT records: straight to the socket while
  * it takes them, queued for the I/O thread when it does not. */
 static int conn_write(void *ctx, const char *p, size_t n)
 {
     struct conn *c = ctx;
-    return outq_records(&c->out, c->fd, FCGI_STDOUT, c->in.id_active, p, n);
+    if (outq_records(&c->out, c->fd, FCGI_STDOUT, c->in.id_active, p, n) != 0)
+        return -1;
+    return c->out.queued > CG_MAX_QUEUED_ANSWER ? wait_for_reader(c) : 0;
 }
 
 static int conn_write_static(void *ctx, const char *p, size_t n)
@@ -199,6 +238,9 @@ static void end_answer(struct conn *c)
     outq_records(&c->out, c->fd, FCGI_STDOUT, c->in.id_active, "", 0);
     if (c->has_exchange && c->out.queued == 0 && !c->out.failed) {
         gateway_end(&c->x, conn_now_us() - c->start_us, CG_DELIVERED);
+        c->has_exchange = 0;
+    } else if (c->has_exchange && c->write_timed_out) {
+        gateway_end(&c->x, conn_now_us() - c->start_us, CG_DELIVERY_TIMEOUT);
         c->has_exchange = 0;
     }
     outq_end_request(&c->out, c->fd, c->in.id_active, 0, FCGI_REQUEST_COMPLETE);
@@ -365,6 +407,7 @@ int worker_run(int listen_fd, const struct cg_config *cfg)
     int n = cfg->worker_threads > 0 ? cfg->worker_threads : 1;
     Q.keep_arenas = n;
     Q.arena_limit = gateway_arena_limit(cfg);
+    Q.write_timeout_ms = cfg->write_timeout_ms;
     struct thread_ctx *t = calloc((size_t)n, sizeof *t);
     Q.done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (!t || Q.done_fd < 0) {

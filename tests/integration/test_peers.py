@@ -11,6 +11,7 @@ Usage: test_peers.py --cuegw BUILD/cuegw --schema BUILD/gen/schema.pb
 Prints "peers: N passed, M failed".
 """
 
+import base64
 import json
 import os
 import re
@@ -485,6 +486,50 @@ def test_never_read_openapi(c, env):
         pool.stop()
 
 
+def hwm_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+def test_never_read_large_answer(c, env):
+    """An answer far larger than its response (1 MB of protobuf that is
+    57 MB of JSON) to a peer that never reads: the worker holds at most
+    CG_MAX_QUEUED_ANSWER of it, not the whole text, and gives up on the
+    peer after WRITE_TIMEOUT without progress."""
+    d = tempfile.mkdtemp(prefix="cuegw-peers-")
+    pool = Pool(env.args, dict(env.env, WRITE_TIMEOUT="2s", METRICS_DIR=d),
+                os.path.join(d, "cuegw.sock"), workers=1)
+    s = None
+    try:
+        c.check(pool.wait_ready(env.token), "the pool starts")
+        c.check(warm(pool, env.standin, env.token), "the worker has served a call")
+        pid = pool.workers()[0]
+        with open("/proc/%d/clear_refs" % pid, "w") as f:
+            f.write("5")                  # the peak RSS starts again from now
+        before = hwm_kb(pid)
+        wire = bytes.fromhex("0a020a00") * (256 * 1024)
+        env.standin.script(method=GET_SHOWS, response_b64=base64.b64encode(wire).decode(), times=1)
+        s = fcgi_client.connect(pool.address, 30)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.sendall(begin() + params_record(call_params(env.token)) + stdin_records(b"{}"))
+        c.check(harness.wait_until(lambda: "WRITE_TIMEOUT" in pool.text(), 60),
+                "the answer never read is given up after WRITE_TIMEOUT", pool.text()[-600:])
+        c.check(closed_by_peer(s, 30), "and its connection is closed")
+        grown = hwm_kb(pid) - before
+        c.check(grown < 16 * 1024,
+                "a 57 MB answer never read raised the worker's peak by less than 16 MB",
+                "%d kB" % grown)
+        c.check(get_shows(pool.address, env.token)[0] == 200, "the pool serves on")
+    finally:
+        if s:
+            s.close()
+        env.standin.reset()
+        pool.stop()
+
+
 # ---- deadlines -----------------------------------------------------------------
 
 def scrape(address, token):
@@ -739,7 +784,8 @@ def run(c, args):
     harness.run_tests(c, env, [
         test_listen_consent, test_inherited_tcp_socket, test_unix_socket_mode,
         test_params_caps, test_early_answer_closes, test_management_records, test_unread_replies,
-        test_hostile_tcp, test_hostile_unix, test_never_read_openapi, test_deadlines,
+        test_hostile_tcp, test_hostile_unix, test_never_read_openapi,
+        test_never_read_large_answer, test_deadlines,
         test_fronts,
     ], os.environ.get("ONLY"))
     c.check(env.pool.workers() == pids, "no worker of the TCP pool was replaced",
