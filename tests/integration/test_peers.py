@@ -38,12 +38,16 @@ HOSTILE_EACH = 50                   # connections of each hostile kind
 LEGIT_TIMEOUT = 10                  # a blocked gateway never answers; this one must
 
 
-def rss_kb(pid):
+def status_kb(pid, field):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
     return 0
+
+
+def rss_kb(pid):
+    return status_kb(pid, "VmRSS")
 
 
 def begin(keep=False, request_id=1):
@@ -487,11 +491,7 @@ def test_never_read_openapi(c, env):
 
 
 def hwm_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    return 0
+    return status_kb(pid, "VmHWM")
 
 
 def test_never_read_large_answer(c, env):
