@@ -42,6 +42,8 @@ static void bb_need(struct bb *b, size_t more)
 
 static void bb_put(struct bb *b, const void *p, size_t n)
 {
+    if (n == 0)
+        return;              /* an empty piece may come as NULL */
     bb_need(b, n);
     memcpy(b->p + b->n, p, n);
     b->n += n;
