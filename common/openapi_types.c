@@ -186,20 +186,11 @@ static const char *map_key_text(const ProtobufCFieldDescriptor *kd)
     }
 }
 
-/* Written only when set, as pb_to_json.c decides: oneof members, and
- * scalars with explicit presence (proto3 `optional`, proto2). */
-static bool presence_only(const ProtobufCFieldDescriptor *fd)
-{
-    return (fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) ||
-           (fd->label == PROTOBUF_C_LABEL_OPTIONAL && fd->type != PROTOBUF_C_TYPE_MESSAGE &&
-            fd->type != PROTOBUF_C_TYPE_STRING);
-}
-
 static void write_field(struct outbuf *ob, const struct field_info *fi)
 {
     const ProtobufCFieldDescriptor *fd = fi->fd;
     bool deprecated = (fd->flags & PROTOBUF_C_FIELD_FLAG_DEPRECATED) != 0;
-    bool presence = presence_only(fd);
+    bool presence = fi->has_presence;
     bool single = fd->label != PROTOBUF_C_LABEL_REPEATED;
     /* An unset message field is written as null. */
     bool nullable = single && fd->type == PROTOBUF_C_TYPE_MESSAGE;

@@ -140,6 +140,10 @@ static int build_msg(struct msg_info *mi, const ProtobufCMessageDescriptor *d)
         fi->key = key;
         fi->key_len = (unsigned)(jl + 3);
         fi->is_map = is_map_field(d, fd);
+        fi->has_presence = (fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) ||
+                           (fd->label == PROTOBUF_C_LABEL_OPTIONAL &&
+                            fd->type != PROTOBUF_C_TYPE_MESSAGE &&
+                            fd->type != PROTOBUF_C_TYPE_STRING);
         mi->names[mi->n_names++] = (struct name_slot){fi->json_name, (unsigned)jl, i};
         if (strcmp(fi->json_name, fd->name) != 0)
             mi->names[mi->n_names++] =

@@ -26,6 +26,12 @@ struct field_info {
     const char *key;              /* the JSON member prefix `"jsonName":` */
     unsigned key_len;
     bool is_map;
+    /* Set apart from its value: a oneof member, or a scalar with explicit
+     * presence (proto3 `optional`, proto2; protobuf-c gives those a has_
+     * flag). JSON names it only when set; the wire carries it whenever it
+     * is set, its zero value too. Other singular fields are always named
+     * in JSON and travel only when not zero. */
+    bool has_presence;
     const struct msg_info *sub;   /* message-typed fields: their type */
 };
 

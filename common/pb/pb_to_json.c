@@ -538,14 +538,10 @@ static void write_msg(struct ctx *x, const struct msg_info *mi, const struct vie
         const ProtobufCFieldDescriptor *fd = fi->fd;
         const struct seen *s = &seen[i];
         const uint8_t *after = NULL;
-        if (fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
-            if (!s->count || !oneof_set(d, seen, i, &after))
-                continue;
-        } else if (fd->label == PROTOBUF_C_LABEL_OPTIONAL &&
-                   fd->type != PROTOBUF_C_TYPE_MESSAGE &&
-                   fd->type != PROTOBUF_C_TYPE_STRING && !s->count) {
-            continue;                /* proto2 / proto3 `optional` scalars: only when set */
-        }
+        if (fi->has_presence && !s->count)
+            continue;
+        if ((fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) && !oneof_set(d, seen, i, &after))
+            continue;
         if (!first)
             outbuf_putc(x->ob, ',');
         first = false;
