@@ -9,7 +9,7 @@
 #include "cg_limits.h"
 #include "json_keys.h"
 #include "json_lex.h"
-#include "json_scalar.h"
+#include "json_to_scalar.h"
 #include "pb_out.h"
 #include "scratch.h"
 #include "wire.h"
@@ -441,7 +441,7 @@ static int prepare(struct dec *d, const struct field_info *fi, const struct jtok
     char err[JSCALAR_ERR_MAX];
     if (!text)
         return -1;
-    if (json_scalar(fd, t->kind, text, n, &v->bits, err) != 0)
+    if (json_to_scalar(fd, t->kind, text, n, &v->bits, err) != 0)
         return bad(d, "%s", err);
     v->kind = VAL_SCALAR;
     v->is_default = v->bits == 0;

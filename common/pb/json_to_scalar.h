@@ -3,8 +3,8 @@
  * "NaN", "Infinity", "-Infinity", refused past the type's range; enums by
  * name or by number (open: any int32); bools from true and false only.
  * Strings, bytes and messages are the walker's (json_to_pb.c). */
-#ifndef CUEGW_JSON_SCALAR_H
-#define CUEGW_JSON_SCALAR_H
+#ifndef CUEGW_JSON_TO_SCALAR_H
+#define CUEGW_JSON_TO_SCALAR_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -25,7 +25,7 @@ const char *json_type_name(ProtobufCType t);
  * zigzagged), or the 32 or 64 bits of a fixed-width value; so a value is
  * its type's default exactly when *bits is 0 (a float's -0.0 is not).
  * Returns 0, or -1 with the reason in err. */
-int json_scalar(const ProtobufCFieldDescriptor *fd, enum jkind kind, const char *text,
+int json_to_scalar(const ProtobufCFieldDescriptor *fd, enum jkind kind, const char *text,
                 size_t n, uint64_t *bits, char err[JSCALAR_ERR_MAX]);
 
 #endif

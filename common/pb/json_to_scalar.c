@@ -1,4 +1,4 @@
-#include "json_scalar.h"
+#include "json_to_scalar.h"
 
 #include <float.h>
 #include <math.h>
@@ -190,7 +190,7 @@ static int to_enum(const ProtobufCEnumDescriptor *ed, struct in *v, int32_t *out
     return 0;
 }
 
-int json_scalar(const ProtobufCFieldDescriptor *fd, enum jkind kind, const char *text,
+int json_to_scalar(const ProtobufCFieldDescriptor *fd, enum jkind kind, const char *text,
                 size_t n, uint64_t *bits, char err[JSCALAR_ERR_MAX])
 {
     struct in v = {kind, text, n, true};
