@@ -48,8 +48,10 @@ FCGI_SRC   := $(filter-out $(FCGI_CORE),$(wildcard fcgi/*.c))
 FCGI_OBJ   := $(FCGI_SRC:%.c=$(BUILD)/obj/%.o)
 GATEWAY    := $(BUILD)/cuegw
 BENCH_BIN  := $(BUILD)/tests/transcode-bench
+MEM_BIN    := $(BUILD)/tests/transcode-mem
+SHAPES_OBJ := $(BUILD)/obj/tests/bench/shapes.o
 
-.PHONY: all check unit-test oracle-test integration-test schema-check bench bench-transcode clean install demo deps
+.PHONY: all check unit-test oracle-test integration-test schema-check bench bench-transcode bench-memory clean install demo deps
 all: $(LIB) $(GATEWAY) $(TOOL_BIN) $(CALL_BIN)
 
 # ---- generated schema code -------------------------------------------------
@@ -97,7 +99,18 @@ $(CALL_BIN): $(BUILD)/obj/tests/tools/cuebot_call.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ $(LIBS_ALL) -o $@
 
-$(BENCH_BIN): $(BUILD)/obj/tests/bench/transcode_bench.o $(LIB)
+$(BENCH_BIN): $(BUILD)/obj/tests/bench/transcode_bench.o $(SHAPES_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(LIBS_ALL) -o $@
+
+# The memory bench's one-case runner and the codec memory regression tests
+# share the adversarial shapes (tests/bench/shapes.c).
+$(MEM_BIN): $(BUILD)/obj/tests/bench/mem_bench.o $(SHAPES_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) $^ $(LIBS_ALL) -o $@
+
+$(BUILD)/tests/test_codec_memory: $(BUILD)/obj/tests/unit/test_codec_memory.o \
+                                  $(BUILD)/obj/tests/unit/unit.o $(SHAPES_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ $(LIBS_ALL) -o $@
 
@@ -156,6 +169,15 @@ bench: deps all $(BENCH_TOOLS)
 bench-transcode: $(BENCH_BIN)
 	$(PYTHON) tests/bench/make_farm.py --schema $(BUILD)/gen/schema.pb --out $(BUILD)/bench
 	$(BENCH_BIN) $(BUILD)/bench
+
+# The transcoder on adversarial shapes, both directions, each case once in
+# a fresh process: peak memory against the issue-13 targets, CPU, then the
+# throughput of bench-transcode. MEM_ARGS passes options (--quick, --shapes,
+# --cap-mb); see tests/bench/README.md. Prints figures; fails on no timing.
+bench-memory: $(MEM_BIN) $(BENCH_BIN)
+	$(PYTHON) tests/bench/make_farm.py --schema $(BUILD)/gen/schema.pb --out $(BUILD)/bench
+	$(PYTHON) tests/bench/mem_bench.py --build $(BUILD) $(MEM_ARGS)
+	BENCH_SECONDS=0.5 $(BENCH_BIN) $(BUILD)/bench
 
 # The schema is installed beside the gateway so a site can see (and diff)
 # exactly which Cuebot wire facts this build speaks.

@@ -143,7 +143,8 @@ static int copy_response(grpc_byte_buffer *bb, struct arena *a, uint8_t **out,
     uint8_t *p = arena_alloc(a, n);
     if (!p) {
         grpc_byte_buffer_reader_destroy(&r);
-        return cg_fail(st, CG_INTERNAL, "no memory for Cuebot's %zu-byte response", n);
+        return cg_fail(st, CG_RESOURCE_EXHAUSTED,
+                       "Cuebot's %zu-byte response does not fit the request's memory cap", n);
     }
     size_t off = 0;
     grpc_slice *s;
@@ -223,7 +224,7 @@ int cuebot_call(struct cuebot *cb, const char *method_path,
     if (!q) {
         if (n_md)
             grpc_slice_unref(md.value);
-        return cg_fail(st, CG_INTERNAL, "out of memory");
+        return cg_fail(st, CG_RESOURCE_EXHAUSTED, "out of memory for a Cuebot call's queue");
     }
 
     /* gRPC may still hold the method and request slices for a moment after

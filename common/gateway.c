@@ -460,11 +460,15 @@ static void call(struct cg_exchange *x, const struct method_info *m, const char 
     outbuf_clear(&g->out);
     g->out.sink_ctx = x;
     if (pb_to_json(m->out, resp, resp_len, x->arena, &g->out, &x->st)) {
-        if (!x->head_sent) {
-            log_request(LOG_ERROR, x->rid, "%s: bad response from Cuebot: %s", m->path,
-                        x->st.msg);
+        /* Past the first chunk the answer can only be cut short. A client
+         * that went away (UNAVAILABLE) is the access line's to tell. */
+        if (x->st.code != CG_UNAVAILABLE)
+            log_request(LOG_ERROR, x->rid, "%s: %s%s: %s", m->path,
+                        x->st.code == CG_INTERNAL ? "bad response from Cuebot" :
+                                                    "response not written",
+                        x->head_sent ? " (answer cut short)" : "", x->st.msg);
+        if (!x->head_sent)
             send_error(x, &x->st, NULL);
-        }
         return;
     }
     x->code = CG_OK;

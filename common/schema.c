@@ -146,6 +146,20 @@ static int build_msg(struct msg_info *mi, const ProtobufCMessageDescriptor *d)
                 (struct name_slot){fd->name, (unsigned)strlen(fd->name), i};
     }
     qsort(mi->names, mi->n_names, sizeof *mi->names, cmp_name_slot);
+    /* Dense up to a bound proportional to the field count, so a schema's
+     * sparse numbers (one field numbered 10000) cost nothing. */
+    uint32_t top = 0;
+    for (unsigned i = 0; i < n; i++)
+        if (d->fields[i].id <= 4 * n + 16 && d->fields[i].id > top)
+            top = d->fields[i].id;
+    if (top) {
+        if (!(mi->dense = calloc(top, sizeof *mi->dense)))
+            return -1;
+        for (unsigned i = 0; i < n; i++)
+            if (d->fields[i].id <= top)
+                mi->dense[d->fields[i].id - 1] = (uint16_t)(i + 1);
+        mi->n_dense = top;
+    }
     return 0;
 }
 

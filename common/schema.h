@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <protobuf-c/protobuf-c.h>
 
 #include "status.h"
@@ -39,6 +40,11 @@ struct msg_info {
     struct field_info *fields;    /* parallel to desc->fields */
     struct name_slot *names;      /* JSON and proto names, sorted */
     unsigned n_names;
+    /* Field numbers 1..n_dense: index + 1 of the field, 0 for none. A
+     * response reads a field number per value on the wire; this answers
+     * it with one load. */
+    uint16_t *dense;
+    uint32_t n_dense;
 };
 
 struct method_info {
@@ -61,6 +67,15 @@ const struct msg_info *schema_msg_at(size_t i);
 /* A field of a message by JSON or proto name; NULL if there is none. */
 const struct field_info *schema_field_by_name(const struct msg_info *mi,
                                               const char *name, size_t len);
+
+/* The index of field number id in mi->fields, or -1 when mi has none. */
+static inline int schema_field_index(const struct msg_info *mi, uint32_t id)
+{
+    if (id <= mi->n_dense)
+        return (int)mi->dense[id - 1] - 1;
+    const ProtobufCFieldDescriptor *fd = protobuf_c_message_descriptor_get_field(mi->desc, id);
+    return fd ? (int)(fd - mi->desc->fields) : -1;
+}
 
 /* The exposed method at a path such as "/show.ShowInterface/GetShows";
  * NULL when no exposed interface has it. */

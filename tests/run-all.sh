@@ -73,6 +73,8 @@ run peers "$PY" "$top/tests/integration/test_peers.py" --cuegw "$BUILD/cuegw" --
 
 run hostile "$PY" "$top/tests/integration/test_hostile.py" --cuegw "$BUILD/cuegw" --schema "$BUILD/gen/schema.pb"
 
+run codec-memory "$PY" "$top/tests/integration/test_codec_memory.py" --cuegw "$BUILD/cuegw" --schema "$BUILD/gen/schema.pb"
+
 run oracle "$PY" "$top/tests/oracle/oracle_test.py" --tool "$BUILD/tests/transcode-tool" --schema "$BUILD/gen/schema.pb"
 
 # The npm validator is installed into $BUILD/openapi from tests/openapi's lock file.

@@ -1,273 +1,434 @@
 #include "pb_to_json.h"
 
-#include <math.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "base64.h"
+#include "cg_limits.h"
+#include "json_scalar.h"
 #include "json_write.h"
-#include "num_format.h"
 #include "utf8.h"
-#include "wire_json.h"
-#include "wire_scan.h"
+#include "wire.h"
+#include "wire_check.h"
 
-struct enc {
-    struct outbuf *ob;
-    struct arena *a;
+/* Where one field of a message lies: its first and last occurrence (the
+ * last one as read, with its end) and how often it occurs. Only `count` is
+ * cleared for each message; the rest is valid when it is not 0. */
+struct seen {
+    size_t count;
+    const uint8_t *first, *last_end;
+    struct pb_field last;
 };
 
-static void write_message(struct enc *e, const struct msg_info *mi,
-                          const ProtobufCMessage *m);
+/* A message's content: its bytes [p, end), or, with fid set, the payloads
+ * of every occurrence of field fid within its parent's bytes [p, end). The
+ * second is a split singular message read as one, without a copy. Views
+ * only ever lie in one buffer, in address order, so positions compare. */
+struct view {
+    const uint8_t *p, *end;
+    uint32_t fid;
+};
 
-static void write_int(struct outbuf *ob, int64_t v, bool quoted)
+struct cursor {
+    const uint8_t *op, *oend;    /* fid set: the parent's bytes left to search */
+    const uint8_t *p, *end;      /* the bytes being read */
+    uint32_t fid;
+};
+
+#define LEVELS (CG_MAX_DEPTH + 3)
+
+struct ctx {
+    struct outbuf *ob;
+    struct arena *a;             /* scratch, taken and given back by marks */
+    struct arena tables;         /* the field tables, one per level, reused */
+    struct seen *level[LEVELS];
+    unsigned level_cap[LEVELS];
+    size_t scratch_base;         /* a->used when the call began */
+    size_t scratch_cap;          /* growth of a->used allowed past it */
+    struct cg_status *st;
+    int failed;                  /* st holds why */
+};
+
+static void write_msg(struct ctx *x, const struct msg_info *mi, const struct view *v,
+                      int depth);
+
+static void cursor_init(struct cursor *c, const struct view *v)
 {
-    if (outbuf_room(ob, NUM_FORMAT_MAX + 2) != 0)
-        return;
-    char *o = ob->data + ob->len;
-    size_t n = 0;
-    if (quoted)
-        o[n++] = '"';
-    n += num_format_i64(o + n, v);
-    if (quoted)
-        o[n++] = '"';
-    ob->len += n;
+    c->fid = v->fid;
+    if (v->fid) {
+        c->op = v->p;
+        c->oend = v->end;
+        c->p = c->end = v->p;
+    } else {
+        c->op = c->oend = v->end;
+        c->p = v->p;
+        c->end = v->end;
+    }
 }
 
-static void write_uint(struct outbuf *ob, uint64_t v, bool quoted)
+/* The next field of the view. The bytes passed pb_wire_check, so a field
+ * that does not read cannot happen; it would end the view. */
+static bool cursor_next(struct cursor *c, struct pb_field *f)
 {
-    if (outbuf_room(ob, NUM_FORMAT_MAX + 2) != 0)
-        return;
-    char *o = ob->data + ob->len;
-    size_t n = 0;
-    if (quoted)
-        o[n++] = '"';
-    n += num_format_u64(o + n, v);
-    if (quoted)
-        o[n++] = '"';
-    ob->len += n;
+    while (c->p == c->end) {
+        struct pb_field g;
+        do {
+            if (c->op == c->oend || pb_next_field(&c->op, c->oend, &g) <= 0)
+                return false;
+        } while (g.id != c->fid || g.wt != PB_WT_LEN);
+        c->p = g.val;
+        c->end = g.val + g.len;
+    }
+    return pb_next_field(&c->p, c->end, f) > 0;
 }
 
-/* NaN and the infinities are strings in protobuf's JSON. */
-static bool write_nonfinite(struct outbuf *ob, double v)
+static int fail(struct ctx *x, int code, const char *what)
 {
-    if (isnan(v))
-        outbuf_puts_lit(ob, "\"NaN\"");
-    else if (isinf(v) && v > 0)
-        outbuf_puts_lit(ob, "\"Infinity\"");
-    else if (isinf(v))
-        outbuf_puts_lit(ob, "\"-Infinity\"");
-    else
-        return false;
+    if (!x->failed) {
+        x->failed = 1;
+        cg_fail(x->st, code, "%s", what);
+    }
+    return -1;
+}
+
+/* Scratch memory for a while (the caller holds a mark), within the cap. */
+static void *scratch(struct ctx *x, size_t n, const char *why)
+{
+    size_t grown = x->a->used > x->scratch_base ? x->a->used - x->scratch_base : 0;
+    if (n > x->scratch_cap || grown > x->scratch_cap - n) {
+        if (!x->failed) {
+            x->failed = 1;
+            cg_fail(x->st, CG_RESOURCE_EXHAUSTED,
+                    "the response needs more scratch memory to %s than its cap allows "
+                    "(%zu bytes: a fifth of its size plus 1 MiB)", why, x->scratch_cap);
+        }
+        return NULL;
+    }
+    void *p = arena_alloc(x->a, n);
+    if (!p && !x->failed) {
+        x->failed = 1;
+        cg_fail(x->st, CG_RESOURCE_EXHAUSTED,
+                "the request's memory cap was reached while the response was written (to %s)",
+                why);
+    }
+    return p;
+}
+
+/* The field table of level `depth`, cleared, for a message of n fields. */
+static struct seen *table(struct ctx *x, int depth, unsigned n)
+{
+    if (depth < 0 || depth >= LEVELS) {
+        fail(x, CG_INTERNAL, "response nests too deep");
+        return NULL;
+    }
+    if (!x->level[depth] || x->level_cap[depth] < n) {
+        struct seen *t = arena_alloc(&x->tables, (n ? n : 1) * sizeof *t);
+        if (!t) {
+            fail(x, CG_RESOURCE_EXHAUSTED, "out of memory reading the response");
+            return NULL;
+        }
+        x->level[depth] = t;
+        x->level_cap[depth] = n;
+    }
+    struct seen *t = x->level[depth];
+    for (unsigned i = 0; i < n; i++)
+        t[i].count = 0;
+    return t;
+}
+
+static void survey(const struct msg_info *mi, const struct view *v, struct seen *seen)
+{
+    const ProtobufCMessageDescriptor *d = mi->desc;
+    struct cursor c;
+    struct pb_field f;
+    cursor_init(&c, v);
+    while (cursor_next(&c, &f)) {
+        int i = schema_field_index(mi, f.id);
+        if (i < 0 || !pb_wire_fits(&d->fields[i], f.wt))
+            continue;                /* unknown: the JSON mapping drops it */
+        struct seen *s = &seen[i];
+        if (!s->count++)
+            s->first = f.start;
+        s->last = f;
+        s->last_end = c.p;
+    }
+}
+
+/* Whether oneof member i is the one set: no other member of its oneof
+ * occurs after its last occurrence. *after: where the last other member
+ * occurred (NULL: none did); a message member is only what follows it,
+ * since setting another member cleared it. */
+static bool oneof_set(const ProtobufCMessageDescriptor *d, const struct seen *seen, unsigned i,
+                      const uint8_t **after)
+{
+    const ProtobufCFieldDescriptor *fd = &d->fields[i];
+    *after = NULL;
+    for (unsigned k = 0; k < d->n_fields; k++) {
+        const ProtobufCFieldDescriptor *o = &d->fields[k];
+        if (k == i || !seen[k].count || !(o->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) ||
+            o->quantifier_offset != fd->quantifier_offset)
+            continue;
+        if (seen[k].last.start > seen[i].last.start)
+            return false;
+        if (!*after || seen[k].last.start > *after)
+            *after = seen[k].last.start;
+    }
     return true;
 }
 
-static void write_double(struct outbuf *ob, double v)
+/* The bytes to search for a repeated field's occurrences. */
+static struct view field_range(const struct view *v, const struct seen *s)
 {
-    if (write_nonfinite(ob, v) || outbuf_room(ob, NUM_FORMAT_MAX) != 0)
-        return;
-    ob->len += num_format_double(ob->data + ob->len, v);
+    if (v->fid)
+        return *v;
+    struct view r = {s->first, s->last_end, 0};
+    return r;
 }
 
-static void write_float(struct outbuf *ob, float v)
+/* The payloads of field fid's occurrences in v from `from` on, copied into
+ * one buffer: a split message inside a split message, which a view cannot
+ * describe without a list of pieces as long as the copy. */
+static int merge_copy(struct ctx *x, const struct view *v, uint32_t fid, const uint8_t *from,
+                      struct view *out)
 {
-    if (write_nonfinite(ob, v) || outbuf_room(ob, NUM_FORMAT_MAX) != 0)
-        return;
-    ob->len += num_format_float(ob->data + ob->len, v);
-}
-
-static void write_bytes(struct outbuf *ob, const ProtobufCBinaryData *b)
-{
-    size_t n = base64_encoded_len(b->len);
-    /* Streaming, a value larger than the chunk cannot be reserved whole:
-     * outbuf_room would mark the buffer failed. It goes out in quads. */
-    bool too_big_for_chunk = ob->sink && n + 2 > ob->cap;
-    if (!too_big_for_chunk && outbuf_room(ob, n + 2) == 0) {
-        char *o = ob->data + ob->len;
-        o[0] = '"';
-        base64_encode(o + 1, b->data, b->len);
-        o[n + 1] = '"';
-        ob->len += n + 2;
-    } else if (ob->sink && !ob->failed) {
-        /* Streaming and larger than a chunk: encode in whole quads. */
-        outbuf_putc(ob, '"');
-        char quads[4096];
-        for (size_t i = 0; i < b->len; i += 3072) {
-            size_t k = b->len - i < 3072 ? b->len - i : 3072;
-            base64_encode(quads, b->data + i, k);
-            outbuf_put(ob, quads, base64_encoded_len(k));
+    struct cursor c;
+    struct pb_field f;
+    size_t total = 0;
+    cursor_init(&c, v);
+    while (cursor_next(&c, &f))
+        if (f.id == fid && f.wt == PB_WT_LEN && f.start >= from)
+            total += f.len;
+    uint8_t *buf = scratch(x, total, "merge a split message");
+    if (!buf)
+        return -1;
+    size_t n = 0;
+    cursor_init(&c, v);
+    while (cursor_next(&c, &f))
+        if (f.id == fid && f.wt == PB_WT_LEN && f.start >= from) {
+            memcpy(buf + n, f.val, f.len);
+            n += f.len;
         }
-        outbuf_putc(ob, '"');
-    }
+    out->p = buf;
+    out->end = buf + n;
+    out->fid = 0;
+    return 0;
 }
 
-static void write_enum(struct outbuf *ob, const ProtobufCEnumDescriptor *ed, int v)
+/* Singular message field fi of the message viewed by v: null when absent
+ * (the empty message when `empty_default`, for map values), else every
+ * occurrence from `after` on, merged. */
+static void write_sub(struct ctx *x, const struct field_info *fi, const struct view *v,
+                      const struct seen *s, const uint8_t *after, bool empty_default, int depth)
 {
-    const ProtobufCEnumValue *ev = protobuf_c_enum_descriptor_get_value(ed, v);
-    if (!ev) {
-        write_int(ob, v, false);   /* open enum: an unknown value stays a number */
+    if (!s->count) {
+        if (empty_default) {
+            struct view none = {NULL, NULL, 0};
+            write_msg(x, fi->sub, &none, depth + 1);
+        } else {
+            outbuf_puts_lit(x->ob, "null");
+        }
         return;
     }
-    outbuf_putc(ob, '"');
-    outbuf_put(ob, ev->name, strlen(ev->name));
-    outbuf_putc(ob, '"');
+    const uint8_t *from = after && after > s->first ? after : s->first;
+    if (from == s->first && s->count == 1) {
+        struct view one = {s->last.val, s->last.val + s->last.len, 0};
+        write_msg(x, fi->sub, &one, depth + 1);
+        return;
+    }
+    if (!v->fid) {
+        struct view merged = {from, s->last_end, fi->fd->id};
+        write_msg(x, fi->sub, &merged, depth + 1);
+        return;
+    }
+    struct arena_mark m = arena_mark(x->a);
+    struct view copy;
+    if (merge_copy(x, v, fi->fd->id, from, &copy) == 0)
+        write_msg(x, fi->sub, &copy, depth + 1);
+    arena_release(x->a, m);
 }
 
-/* One value of field fd stored at p (an element, for repeated fields). */
-static void write_value(struct enc *e, const struct field_info *fi, const void *p)
+/* One occurrence of field fi (not a packed run). */
+static void write_value(struct ctx *x, const struct field_info *fi, const struct pb_field *f,
+                        int depth)
 {
-    struct outbuf *ob = e->ob;
     const ProtobufCFieldDescriptor *fd = fi->fd;
+    union pb_scalar u;
     switch (fd->type) {
-    case PROTOBUF_C_TYPE_INT32:
-    case PROTOBUF_C_TYPE_SINT32:
-    case PROTOBUF_C_TYPE_SFIXED32:
-        write_int(ob, *(const int32_t *)p, false);
-        break;
-    case PROTOBUF_C_TYPE_UINT32:
-    case PROTOBUF_C_TYPE_FIXED32:
-        write_uint(ob, *(const uint32_t *)p, false);
-        break;
-    case PROTOBUF_C_TYPE_INT64:
-    case PROTOBUF_C_TYPE_SINT64:
-    case PROTOBUF_C_TYPE_SFIXED64:
-        write_int(ob, *(const int64_t *)p, true);
-        break;
-    case PROTOBUF_C_TYPE_UINT64:
-    case PROTOBUF_C_TYPE_FIXED64:
-        write_uint(ob, *(const uint64_t *)p, true);
-        break;
-    case PROTOBUF_C_TYPE_FLOAT:
-        write_float(ob, *(const float *)p);
-        break;
-    case PROTOBUF_C_TYPE_DOUBLE:
-        write_double(ob, *(const double *)p);
-        break;
-    case PROTOBUF_C_TYPE_BOOL:
-        if (*(const protobuf_c_boolean *)p)
-            outbuf_puts_lit(ob, "true");
-        else
-            outbuf_puts_lit(ob, "false");
-        break;
-    case PROTOBUF_C_TYPE_ENUM:
-        write_enum(ob, fd->descriptor, *(const int *)p);
-        break;
-    case PROTOBUF_C_TYPE_STRING: {
-        const char *s = *(char *const *)p;
-        json_write_string(ob, s ? s : "", s ? strlen(s) : 0);
-        break;
-    }
-    case PROTOBUF_C_TYPE_BYTES:
-        write_bytes(ob, p);
-        break;
     case PROTOBUF_C_TYPE_MESSAGE: {
-        const ProtobufCMessage *sub = *(ProtobufCMessage *const *)p;
-        if (sub)
-            write_message(e, fi->sub, sub);
-        else
-            outbuf_puts_lit(ob, "null");
+        struct view one = {f->val, f->val + f->len, 0};
+        write_msg(x, fi->sub, &one, depth + 1);
         break;
     }
-    }
-}
-
-void pb_to_json_value(struct outbuf *ob, struct arena *a, const struct field_info *fi,
-                      const void *p)
-{
-    struct enc e = {ob, a};
-    write_value(&e, fi, p);
-}
-
-/* A map key as JSON object member name: protobuf's JSON writes every key
- * as a string, numbers and booleans as their text. */
-static void write_map_key(struct outbuf *ob, const ProtobufCFieldDescriptor *kd,
-                          const void *p)
-{
-    switch (kd->type) {
-    case PROTOBUF_C_TYPE_STRING: {
-        const char *s = *(char *const *)p;
-        json_write_string(ob, s ? s : "", s ? strlen(s) : 0);
+    case PROTOBUF_C_TYPE_STRING:
+        json_write_string(x->ob, (const char *)f->val, f->len);
         break;
-    }
-    case PROTOBUF_C_TYPE_BOOL:
-        if (*(const protobuf_c_boolean *)p)
-            outbuf_puts_lit(ob, "\"true\"");
-        else
-            outbuf_puts_lit(ob, "\"false\"");
-        break;
-    case PROTOBUF_C_TYPE_INT64: case PROTOBUF_C_TYPE_SINT64: case PROTOBUF_C_TYPE_SFIXED64:
-        write_int(ob, *(const int64_t *)p, true);
-        break;
-    case PROTOBUF_C_TYPE_UINT64: case PROTOBUF_C_TYPE_FIXED64:
-        write_uint(ob, *(const uint64_t *)p, true);
-        break;
-    case PROTOBUF_C_TYPE_UINT32: case PROTOBUF_C_TYPE_FIXED32:
-        write_uint(ob, *(const uint32_t *)p, true);
+    case PROTOBUF_C_TYPE_BYTES:
+        json_bytes_write(x->ob, f->val, f->len);
         break;
     default:
-        write_int(ob, *(const int32_t *)p, true);
+        if (pb_scalar_from_bits(fd->type, f->wt, f->bits, &u) != 0)
+            json_scalar_default(fd, &u);
+        json_scalar_write(x->ob, fd, &u);
         break;
     }
 }
 
-static int key_cmp(const ProtobufCFieldDescriptor *kd, const void *a, const void *b)
+static void write_default(struct ctx *x, const ProtobufCFieldDescriptor *fd)
+{
+    union pb_scalar u;
+    switch (fd->type) {
+    case PROTOBUF_C_TYPE_STRING: {
+        const char *s = fd->default_value;
+        json_write_string(x->ob, s ? s : "", s ? strlen(s) : 0);
+        break;
+    }
+    case PROTOBUF_C_TYPE_BYTES: {
+        const ProtobufCBinaryData *b = fd->default_value;
+        json_bytes_write(x->ob, b ? b->data : NULL, b ? b->len : 0);
+        break;
+    }
+    default:
+        json_scalar_default(fd, &u);
+        json_scalar_write(x->ob, fd, &u);
+        break;
+    }
+}
+
+static void write_singular(struct ctx *x, const struct field_info *fi, const struct view *v,
+                           const struct seen *s, const uint8_t *after, bool empty_default,
+                           int depth)
+{
+    if (fi->fd->type == PROTOBUF_C_TYPE_MESSAGE) {
+        write_sub(x, fi, v, s, after, empty_default, depth);
+    } else if (!s->count) {
+        write_default(x, fi->fd);
+    } else {
+        write_value(x, fi, &s->last, depth);
+    }
+}
+
+static void write_list(struct ctx *x, const struct field_info *fi, const struct view *v,
+                       const struct seen *s, int depth)
+{
+    const ProtobufCFieldDescriptor *fd = fi->fd;
+    bool first = true;
+    outbuf_putc(x->ob, '[');
+    if (s->count) {
+        struct view r = field_range(v, s);
+        struct cursor c;
+        struct pb_field f;
+        cursor_init(&c, &r);
+        while (!x->failed && !x->ob->failed && cursor_next(&c, &f)) {
+            if (f.id != fd->id || !pb_wire_fits(fd, f.wt))
+                continue;
+            if (f.wt == PB_WT_LEN && pb_packable(fd->type)) {
+                const uint8_t *q = f.val, *qend = f.val + f.len;
+                union pb_scalar u;
+                while (q < qend && pb_next_packed(fd->type, &q, qend, &u) == 0) {
+                    if (!first)
+                        outbuf_putc(x->ob, ',');
+                    first = false;
+                    json_scalar_write(x->ob, fd, &u);
+                }
+                continue;
+            }
+            if (!first)
+                outbuf_putc(x->ob, ',');
+            first = false;
+            write_value(x, fi, &f, depth);
+        }
+    }
+    outbuf_putc(x->ob, ']');
+}
+
+/* ---- maps ------------------------------------------------------------- */
+
+/* 24 bytes an entry (and 8 of sort order): a map is the one part of a
+ * response whose scratch grows with its size, so an entry is kept small.
+ * Its bytes are found again from the map's first entry (`base`). */
+struct map_entry {
+    union {
+        const char *s;           /* string keys: the text written */
+        union pb_scalar num;     /* other keys */
+    } key;
+    uint32_t klen;
+    uint32_t at, len;            /* the entry message: base + at, len bytes */
+};
+
+static int read_key(struct ctx *x, const ProtobufCFieldDescriptor *kd, const uint8_t *p,
+                    const uint8_t *end, struct map_entry *e)
+{
+    struct pb_field f, last = {0};
+    bool have = false;
+    while (pb_next_field(&p, end, &f) > 0)
+        if (f.id == kd->id && pb_wire_fits(kd, f.wt)) {
+            last = f;
+            have = true;
+        }
+    e->klen = 0;
+    if (kd->type != PROTOBUF_C_TYPE_STRING) {
+        json_scalar_default(kd, &e->key.num);
+        if (have && pb_scalar_from_bits(kd->type, last.wt, last.bits, &e->key.num) != 0)
+            json_scalar_default(kd, &e->key.num);
+        return 0;
+    }
+    e->key.s = "";
+    if (!have)
+        return 0;
+    const char *k = (const char *)last.val;
+    if (utf8_valid(k, last.len)) {
+        e->key.s = k;
+        e->klen = (uint32_t)last.len;
+        return 0;
+    }
+    /* Bytes that are not UTF-8 are written as U+FFFD, so two different
+     * keys can be written alike: order and deduplicate by the text. */
+    char *fixed = scratch(x, 3 * last.len + 1, "order a map");
+    if (!fixed)
+        return -1;
+    e->klen = (uint32_t)utf8_repair(fixed, k, last.len);
+    e->key.s = fixed;
+    return 0;
+}
+
+static int key_cmp(const ProtobufCFieldDescriptor *kd, const struct map_entry *a,
+                   const struct map_entry *b)
 {
     switch (kd->type) {
     case PROTOBUF_C_TYPE_STRING: {
-        const char *x = *(char *const *)a, *y = *(char *const *)b;
-        return strcmp(x ? x : "", y ? y : "");
+        int c = memcmp(a->key.s, b->key.s, a->klen < b->klen ? a->klen : b->klen);
+        return c ? c : (a->klen > b->klen) - (a->klen < b->klen);
     }
-    case PROTOBUF_C_TYPE_BOOL: {
-        protobuf_c_boolean x = *(const protobuf_c_boolean *)a, y = *(const protobuf_c_boolean *)b;
-        return (x > y) - (x < y);
-    }
-    case PROTOBUF_C_TYPE_INT64: case PROTOBUF_C_TYPE_SINT64: case PROTOBUF_C_TYPE_SFIXED64: {
-        int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-        return (x > y) - (x < y);
-    }
-    case PROTOBUF_C_TYPE_UINT64: case PROTOBUF_C_TYPE_FIXED64: {
-        uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-        return (x > y) - (x < y);
-    }
-    case PROTOBUF_C_TYPE_UINT32: case PROTOBUF_C_TYPE_FIXED32: {
-        uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-        return (x > y) - (x < y);
-    }
-    default: {
-        int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
-        return (x > y) - (x < y);
-    }
+    case PROTOBUF_C_TYPE_BOOL:
+        return (a->key.num.b > b->key.num.b) - (a->key.num.b < b->key.num.b);
+    case PROTOBUF_C_TYPE_INT64: case PROTOBUF_C_TYPE_SINT64: case PROTOBUF_C_TYPE_SFIXED64:
+        return (a->key.num.i64 > b->key.num.i64) - (a->key.num.i64 < b->key.num.i64);
+    case PROTOBUF_C_TYPE_UINT64: case PROTOBUF_C_TYPE_FIXED64:
+        return (a->key.num.u64 > b->key.num.u64) - (a->key.num.u64 < b->key.num.u64);
+    case PROTOBUF_C_TYPE_UINT32: case PROTOBUF_C_TYPE_FIXED32:
+        return (a->key.num.u32 > b->key.num.u32) - (a->key.num.u32 < b->key.num.u32);
+    default:
+        return (a->key.num.i32 > b->key.num.i32) - (a->key.num.i32 < b->key.num.i32);
     }
 }
 
-/* Orders entries a and b by key; string keys by `texts` (below). */
-static int entry_cmp(const ProtobufCFieldDescriptor *kd, ProtobufCMessage **v,
-                     const char *const *texts, size_t a, size_t b)
+/* Orders entry indexes by key, equal keys in wire order, so the last of
+ * equal keys can win: a bottom-up merge sort, stable and n log n. */
+static void sort_entries(const ProtobufCFieldDescriptor *kd, const struct map_entry *e,
+                         uint32_t *idx, uint32_t *tmp, size_t n)
 {
-    if (texts)
-        return strcmp(texts[a], texts[b]);
-    return key_cmp(kd, (const char *)v[a] + kd->offset, (const char *)v[b] + kd->offset);
-}
-
-/* Sorts entry indexes by key, ties by wire position, so that the last of
- * equal keys can win. A bottom-up merge sort: stable, and n log n even for
- * a map of many thousands of entries; tmp holds n indexes. */
-static void sort_entries(const ProtobufCFieldDescriptor *kd, ProtobufCMessage **v,
-                         const char *const *texts, size_t *idx, size_t *tmp, size_t n)
-{
-    size_t *from = idx, *to = tmp;
+    uint32_t *from = idx, *to = tmp;
     for (size_t width = 1; width < n; width *= 2) {
         for (size_t lo = 0; lo < n; lo += 2 * width) {
             size_t mid = lo + width < n ? lo + width : n;
             size_t hi = lo + 2 * width < n ? lo + 2 * width : n;
             size_t i = lo, j = mid, k = lo;
             while (i < mid && j < hi)
-                to[k++] = entry_cmp(kd, v, texts, from[i], from[j]) <= 0 ? from[i++] : from[j++];
+                to[k++] = key_cmp(kd, &e[from[i]], &e[from[j]]) <= 0 ? from[i++] : from[j++];
             while (i < mid)
                 to[k++] = from[i++];
             while (j < hi)
                 to[k++] = from[j++];
         }
-        size_t *t = from;
+        uint32_t *t = from;
         from = to;
         to = t;
     }
@@ -275,139 +436,128 @@ static void sort_entries(const ProtobufCFieldDescriptor *kd, ProtobufCMessage **
         memcpy(idx, from, n * sizeof *idx);
 }
 
-/* The text each string key is written as. json_write_string turns bytes
- * that are not UTF-8 into U+FFFD, so two different keys can be written
- * alike: a map is ordered and deduplicated by this text, never by the raw
- * bytes, or the object would name one member twice. NULL: out of memory. */
-static const char **key_texts(struct enc *e, const ProtobufCFieldDescriptor *kd,
-                              ProtobufCMessage **v, size_t n)
+static void write_entry(struct ctx *x, const struct msg_info *emi, const struct map_entry *e,
+                        const uint8_t *base, int depth)
 {
-    const char **texts = arena_alloc(e->a, n * sizeof *texts);
-    for (size_t i = 0; texts && i < n; i++) {
-        const char *k = *(char *const *)((const char *)v[i] + kd->offset);
-        size_t len = k ? strlen(k) : 0;
-        if (!k || utf8_valid(k, len)) {
-            texts[i] = k ? k : "";
-            continue;
-        }
-        char *fixed = arena_alloc(e->a, 3 * len + 1);
-        if (!fixed)
-            return NULL;
-        fixed[utf8_repair(fixed, k, len)] = '\0';
-        texts[i] = fixed;
-    }
-    return texts;
-}
-
-static const ProtobufCMessage *default_message(struct enc *e, const struct msg_info *mi)
-{
-    ProtobufCMessage *m = arena_alloc(e->a, mi->desc->sizeof_message);
-    if (m)
-        mi->desc->message_init(m);
+    const ProtobufCFieldDescriptor *kd = &emi->desc->fields[0];
+    const struct field_info *vi = &emi->fields[1];
+    if (kd->type == PROTOBUF_C_TYPE_STRING)
+        json_write_string(x->ob, e->key.s, e->klen);
     else
-        e->ob->failed = OUTBUF_NOMEM;
-    return m;
+        json_scalar_write_key(x->ob, kd, &e->key.num);
+    outbuf_putc(x->ob, ':');
+    const uint8_t *p = base + e->at, *end = p + e->len;
+    struct view ev = {p, end, 0};
+    struct seen vs = {0};
+    struct pb_field f;
+    while (pb_next_field(&p, end, &f) > 0)
+        if (f.id == vi->fd->id && pb_wire_fits(vi->fd, f.wt)) {
+            if (!vs.count++)
+                vs.first = f.start;
+            vs.last = f;
+            vs.last_end = p;
+        }
+    /* A value missing from the wire is its type's default: for a message,
+     * the empty message, never null. */
+    write_singular(x, vi, &ev, &vs, NULL, true, depth + 1);
 }
 
-/* A map is written as an object, keys in order; when the wire repeated a
- * key, the last entry wins, as in every protobuf runtime. */
-static void write_map(struct enc *e, const struct field_info *fi,
-                      ProtobufCMessage **entries, size_t n)
+static void write_map(struct ctx *x, const struct field_info *fi, const struct view *v,
+                      const struct seen *s, int depth)
 {
     const struct msg_info *emi = fi->sub;
     const ProtobufCFieldDescriptor *kd = &emi->desc->fields[0];
-    const struct field_info *vi = &emi->fields[1];
-    size_t *idx = n > 1 ? arena_alloc(e->a, 2 * n * sizeof *idx) : NULL;
-    if (n > 1 && !idx) {
-        e->ob->failed = OUTBUF_NOMEM;
+    uint32_t id = fi->fd->id;
+    struct view r = field_range(v, s);
+    struct cursor c;
+    struct pb_field f;
+    size_t n = 0;
+    if (s->count) {
+        cursor_init(&c, &r);
+        while (cursor_next(&c, &f))
+            n += f.id == id && f.wt == PB_WT_LEN;
+    }
+    if (!n) {
+        outbuf_puts_lit(x->ob, "{}");
         return;
     }
-    for (size_t i = 0; i < n && idx; i++)
-        idx[i] = i;
-    const char **texts = NULL;
-    if (idx && kd->type == PROTOBUF_C_TYPE_STRING &&
-        !(texts = key_texts(e, kd, entries, n))) {
-        e->ob->failed = OUTBUF_NOMEM;
-        return;
-    }
-    if (idx)
-        sort_entries(kd, entries, texts, idx, idx + n, n);
-    outbuf_putc(e->ob, '{');
-    bool first = true;
-    for (size_t i = 0; i < n; i++) {
-        const ProtobufCMessage *ent = entries[idx ? idx[i] : i];
-        const char *k = (const char *)ent + kd->offset;
-        if (idx && i + 1 < n && entry_cmp(kd, entries, texts, idx[i], idx[i + 1]) == 0)
-            continue;
-        if (!first)
-            outbuf_putc(e->ob, ',');
-        first = false;
-        write_map_key(e->ob, kd, k);
-        outbuf_putc(e->ob, ':');
-        const void *v = (const char *)ent + vi->fd->offset;
-        if (vi->fd->type == PROTOBUF_C_TYPE_MESSAGE && !*(ProtobufCMessage *const *)v) {
-            /* A map value missing from the wire is its type's default: for
-             * a message, the empty message, never null. */
-            const ProtobufCMessage *def = default_message(e, vi->sub);
-            if (def)
-                write_message(e, vi->sub, def);
-            continue;
+    struct arena_mark m = arena_mark(x->a);
+    /* One block: two would leave the arena's next chunk size to chance. */
+    struct map_entry *e = n <= UINT32_MAX ? scratch(x, n * (sizeof *e + 2 * sizeof(uint32_t)),
+                                                    "order a map") : NULL;
+    uint32_t *idx = e ? (uint32_t *)(e + n) : NULL;
+    if (!e && !x->failed)
+        fail(x, CG_RESOURCE_EXHAUSTED, "a map of the response has too many entries");
+    const uint8_t *base = NULL;
+    size_t k = 0;
+    if (idx) {
+        cursor_init(&c, &r);
+        while (k < n && cursor_next(&c, &f)) {
+            if (f.id != id || f.wt != PB_WT_LEN)
+                continue;
+            if (!base)
+                base = f.val;      /* entries come in address order */
+            e[k].at = (uint32_t)(f.val - base);
+            e[k].len = (uint32_t)f.len;
+            idx[k] = (uint32_t)k;
+            if (read_key(x, kd, f.val, f.val + f.len, &e[k++]) != 0)
+                break;
         }
-        write_value(e, vi, v);
     }
-    outbuf_putc(e->ob, '}');
+    if (!x->failed) {
+        sort_entries(kd, e, idx, idx + n, n);
+        outbuf_putc(x->ob, '{');
+        bool first = true;
+        for (size_t i = 0; i < n && !x->failed && !x->ob->failed; i++) {
+            if (i + 1 < n && key_cmp(kd, &e[idx[i]], &e[idx[i + 1]]) == 0)
+                continue;            /* a later entry has this key */
+            if (!first)
+                outbuf_putc(x->ob, ',');
+            first = false;
+            write_entry(x, emi, &e[idx[i]], base, depth + 1);
+        }
+        outbuf_putc(x->ob, '}');
+    }
+    arena_release(x->a, m);
 }
 
-static void write_repeated(struct enc *e, const struct field_info *fi,
-                           const char *base)
+/* ---- messages --------------------------------------------------------- */
+
+static void write_msg(struct ctx *x, const struct msg_info *mi, const struct view *v,
+                      int depth)
 {
-    const ProtobufCFieldDescriptor *fd = fi->fd;
-    size_t n = *(const size_t *)(base + fd->quantifier_offset);
-    const char *arr = *(char *const *)(base + fd->offset);
-    if (fi->is_map) {
-        write_map(e, fi, (ProtobufCMessage **)arr, n);
+    const ProtobufCMessageDescriptor *d = mi->desc;
+    struct seen *seen = table(x, depth, d->n_fields);
+    if (!seen)
         return;
-    }
-    size_t sz = schema_elem_size(fd->type);
-    outbuf_putc(e->ob, '[');
-    for (size_t i = 0; i < n; i++) {
-        if (i)
-            outbuf_putc(e->ob, ',');
-        write_value(e, fi, arr + i * sz);
-    }
-    outbuf_putc(e->ob, ']');
-}
-
-static void write_message(struct enc *e, const struct msg_info *mi,
-                          const ProtobufCMessage *m)
-{
-    const char *base = (const char *)m;
+    survey(mi, v, seen);
     bool first = true;
-    outbuf_putc(e->ob, '{');
-    for (unsigned i = 0; i < mi->desc->n_fields; i++) {
+    outbuf_putc(x->ob, '{');
+    for (unsigned i = 0; i < d->n_fields && !x->failed && !x->ob->failed; i++) {
         const struct field_info *fi = &mi->fields[i];
         const ProtobufCFieldDescriptor *fd = fi->fd;
+        const struct seen *s = &seen[i];
+        const uint8_t *after = NULL;
         if (fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) {
-            /* A oneof member is written only when it is the one set. */
-            if (*(const uint32_t *)(base + fd->quantifier_offset) != fd->id)
+            if (!s->count || !oneof_set(d, seen, i, &after))
                 continue;
         } else if (fd->label == PROTOBUF_C_LABEL_OPTIONAL &&
                    fd->type != PROTOBUF_C_TYPE_MESSAGE &&
-                   fd->type != PROTOBUF_C_TYPE_STRING) {
-            /* proto2 / proto3 `optional` scalars carry a has_ flag. */
-            if (!*(const protobuf_c_boolean *)(base + fd->quantifier_offset))
-                continue;
+                   fd->type != PROTOBUF_C_TYPE_STRING && !s->count) {
+            continue;                /* proto2 / proto3 `optional` scalars: only when set */
         }
         if (!first)
-            outbuf_putc(e->ob, ',');
+            outbuf_putc(x->ob, ',');
         first = false;
-        outbuf_put(e->ob, fi->key, fi->key_len);
-        if (fd->label == PROTOBUF_C_LABEL_REPEATED)
-            write_repeated(e, fi, base);
+        outbuf_put(x->ob, fi->key, fi->key_len);
+        if (fd->label != PROTOBUF_C_LABEL_REPEATED)
+            write_singular(x, fi, v, s, after, false, depth);
+        else if (fi->is_map)
+            write_map(x, fi, v, s, depth);
         else
-            write_value(e, fi, base + fd->offset);
+            write_list(x, fi, v, s, depth);
     }
-    outbuf_putc(e->ob, '}');
+    outbuf_putc(x->ob, '}');
 }
 
 static int finish(const struct outbuf *ob, struct cg_status *st)
@@ -424,24 +574,19 @@ static int finish(const struct outbuf *ob, struct cg_status *st)
     }
 }
 
-int pb_to_json_status(const struct outbuf *ob, struct cg_status *st)
-{
-    return finish(ob, st);
-}
-
-int pb_to_json_message(const struct msg_info *mi, const ProtobufCMessage *msg,
-                       struct arena *a, struct outbuf *ob, struct cg_status *st)
-{
-    struct enc e = {ob, a};
-    write_message(&e, mi, msg);
-    return finish(ob, st);
-}
-
 int pb_to_json(const struct msg_info *mi, const uint8_t *wire, size_t n,
                struct arena *a, struct outbuf *ob, struct cg_status *st)
 {
-    if (wire_scan(mi, wire, n, st) != 0)
+    if (pb_wire_check(mi, wire, n, st) != 0)
         return -1;
-    /* Straight from the wire: no unpacked copy of the whole answer. */
-    return wire_json_write(mi, wire, n, a, ob, st);
+    struct ctx x = {.ob = ob, .a = a, .st = st};
+    arena_init(&x.tables, 0);
+    x.scratch_base = a->used;
+    x.scratch_cap = n / 5 + (1u << 20);
+    struct view v = {wire, wire + n, 0};
+    write_msg(&x, mi, &v, 0);
+    arena_free(&x.tables);
+    if (x.failed)
+        return -1;
+    return finish(ob, st);
 }

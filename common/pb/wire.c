@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "cg_limits.h"
+
 size_t pb_get_varint(const uint8_t *p, const uint8_t *end, size_t max, uint64_t *v)
 {
     uint64_t x = 0;
@@ -15,21 +17,37 @@ size_t pb_get_varint(const uint8_t *p, const uint8_t *end, size_t max, uint64_t 
     return 0;
 }
 
-enum pb_wire_type pb_wire_type_of(ProtobufCType t)
+static int next_field(const uint8_t **pp, const uint8_t *end, struct pb_field *f, int depth);
+
+/* Steps over a group's fields up to its end tag (same field number). */
+static int skip_group(const uint8_t **pp, const uint8_t *end, uint32_t id, int depth)
 {
-    switch (t) {
-    case PROTOBUF_C_TYPE_FIXED64: case PROTOBUF_C_TYPE_SFIXED64: case PROTOBUF_C_TYPE_DOUBLE:
-        return PB_WT_I64;
-    case PROTOBUF_C_TYPE_FIXED32: case PROTOBUF_C_TYPE_SFIXED32: case PROTOBUF_C_TYPE_FLOAT:
-        return PB_WT_I32;
-    case PROTOBUF_C_TYPE_STRING: case PROTOBUF_C_TYPE_BYTES: case PROTOBUF_C_TYPE_MESSAGE:
-        return PB_WT_LEN;
-    default:
-        return PB_WT_VARINT;
+    if (depth > CG_MAX_DEPTH)
+        return -1;
+    struct pb_field f;
+    for (;;) {
+        const uint8_t *at = *pp;
+        uint64_t tag;
+        size_t k = pb_get_varint(at, end, PB_TAG_MAX_BYTES, &tag);
+        if (!k)
+            return -1;
+        if ((tag & 7) == PB_WT_EGROUP) {
+            if ((tag >> 3) != id)
+                return -1;
+            *pp = at + k;
+            return 0;
+        }
+        if (next_field(pp, end, &f, depth) <= 0)
+            return -1;
     }
 }
 
-int pb_next_field(const uint8_t **pp, const uint8_t *end, struct pb_field *f)
+int pb_next_field_slow(const uint8_t **pp, const uint8_t *end, struct pb_field *f)
+{
+    return next_field(pp, end, f, 0);
+}
+
+static int next_field(const uint8_t **pp, const uint8_t *end, struct pb_field *f, int depth)
 {
     const uint8_t *p = *pp;
     if (p >= end)
@@ -71,52 +89,19 @@ int pb_next_field(const uint8_t **pp, const uint8_t *end, struct pb_field *f)
         f->len = (size_t)v;
         p += k + v;
         break;
+    case PB_WT_SGROUP: {
+        const uint8_t *q = p;
+        if (skip_group(&q, end, f->id, depth + 1) != 0)
+            return -1;
+        f->len = (size_t)(q - p);
+        p = q;
+        break;
+    }
     default:
         return -1;
     }
     *pp = p;
     return 1;
-}
-
-int pb_scalar_from_bits(ProtobufCType t, enum pb_wire_type wt, uint64_t bits,
-                        union pb_scalar *out)
-{
-    if (wt != pb_wire_type_of(t) || wt == PB_WT_LEN)
-        return -1;
-    switch (t) {
-    case PROTOBUF_C_TYPE_INT32: case PROTOBUF_C_TYPE_ENUM: case PROTOBUF_C_TYPE_SFIXED32:
-        out->i32 = (int32_t)(uint32_t)bits;
-        break;
-    case PROTOBUF_C_TYPE_UINT32: case PROTOBUF_C_TYPE_FIXED32:
-        out->u32 = (uint32_t)bits;
-        break;
-    case PROTOBUF_C_TYPE_SINT32:
-        out->i32 = pb_unzigzag32((uint32_t)bits);
-        break;
-    case PROTOBUF_C_TYPE_SINT64:
-        out->i64 = pb_unzigzag64(bits);
-        break;
-    case PROTOBUF_C_TYPE_INT64: case PROTOBUF_C_TYPE_SFIXED64:
-        out->i64 = (int64_t)bits;
-        break;
-    case PROTOBUF_C_TYPE_UINT64: case PROTOBUF_C_TYPE_FIXED64:
-        out->u64 = bits;
-        break;
-    case PROTOBUF_C_TYPE_FLOAT: {
-        uint32_t u = (uint32_t)bits;
-        memcpy(&out->f, &u, 4);
-        break;
-    }
-    case PROTOBUF_C_TYPE_DOUBLE:
-        memcpy(&out->d, &bits, 8);
-        break;
-    case PROTOBUF_C_TYPE_BOOL:
-        out->b = bits != 0;
-        break;
-    default:
-        return -1;
-    }
-    return 0;
 }
 
 int pb_next_packed(ProtobufCType t, const uint8_t **pp, const uint8_t *end,

@@ -10,7 +10,14 @@ with one show, and GetJobs with 200 and with --jobs jobs, told apart by the
 request (criteria naming the show "bench200" or "bench<N>"), plus the JSON
 bodies the HTTP client sends for them (<case>.json).
 
+The case "jobssplit" (show "benchsplit") is issue 13's hostile GetJobs
+answer: --split-copies copies of the farm's jobs (10: 50,000 jobs, about
+20.8 MB) sent as 45,197 occurrences of the singular field `jobs` per
+50,000 jobs (groups of one and two jobs), which protobuf merges into one
+JobSeq. Its JSON is the JSON of the same jobs sent once.
+
 Usage: make_farm.py --schema build/gen/schema.pb --out DIR [--jobs N] [--frames N]
+                    [--split-copies N]
 """
 import argparse
 import json
@@ -135,7 +142,7 @@ def fill_show(s, rnd):
     st.reserved_cores, st.reserved_gpus = 3248.5, 12.0
 
 
-def write_cases(cls, out, jobs_msg, rnd):
+def write_cases(cls, out, jobs_msg, rnd, split_copies=10):
     """The stand-in's answers and the HTTP bodies that ask for them."""
     cases = []
     shows = cls('show.ShowGetShowsResponse')()
@@ -148,6 +155,7 @@ def write_cases(cls, out, jobs_msg, rnd):
         body = {'r': {'shows': ['bench' + name[4:]]}}
         cases.append((name, '/job.JobInterface/GetJobs', body, msg))
     lines = []
+    sizes = {}
     for name, path, body, resp in cases:
         service, method = path[1:].split('/')
         req_cls = cls(_input_type(cls, service, method))
@@ -167,8 +175,64 @@ def write_cases(cls, out, jobs_msg, rnd):
               % (name, path, resp.ByteSize(), len(js.encode())))
         with open(os.path.join(out, name + '.resp.json-size'), 'w') as f:
             f.write('%d\n' % len(js.encode()))
+        sizes[name] = len(js.encode())
+    if split_copies > 0:
+        lines.append(write_split_case(cls, out, jobs_msg, split_copies,
+                                      sizes['jobs%d' % n]))
     with open(os.path.join(out, 'manifest.txt'), 'w') as f:
         f.write('\n'.join(lines) + '\n')
+
+
+def varint(v):
+    out = bytearray()
+    while v >= 0x80:
+        out.append((v & 0x7f) | 0x80)
+        v >>= 7
+    out.append(v)
+    return bytes(out)
+
+
+def field(number, payload):
+    return varint(number << 3 | 2) + varint(len(payload)) + payload
+
+
+SPLIT_OCCURRENCES, SPLIT_JOBS = 45197, 50000
+
+
+def split_jobs(elements, n):
+    """n jobs, cycled from elements (each a JobSeq `jobs` field, tag and
+    length included), as the wire bytes of a JobGetJobsResponse sending
+    them in k occurrences of `jobs` (K/n = 45,197/50,000, groups of one and
+    two jobs): (k, wire)."""
+    k = max(1, round(n * SPLIT_OCCURRENCES / SPLIT_JOBS))
+    return k, b''.join(
+        field(1, b''.join(elements[i % len(elements)] for i in range(g * n // k, (g + 1) * n // k)))
+        for g in range(k))
+
+
+def write_split_case(cls, out, jobs_msg, copies, json_size_once):
+    """The jobssplit case's files; returns its manifest line."""
+    one = [field(1, j.SerializeToString()) for j in jobs_msg.jobs.jobs]
+    n = len(one) * copies
+    k, wire = split_jobs(one, n)
+    req = cls('job.JobGetJobsRequest')()
+    body = {'r': {'shows': ['benchsplit']}}
+    json_format.ParseDict(body, req)
+    with open(os.path.join(out, 'jobssplit.req.pb'), 'wb') as f:
+        f.write(req.SerializeToString())
+    with open(os.path.join(out, 'jobssplit.resp.pb'), 'wb') as f:
+        f.write(wire)
+    with open(os.path.join(out, 'jobssplit.json'), 'w') as f:
+        json.dump(body, f)
+    # The JSON of n jobs is the JSON of the farm's jobs `copies` times:
+    # {"jobs":{"jobs":[ (17 bytes), the jobs, commas, ]}} (3 bytes).
+    each = json_size_once - 17 - 3 - (len(one) - 1)
+    json_size = 17 + 3 + each * copies + (n - 1)
+    with open(os.path.join(out, 'jobssplit.resp.json-size'), 'w') as f:
+        f.write('%d\n' % json_size)
+    print('case jobssplit: /job.JobInterface/GetJobs, %d bytes of protobuf (%d jobs in %d '
+          'occurrences of jobs), %d bytes of compact JSON' % (len(wire), n, k, json_size))
+    return '/job.JobInterface/GetJobs jobssplit.req.pb jobssplit.resp.pb'
 
 
 def _input_type(cls, service, method):
@@ -181,6 +245,8 @@ def main():
     ap.add_argument('--out', required=True)
     ap.add_argument('--jobs', type=int, default=5000)
     ap.add_argument('--frames', type=int, default=50000)
+    ap.add_argument('--split-copies', type=int, default=10,
+                    help='copies of the jobs in the jobssplit case (0: no such case)')
     args = ap.parse_args()
     os.makedirs(args.out, exist_ok=True)
     cls = classes(args.schema)
@@ -199,7 +265,7 @@ def main():
         print('wrote %s (%d bytes)' % (path, os.path.getsize(path)))
     cases = os.path.join(args.out, 'cases')
     os.makedirs(cases, exist_ok=True)
-    write_cases(cls, cases, jobs, rnd)
+    write_cases(cls, cases, jobs, rnd, args.split_copies)
 
 
 if __name__ == '__main__':

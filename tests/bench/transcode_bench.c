@@ -1,7 +1,10 @@
 /* Transcoder benchmark: for each sample response in DIR (<type>.pb, written
- * by make_farm.py), times protobuf -> JSON (unpack + encode) and JSON ->
- * protobuf (parse + pack) and reports throughput in MB/s of JSON and the
- * memory one request holds at its peak. Prints figures; asserts nothing. */
+ * by make_farm.py), times wire -> JSON (decode: pb_to_json) and JSON ->
+ * wire (encode: json_to_pb) and reports throughput in MB/s of each
+ * direction's input (wire bytes in, JSON bytes in), the JSON rate beside
+ * it, and the memory one request holds at its peak; then the issue-13
+ * throughput targets, met or missed. Prints figures; asserts nothing.
+ * BENCH_SECONDS (default 1.5) is the least time spent per direction. */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,33 +17,26 @@
 #include "outbuf.h"
 #include "pb_to_json.h"
 #include "schema.h"
+#include "shapes.h"
 
-#define MIN_SECONDS 1.5
 #define MIN_ROUNDS 5
+static double min_seconds = 1.5;
+
+/* Issue 13's throughput targets, MB/s of input. */
+#define TARGET_ENCODE_MBS 500.0     /* JSON -> wire */
+#define TARGET_DECODE_MBS 300.0     /* wire -> JSON */
+struct verdict {
+    char type[256];
+    double enc_mbs, dec_mbs;
+};
+static struct verdict verdicts[16];
+static int n_verdicts;
 
 static double now(clockid_t c)
 {
     struct timespec ts;
     clock_gettime(c, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static char *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)len + 1);
-    if (buf && fread(buf, 1, (size_t)len, f) != (size_t)len) {
-        free(buf);
-        buf = NULL;
-    }
-    fclose(f);
-    *n = (size_t)len;
-    return buf;
 }
 
 static int discard(void *ctx, const char *d, size_t n)
@@ -63,7 +59,7 @@ static int bench_one(const char *dir, const char *file)
     snprintf(type, sizeof type, "%.*s", (int)(strlen(file) - 3), file);
     const struct msg_info *mi = schema_msg_by_name(type);
     size_t wire_n;
-    char *wire = slurp(path, &wire_n);
+    char *wire = (char *)shape_read_file(path, &wire_n);
     if (!mi || !wire) {
         fprintf(stderr, "bench: cannot load %s as %s\n", path, type);
         return 1;
@@ -90,10 +86,11 @@ static int bench_one(const char *dir, const char *file)
         if (a.peak > enc_arena_peak)
             enc_arena_peak = a.peak;
         rounds++;
-    } while (((t = now(CLOCK_MONOTONIC)) - t0 < MIN_SECONDS || rounds < MIN_ROUNDS) && !skip("encode"));
+    } while (((t = now(CLOCK_MONOTONIC)) - t0 < min_seconds || rounds < MIN_ROUNDS) && !skip("encode"));
     double enc_cpu = now(CLOCK_PROCESS_CPUTIME_ID) - c0;
     size_t json_n = ob.len;
     double enc_mbs = (double)json_n * rounds / (t - t0) / 1e6;
+    double wire_in_mbs = (double)wire_n * rounds / (t - t0) / 1e6;
     double enc_ms = enc_cpu / rounds * 1e3;
 
     /* The same, streamed through a 64 KiB buffer as the gateway writes. */
@@ -126,7 +123,7 @@ static int bench_one(const char *dir, const char *file)
         if (a.peak > dec_arena_peak)
             dec_arena_peak = a.peak;
         rounds++;
-    } while (((t = now(CLOCK_MONOTONIC)) - t0 < MIN_SECONDS || rounds < MIN_ROUNDS) && !skip("decode"));
+    } while (((t = now(CLOCK_MONOTONIC)) - t0 < min_seconds || rounds < MIN_ROUNDS) && !skip("decode"));
     double dec_cpu = now(CLOCK_PROCESS_CPUTIME_ID) - c0;
     double dec_mbs = (double)json_n * rounds / (t - t0) / 1e6;
     size_t dec_peak = json_n + dec_arena_peak;
@@ -134,12 +131,18 @@ static int bench_one(const char *dir, const char *file)
         printf("note: %s repacked to %zu bytes from %zu\n", type, packed, wire_n);
 
     printf("%-26s %8.2f MB JSON %6.2f MB wire\n", type, json_n / 1e6, wire_n / 1e6);
-    printf("  encode pb->JSON  %7.0f MB/s  %7.2f ms CPU/resp  peak %6.1f MB = %.2fx JSON"
-           " (streamed: %.1f MB = %.2fx)\n",
-           enc_mbs, enc_ms, enc_peak / 1e6, (double)enc_peak / json_n,
+    printf("  wire->JSON (decode) %7.0f MB/s of wire in (%4.0f MB/s of JSON out)  %7.2f ms CPU/resp"
+           "  peak %6.1f MB = %.2fx JSON (streamed: %.1f MB = %.2fx)\n",
+           wire_in_mbs, enc_mbs, enc_ms, enc_peak / 1e6, (double)enc_peak / json_n,
            stream_peak / 1e6, (double)stream_peak / json_n);
-    printf("  decode JSON->pb  %7.0f MB/s  %7.2f ms CPU/req   peak %6.1f MB = %.2fx JSON\n",
+    printf("  JSON->wire (encode) %7.0f MB/s of JSON in  %7.2f ms CPU/req   peak %6.1f MB = %.2fx JSON\n",
            dec_mbs, dec_cpu / rounds * 1e3, dec_peak / 1e6, (double)dec_peak / json_n);
+    if (n_verdicts < 16) {
+        struct verdict *v = &verdicts[n_verdicts++];
+        snprintf(v->type, sizeof v->type, "%s", type);
+        v->enc_mbs = dec_mbs;
+        v->dec_mbs = wire_in_mbs;
+    }
     free(json);
     free(wire);
     arena_free(&a);
@@ -170,9 +173,22 @@ int main(int argc, char **argv)
     }
     closedir(d);
     int rc = 0;
+    const char *secs = getenv("BENCH_SECONDS");
+    if (secs && atof(secs) > 0)
+        min_seconds = atof(secs);
     printf("transcoder benchmark (figures, not assertions)\n");
     for (int i = 0; i < n; i++)
         rc |= bench_one(argv[1], names[i]);
+    printf("Throughput targets (issue 13), MB/s of input:\n");
+    for (int i = 0; i < n_verdicts; i++) {
+        struct verdict *v = &verdicts[i];
+        printf("  %-6s %s: encode JSON->wire %.0f MB/s (target >= %.0f)\n",
+               v->enc_mbs >= TARGET_ENCODE_MBS ? "meets" : "MISSES", v->type, v->enc_mbs,
+               TARGET_ENCODE_MBS);
+        printf("  %-6s %s: decode wire->JSON %.0f MB/s (target >= %.0f)\n",
+               v->dec_mbs >= TARGET_DECODE_MBS ? "meets" : "MISSES", v->type, v->dec_mbs,
+               TARGET_DECODE_MBS);
+    }
     struct rusage ru;
     getrusage(RUSAGE_SELF, &ru);
     printf("process max RSS %.1f MB\n", ru.ru_maxrss / 1024.0);

@@ -21,7 +21,9 @@ Control API (JSON in and out):
                  "message": "", "delay_ms": 0, "response_bytes": 0,
                  "fill": "random", "times": N}      -> {"ok": true, "id": N}
       ("message_b64": base64 instead of "message": the status message as
-      those raw bytes, valid UTF-8 or not, as a hostile Cuebot could send)
+      those raw bytes, valid UTF-8 or not, as a hostile Cuebot could send;
+      "response_b64": base64 of wire bytes answered exactly as they are,
+      valid or not, such as a singular field split into many occurrences)
       Applies to the next matching calls (the latest matching script wins;
       without "times" until /reset). After delay_ms, a non-zero code aborts
       the call with that status and message; otherwise response_bytes > 0
@@ -219,6 +221,8 @@ class Handler(grpc.GenericRpcHandler):
                         return out_cls()
                 if script['code'] != 0:
                     context.abort(CODES[script['code']], script['message'])
+                if script['response'] is not None:
+                    return script['response']
                 if script['response_bytes'] > 0:
                     return self.padder.build(out_desc, script['response_bytes'])
                 if script['fill'] == 'random':
@@ -264,10 +268,14 @@ def parse_script(body, known):
     if body.get('message_b64') is not None:
         # grpcio sends a bytes message as it is (no UTF-8 encoding).
         message = base64.b64decode(body['message_b64'])
+    response = None
+    if body.get('response_b64') is not None:
+        response = base64.b64decode(body['response_b64'])
     fill = body.get('fill')
     if fill not in (None, 'random'):
         raise ValueError('fill must be "random" when given')
     return {'method': method, 'code': code, 'message': message, 'fill': fill,
+            'response': response,
             'delay_ms': integer('delay_ms', 0, 0),
             'response_bytes': integer('response_bytes', 0, 0),
             'times': integer('times', None, 1)}

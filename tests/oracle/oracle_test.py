@@ -12,21 +12,50 @@ a framed protocol on stdin/stdout) and the results compared with the oracle:
           for protobuf's own encoding (pb) and for another valid encoding
           of the same message (rewired: packed fields unpacked, fields out
           of order, map entries without default key/value, unknown fields);
+  shapes  more valid wire bytes that json_format's serializer never writes
+          (the first --shape-per-type messages of each type), each compared
+          with MessageToDict of Python's parsing of THE SAME BYTES:
+            split          a singular message in several occurrences (merged),
+                           at any depth, splits inside splits, empty pieces
+            concat         whole serialized messages one after another
+            shuffle        every record in random order, repeated elements
+                           among other fields
+            unknown        unknown fields: varint, 64-bit, length-delimited,
+                           32-bit
+            groups         start/end groups, nested and empty, unknown and on
+                           known field numbers
+            packed_mix     one repeated scalar field packed and unpacked,
+                           several packed runs, empty packed records
+            oneof_twice    a oneof set twice (same member; two members when
+                           the schema has a oneof of two), an explicit default
+            scalar_repeat  singular scalars and strings given several times
+            maps           entries missing key/value/both, duplicate keys,
+                           value before key, key or value twice, a message
+                           value split, unknown fields inside an entry
+            wrong_wire_type  a known field with a wire type its type never
+                           has (parsers keep it as an unknown field)
+            nul_string     strings holding U+0000 (JSON `\\u0000`), map keys
+                           and values included
+          Each shape counts its cases and their features; a full run fails
+          when a shape, or a feature the schema can hold, has no case;
   topb    several JSON spellings of the same message (camelCase and proto
           names, 64-bit ints as numbers, enums as numbers, URL-safe
           unpadded base64, our own tojson output) -> our wire bytes,
           compared with json_format.Parse of the same text;
-  nul     a string holding U+0000 is refused or carried intact, both ways.
+  nul     a string holding U+0000 is carried intact both ways (refusing it
+          is a failure).
 
 json_format refuses float texts beyond FLT_MAX even when they round to
 FLT_MAX (its own output for FLT_MAX, 3.4028235e+38, among them), where Go's
 protojson reads FLT_MAX; such texts are checked against the source message
 instead (--no-fallback skips them). Failures name the type, the message's
-index and the field path; `--seed S --only '^type$'` reproduces one type.
+index, the shape and the field path (and what the shape did where);
+`--seed S --only '^type$' --shapes '^shape$'` reproduces one case.
 
 Usage:
   /usr/bin/python3 tests/oracle/oracle_test.py --tool build/tests/transcode-tool \
-      --schema build/gen/schema.pb [--per-type 20] [--seed N]
+      --schema build/gen/schema.pb [--per-type 20] [--seed N] \
+      [--shape-per-type 4] [--shapes REGEX] [--only REGEX] [--dump DIR]
 
 The last line is `oracle: N passed, N failed`; the exit status is 1 when any
 check failed, when the tool crashed or hung, or when fewer than all of the
@@ -59,6 +88,9 @@ except ImportError as e:  # pragma: no cover
     sys.exit(1)
 
 EXPECTED_TYPES = 725
+DEFAULT_SHAPE_PER_TYPE = 4
+TOPB_VARIANTS = ('camel', 'proto_names', 'int64_numbers', 'enum_numbers', 'bytes_urlsafe',
+                 'mixed_names', 'ours')
 DEFAULT_SEED = 20240611
 MAX_DEPTH = 4
 
@@ -796,6 +828,629 @@ def rewire(desc, b, rng):
 
 
 # --------------------------------------------------------------------------
+# Wire shapes for tojson: valid encodings that json_format's serializer never
+# writes but another encoder (Java's, Go's, a hand-made one) may, each sent to
+# the tool and compared with json_format's reading of THE SAME BYTES. A shape
+# works on a tree of the message's records: a known message field's payload is
+# a Sub (its records), a group a plain list. Each change is noted as
+# (feature, field path): the failure report lists them, and the summary counts
+# the cases of each feature so that no check passes without cases.
+
+class Sub(list):
+    """A known message field's payload as records; piece: made by a split."""
+
+    def __init__(self, desc, recs=(), piece=False):
+        list.__init__(self, recs)
+        self.desc = desc
+        self.piece = piece
+
+
+def wire_tag(num, wt):
+    return enc_varint(num << 3 | wt)
+
+
+def parse_tree(desc, b):
+    recs = []
+    for num, wt, v in read_records(b):
+        f = desc.fields_by_number.get(num)
+        if f is not None and wt == 2 and f.type == FD.TYPE_MESSAGE:
+            v = Sub(f.message_type, parse_tree(f.message_type, v))
+        recs.append((num, wt, v))
+    return recs
+
+
+def write_tree(recs):
+    out = []
+
+    def put(recs):
+        for num, wt, v in recs:
+            out.append(wire_tag(num, wt))
+            if wt == 3:                      # a group: its records, then its end
+                put(v)
+                out.append(wire_tag(num, 4))
+            elif wt == 0:
+                out.append(enc_varint(v))
+            elif wt == 2:
+                v = write_tree(v) if isinstance(v, list) else v
+                out.append(enc_varint(len(v)))
+                out.append(v)
+            else:
+                out.append(v)
+    put(recs)
+    return b''.join(out)
+
+
+def field_path(path, f, i):
+    p = '%s.%s' % (path, f.json_name) if path else f.json_name
+    if is_map(f):
+        return '%s{entry %d}' % (p, i)
+    return '%s[%d]' % (p, i) if is_repeated(f) else p
+
+
+def walk_tree(desc, recs, path, fn):
+    """fn(desc, records, path) -> records, applied to every message of the
+    tree, the innermost first (so a shape also acts inside its own work)."""
+    seen, out = {}, []
+    for num, wt, v in recs:
+        if isinstance(v, Sub):
+            i = seen.get(num, 0)
+            seen[num] = i + 1
+            p = field_path(path, desc.fields_by_number[num], i)
+            v = Sub(v.desc, walk_tree(v.desc, v, p, fn), v.piece)
+        out.append((num, wt, v))
+    return fn(desc, out, path)
+
+
+def scatter(rng, base, new, lo=0, hi=None):
+    """base with the records of new inserted, in their order, at random
+    places between base[lo] and base[hi] (both ends included)."""
+    hi = len(base) if hi is None else hi
+    pos = sorted(rng.randint(lo, hi) for _ in new)
+    out, j = [], 0
+    for i in range(len(base) + 1):
+        while j < len(new) and pos[j] == i:
+            out.append(new[j])
+            j += 1
+        if i < len(base):
+            out.append(base[i])
+    return out
+
+
+def default_record(f):
+    """An explicit record of f's default value (proto3 never writes one)."""
+    wt = T_WT.get(f.type, 2)
+    return (f.number, wt, {0: 0, 1: bytes(8), 5: bytes(4), 2: b''}[wt])
+
+
+WT_NAMES = {0: 'varint', 1: '64-bit', 2: 'length-delimited', 5: '32-bit'}
+
+
+def fixed_bytes(rng, n):
+    return rng.getrandbits(8 * n).to_bytes(n, 'little')
+
+
+def free_numbers(desc, rng):
+    used = set(desc.fields_by_number)
+    top = max(used or [0])
+    cands = [top + 1, top + 2, 2 ** 29 - 1, 19000, rng.randint(top + 1, 2 ** 29 - 1)]
+    cands += [n for n in range(1, top) if n not in used]      # gaps: reserved numbers
+    return [n for n in cands if n not in used]
+
+
+class Shaper:
+    """One shape applied to one message: its random stream, its notes."""
+
+    def __init__(self, rng, classes):
+        self.rng = rng
+        self.classes = classes
+        self.gen = Gen(rng)
+        self.edits = []                      # (feature, path)
+
+    def note(self, feature, path, field=None):
+        if field is not None:
+            path = '%s.%s' % (path, field.json_name) if path else field.json_name
+        self.edits.append((feature, path or '<top>'))
+
+    def value_records(self, desc, f):
+        """The records of a random value of f (one element, when repeated)."""
+        m = self.classes[desc.full_name]()
+        self.gen.set_field(m, f, MAX_DEPTH - 2, True)
+        recs = [r for r in parse_tree(desc, m.SerializeToString(deterministic=True))
+                if r[0] == f.number]
+        if is_repeated(f) and recs:
+            recs = [self.rng.choice(recs)]
+        return recs or [default_record(f)]
+
+    def unknown_value(self, wt, depth=0):
+        rng = self.rng
+        if wt == 0:
+            return rng.choice([0, 1, 300, 2 ** 63, 2 ** 64 - 1, rng.getrandbits(64)])
+        if wt in (1, 5):
+            return fixed_bytes(rng, 8 if wt == 1 else 4)
+        if wt == 2:
+            return rng.choice([b'', b'\x08\x01', b'junk\x00\xff',
+                               fixed_bytes(rng, rng.randint(1, 24))])
+        return [self.unknown_record(rng.randint(1, 2 ** 29 - 1), depth + 1)
+                for _ in range(rng.randint(0, 3))]
+
+    def unknown_record(self, num, depth=0, wts=(0, 1, 2, 5, 3)):
+        """A record of any wire type; groups nest at most 3 deep."""
+        wt = self.rng.choice([w for w in wts if w != 3 or depth < 3])
+        return (num, wt, self.unknown_value(wt, depth))
+
+
+def level_shape(fn):
+    """A shape that acts on every message of the tree (fn(sh, desc, records,
+    path) -> records)."""
+    def shape(sh, desc, cls, wire):
+        tree = walk_tree(desc, parse_tree(desc, wire), '',
+                         lambda d, recs, path: fn(sh, d, recs, path))
+        return write_tree(tree)
+    shape.__doc__ = fn.__doc__
+    return shape
+
+
+def singular_msg(f):
+    return f is not None and f.type == FD.TYPE_MESSAGE and not is_repeated(f)
+
+
+def split_sub(rng, num, v, kmax=4):
+    """The records of a singular message payload v cut into 2..kmax
+    occurrences (some may be empty); their concatenation is v."""
+    k = rng.randint(2, kmax)
+    cuts = [0] + sorted(rng.randint(0, len(v)) for _ in range(k - 1)) + [len(v)]
+    return [(num, 2, Sub(v.desc, v[a:b], True)) for a, b in zip(cuts, cuts[1:])]
+
+
+def interleaved(recs, num):
+    """Whether field num's records in recs have other records between them."""
+    at = [i for i, r in enumerate(recs) if r[0] == num]
+    return len(at) > 1 and at[-1] - at[0] >= len(at)
+
+
+@level_shape
+def shape_split(sh, desc, recs, path):
+    """A singular message field's payload in several occurrences, the later
+    ones among the other fields; splits inside splits."""
+    rng = sh.rng
+    out, queues = [], []
+    for num, wt, v in recs:
+        f = desc.fields_by_number.get(num)
+        if isinstance(v, Sub) and singular_msg(f) and rng.random() < 0.6:
+            pieces = split_sub(rng, num, v)
+            sh.note('split', path, f)
+            if any(len(p[2]) == 0 for p in pieces):
+                sh.note('empty piece', path, f)
+            if any(isinstance(x[2], Sub) and x[2].piece for x in v):
+                sh.note('split inside split', path, f)
+            out.append(pieces[0])
+            queues.append((f, pieces[1:]))
+            continue
+        out.append((num, wt, v))
+        for f, rest in queues:
+            if rest and rng.random() < 0.5:
+                out.append(rest.pop(0))
+    for f, rest in queues:
+        out.extend(rest)
+        if interleaved(out, f.number):
+            sh.note('pieces among other fields', path, f)
+    return out
+
+
+def shape_concat(sh, desc, cls, wire):
+    """Whole serialized messages one after another: protobuf merges them."""
+    rng = sh.rng
+    parts = [wire]
+    for _ in range(rng.randint(1, 2)):
+        if rng.random() < 0.25:
+            parts.append(wire)
+            sh.note('message twice', '<top>')
+            continue
+        m = cls()
+        sh.gen.fill(m, 0)
+        for f in desc.fields:
+            if rng.random() < 0.5:
+                m.ClearField(f.name)
+        b = m.SerializeToString(deterministic=True)
+        parts.append(b)
+        sh.note('merged with another' if b and wire else 'merged with an empty one', '<top>')
+    return b''.join(parts)
+
+
+@level_shape
+def shape_shuffle(sh, desc, recs, path):
+    """Every record in random order: fields interleaved, repeated fields'
+    elements (unpacked first, most of the time) among the others."""
+    rng = sh.rng
+    new = []
+    for num, wt, v in recs:
+        f = desc.fields_by_number.get(num)
+        if f is not None and wt == 2 and is_repeated(f) and f.type in T_WT \
+                and rng.random() < 0.7:
+            new.extend(unpack(f, v))
+        else:
+            new.append((num, wt, v))
+    order = list(range(len(new)))
+    rng.shuffle(order)
+    if order != sorted(order):
+        sh.note('shuffled', path)
+    new = [new[i] for i in order]
+    for f in desc.fields:
+        if is_repeated(f) and interleaved(new, f.number):
+            sh.note('repeated elements among other fields', path, f)
+    return new
+
+
+@level_shape
+def shape_unknown(sh, desc, recs, path):
+    """Fields the schema does not know, of wire types varint, 64-bit,
+    length-delimited and 32-bit."""
+    rng = sh.rng
+    if rng.random() < 0.3:
+        return recs
+    nums = free_numbers(desc, rng)
+    new = []
+    for _ in range(rng.randint(1, 4)):
+        r = sh.unknown_record(rng.choice(nums), wts=(0, 1, 2, 5))
+        new.append(r)
+        sh.note(WT_NAMES[r[1]], '%s#%d' % (path, r[0]))
+    return scatter(rng, recs, new)
+
+
+def group_depth(recs):
+    return max([1 + group_depth(v) for _, wt, v in recs if wt == 3] or [0])
+
+
+@level_shape
+def shape_groups(sh, desc, recs, path):
+    """Groups (start group ... end group), nested, empty, with any content:
+    under field numbers the schema does not know, and under known ones
+    (a wire type that does not match: skipped too)."""
+    rng = sh.rng
+    if rng.random() < 0.3:
+        return recs
+    nums = free_numbers(desc, rng)
+    new = []
+    for _ in range(rng.randint(1, 2)):
+        known = desc.fields and rng.random() < 0.3
+        num = rng.choice(desc.fields).number if known else rng.choice(nums)
+        g = (num, 3, sh.unknown_value(3))
+        new.append(g)
+        where = '%s#%d' % (path, num)
+        sh.note('group on a known field' if known else 'unknown group', where)
+        if not g[2]:
+            sh.note('empty group', where)
+        if group_depth(g[2]) >= 1:
+            sh.note('nested group', where)
+    return scatter(rng, recs, new)
+
+
+def encode_elem(wt, v):
+    return enc_varint(v) if wt == 0 else v
+
+
+@level_shape
+def shape_packed(sh, desc, recs, path):
+    """Repeated scalars packed and unpacked within one field: several packed
+    runs, single elements between them, empty packed records."""
+    rng = sh.rng
+    for f in desc.fields:
+        if not (is_repeated(f) and f.type in T_WT):
+            continue
+        wt = T_WT[f.type]
+        elems = []
+        rest = []
+        for r in recs:
+            if r[0] != f.number:
+                rest.append(r)
+            elif r[1] == 2:
+                elems.extend(unpack(f, r[2]))
+            else:
+                elems.append(r)
+        if not elems and rng.random() < 0.7:
+            continue
+        new, packed_runs, singles = [], 0, 0
+        i = 0
+        while i < len(elems):
+            n = rng.randint(1, max(1, len(elems) - i))
+            run = elems[i:i + n]
+            i += n
+            if rng.random() < 0.5:
+                new.append((f.number, 2, b''.join(encode_elem(wt, e[2]) for e in run)))
+                packed_runs += 1
+            else:
+                new.extend(run)
+                singles += len(run)
+        if rng.random() < 0.3 or not elems:
+            new.insert(rng.randint(0, len(new)), (f.number, 2, b''))
+            sh.note('empty packed record', path, f)
+        if packed_runs >= 2:
+            sh.note('several packed runs', path, f)
+        if packed_runs and singles:
+            sh.note('packed and unpacked in one field', path, f)
+        elif singles:
+            sh.note('unpacked', path, f)
+        elif packed_runs:
+            sh.note('packed', path, f)
+        recs = scatter(rng, rest, new)
+    return recs
+
+
+@level_shape
+def shape_oneof(sh, desc, recs, path):
+    """A oneof set more than once: the same member twice (a message member
+    merges), two different members (the last wins), A B A, an explicit
+    default last."""
+    rng = sh.rng
+    for o in desc.oneofs:
+        members = {f.number: f for f in o.fields}
+        at = [i for i, r in enumerate(recs) if r[0] in members]
+        last = members[recs[at[-1]][0]] if at else rng.choice(o.fields)
+        others = [f for f in o.fields if f is not last]
+        end = at[-1] if at else len(recs)
+        early = sh.value_records(desc, last)
+        sh.note('same member twice', path, last)
+        if others and rng.random() < 0.6:
+            other = rng.choice(others)
+            if rng.random() < 0.5:                   # A B A
+                early = sh.value_records(desc, last) + sh.value_records(desc, other) + early
+                sh.note('A B A', path, other)
+            else:
+                early = sh.value_records(desc, other) + early
+            sh.note('two different members', path, other)
+        recs = scatter(rng, recs[:end], early) + recs[end:]
+        if not at:
+            recs = scatter(rng, recs, sh.value_records(desc, last), end + len(early))
+            sh.note('unset member set twice', path, last)
+        if last.type not in T_MSG and rng.random() < 0.3:
+            recs.append(default_record(last))
+            sh.note('explicit default last', path, last)
+    return recs
+
+
+def scalar_kind(f):
+    if f.type == FD.TYPE_STRING:
+        return 'string'
+    if f.type == FD.TYPE_BYTES:
+        return 'bytes'
+    return WT_NAMES[T_WT[f.type]]
+
+
+@level_shape
+def shape_scalars(sh, desc, recs, path):
+    """Singular scalars and strings given several times: the last wins
+    (an explicit default value last, too)."""
+    rng = sh.rng
+    for f in desc.fields:
+        if is_repeated(f) or f.type in T_MSG or f.containing_oneof is not None \
+                or rng.random() < 0.5:
+            continue
+        at = [i for i, r in enumerate(recs) if r[0] == f.number]
+        early = []
+        for _ in range(rng.randint(1, 3)):
+            early += sh.value_records(desc, f)
+        end = at[-1] if at else len(recs)
+        recs = scatter(rng, recs[:end], early) + recs[end:]
+        sh.note('%s given several times' % scalar_kind(f), path, f)
+        if rng.random() < 0.3:
+            recs.append(default_record(f))
+            sh.note('explicit default last', path, f)
+    return recs
+
+
+MAP_OPS = ('missing key', 'missing value', 'missing key and value', 'value before key',
+           'key twice', 'value twice', 'split value', 'unknown field in entry',
+           'duplicate key', 'duplicate key later')
+
+
+@level_shape
+def shape_maps(sh, desc, recs, path):
+    """Map entries as other encoders write them: key or value or both
+    missing, duplicate keys (the last wins), value before key, key or value
+    given twice, a message value split in several occurrences, unknown
+    fields inside an entry."""
+    rng = sh.rng
+    for f in desc.fields:
+        if not is_map(f):
+            continue
+        ed = f.message_type
+        kf, vf = ed.fields_by_name['key'], ed.fields_by_name['value']
+        entries = [i for i, r in enumerate(recs) if r[0] == f.number and isinstance(r[2], Sub)]
+        if not entries or rng.random() < 0.3:        # a new entry to work on
+            recs = scatter(rng, recs, [(f.number, 2, Sub(
+                ed, sh.value_records(ed, kf) + sh.value_records(ed, vf)))])
+            entries = [i for i, r in enumerate(recs)
+                       if r[0] == f.number and isinstance(r[2], Sub)]
+        out = []
+        for n, r in enumerate(recs):
+            if n not in entries or rng.random() < 0.3:
+                out.append(r)
+                continue
+            ent = list(r[2])
+            keys = [x for x in ent if x[0] == 1]
+            ops = [op for op in MAP_OPS if op != 'split value' or vf.type == FD.TYPE_MESSAGE]
+            op = rng.choice(ops)
+            where = '%s{entry %d}' % ('%s.%s' % (path, f.json_name) if path else f.json_name,
+                                      entries.index(n))
+            if op == 'missing key':
+                ent = [x for x in ent if x[0] != 1]
+            elif op == 'missing value':
+                ent = [x for x in ent if x[0] != 2]
+            elif op == 'missing key and value':
+                ent = []
+            elif op == 'value before key':
+                ent = [x for x in ent if x[0] == 2] + [x for x in ent if x[0] != 2]
+                if not keys:
+                    ent += sh.value_records(ed, kf)
+            elif op == 'key twice':
+                ent = sh.value_records(ed, kf) + ent
+            elif op == 'value twice':
+                ent = scatter(rng, ent, sh.value_records(ed, vf))
+            elif op == 'split value':
+                vals = [x for x in ent if x[0] == 2 and isinstance(x[2], Sub)] or \
+                    [x for x in sh.value_records(ed, vf) if isinstance(x[2], Sub)]
+                if not vals:
+                    vals = [(2, 2, Sub(vf.message_type))]
+                ent = [x for x in ent if x[0] != 2]
+                ent = scatter(rng, ent, split_sub(rng, 2, vals[-1][2]))
+            elif op == 'unknown field in entry':
+                ent = scatter(rng, ent, [sh.unknown_record(rng.randint(3, 99),
+                                                           wts=(0, 1, 2, 5))])
+            elif op in ('duplicate key', 'duplicate key later'):
+                other = [(f.number, 2, Sub(ed, keys + sh.value_records(ed, vf)))]
+                if op == 'duplicate key':
+                    out.extend(other)
+                else:
+                    out.append((f.number, 2, Sub(ed, ent)))
+                    sh.note(op, where)
+                    out.extend(other)
+                    continue
+            sh.note(op, where)
+            out.append((f.number, 2, Sub(ed, ent)))
+        recs = out
+    return recs
+
+
+@level_shape
+def shape_wrong_wt(sh, desc, recs, path):
+    """A known field number with a wire type its type never has (a varint
+    for a string, 32 bits for a varint, length-delimited for a singular
+    scalar...): parsers keep it as an unknown field. Debian 12's
+    python3-protobuf 3.21 does so in both its backends (cpp and python),
+    as do C++ and Go; a length-delimited record of a repeated scalar is
+    packed, so it is never used as a mismatch."""
+    rng = sh.rng
+    for f in desc.fields:
+        if rng.random() < 0.7:
+            continue
+        valid = {T_WT.get(f.type, 2)}
+        if is_repeated(f) and f.type in T_WT:
+            valid.add(2)                         # packed
+        wt = rng.choice([w for w in (0, 1, 2, 5) if w not in valid])
+        at = [i for i, r in enumerate(recs) if r[0] == f.number]
+        recs = scatter(rng, recs, [(f.number, wt, sh.unknown_value(wt))])
+        what = ('a map' if is_map(f) else 'a message' if f.type in T_MSG
+                else TYPE_NAMES[f.type])
+        sh.note('%s as %s' % (what, WT_NAMES[wt]), path, f)
+        if at:
+            sh.note('beside a valid occurrence', path, f)
+    return recs
+
+
+class NulGen(Gen):
+    """Strings hold U+0000: alone, first, last, several."""
+
+    def rand_str(self, allow_long=True):
+        s = Gen.rand_str(self, allow_long)
+        if self.rng.random() < 0.7:
+            for _ in range(self.rng.randint(1, 2)):
+                i = self.rng.randint(0, len(s))
+                s = s[:i] + '\x00' + s[i:]
+        return s
+
+
+def shape_nul(sh, desc, cls, wire):
+    """A message whose strings hold U+0000 (JSON: \\u0000), at any depth,
+    map keys and values included."""
+    m = cls()
+    NulGen(sh.rng).fill(m, 0)
+    wire = m.SerializeToString(deterministic=True)
+
+    def find(d, recs, path):
+        for num, wt, v in recs:
+            f = d.fields_by_number.get(num)
+            if f is None or f.type != FD.TYPE_STRING or b'\x00' not in v:
+                continue
+            if d.GetOptions().map_entry:
+                kind = 'map key' if num == 1 else 'map value'
+            else:
+                kind = 'repeated' if is_repeated(f) else 'singular'
+            sh.note(kind + (' nested' if path else ''), path, f)
+        return recs
+    walk_tree(desc, parse_tree(desc, wire), '', find)
+    return wire
+
+
+# (name, shape, on every message): shapes that only a few types can take
+# (a map, a oneof, a repeated scalar somewhere inside) work on every message
+# of the run, the others on the first --shape-per-type of each type.
+SHAPES = [
+    ('split', shape_split, False),
+    ('concat', shape_concat, False),
+    ('shuffle', shape_shuffle, False),
+    ('unknown', shape_unknown, False),
+    ('groups', shape_groups, False),
+    ('packed_mix', shape_packed, True),
+    ('oneof_twice', shape_oneof, True),
+    ('scalar_repeat', shape_scalars, False),
+    ('maps', shape_maps, True),
+    ('wrong_wire_type', shape_wrong_wt, False),
+    ('nul_string', shape_nul, False),
+]
+
+# Shapes that change nothing of the message by protobuf's rules (pieces of a
+# message merge back, unknown records and groups and mismatched wire types
+# are skipped, packing is free): json_format's reading of their bytes must
+# be its reading of the source bytes, or the oracle itself is wrong.
+SAME_AS_SOURCE = {'split', 'unknown', 'groups', 'packed_mix', 'wrong_wire_type'}
+
+# What a message must hold, at some depth, for the every-message shapes to
+# have anything to do.
+SHAPE_NEEDS = {
+    'packed_mix': lambda f: is_repeated(f) and f.type in T_WT,
+    'oneof_twice': lambda f: f.containing_oneof is not None,
+    'maps': is_map,
+}
+
+
+def holds(desc, need, memo, seen=()):
+    """Whether a field of desc, or of a message type inside it, meets need."""
+    if desc.full_name not in memo:
+        if desc.full_name in seen:
+            return False                     # a recursive type: decided above
+        seen = seen + (desc.full_name,)
+        memo[desc.full_name] = any(
+            need(f) or (f.type == FD.TYPE_MESSAGE and holds(f.message_type, need, memo, seen))
+            for f in desc.fields)
+    return memo[desc.full_name]
+
+
+def shape_requires(descs):
+    """For each shape, the features (regular expressions) that a full run
+    must have produced at least once; those the schema cannot hold (a oneof
+    of two members, a map of messages) only when it can."""
+    multi = any(len(o.fields) > 1 for d, _ in descs for o in d.oneofs)
+    scalar_oneof = any(f.type not in T_MSG for d, _ in descs for o in d.oneofs
+                       for f in o.fields)
+    msg_map = any(is_map(f) and f.message_type.fields_by_name['value'].type in T_MSG
+                  for d, _ in descs for f in d.fields)
+    kinds = {scalar_kind(f) for d, _ in descs for f in d.fields
+             if not is_repeated(f) and f.type not in T_MSG and f.containing_oneof is None}
+    req = {
+        'split': ['^split$', 'empty piece', 'split inside split', 'pieces among other'],
+        'concat': ['message twice', 'merged with another'],
+        'shuffle': ['shuffled', 'repeated elements among other fields'],
+        'unknown': ['^varint$', '^64-bit$', '^length-delimited$', '^32-bit$'],
+        'groups': ['unknown group', 'group on a known field', 'empty group', 'nested group'],
+        'packed_mix': ['several packed runs', 'packed and unpacked in one field',
+                       'empty packed record', '^unpacked$', '^packed$'],
+        'oneof_twice': ['same member twice', 'unset member set twice']
+        + (['two different members', 'A B A'] if multi else [])
+        + (['explicit default last'] if scalar_oneof else []),
+        'scalar_repeat': ['^%s given' % k for k in sorted(kinds)] + ['explicit default last'],
+        'maps': ['^%s$' % op for op in MAP_OPS if op != 'split value' or msg_map],
+        'wrong_wire_type': ['as varint$', 'as 64-bit$', 'as length-delimited$', 'as 32-bit$',
+                            '^a message as', '^a map as', 'beside a valid occurrence'],
+        'nul_string': ['^singular', '^repeated', '^map key', '^map value', ' nested$'],
+    }
+    unmet = []
+    if not multi:
+        unmet.append('no oneof of the schema has two members: "two different members" '
+                     'and "A B A" cannot be made')
+    return req, unmet
+
+
+# --------------------------------------------------------------------------
 # Direction 2 helpers
 
 def to_num64(f, v):
@@ -920,6 +1575,11 @@ class Run:
         self.fatal = []
         self.nul_outcome = {}  # (op, ok|err) -> count
         self.ndump = 0
+        self.classes = {}     # full name -> message class, every type
+        self.features = {}    # shape -> {feature: cases}
+        self.holds = {}       # shape -> {type: whether it can take the shape}
+        self.oracle_same = {}  # True/False -> cases of SAME_AS_SOURCE shapes
+        self.first = {}       # (direction, variant) -> first failure's report
 
     def result(self, direction, variant, ok):
         s = self.stats.setdefault((direction, variant), [0, 0])
@@ -937,8 +1597,10 @@ class Run:
             key = (direction, variant, k)
             e = self.kinds.setdefault(key, [0, head])
             e[0] += 1
+        report = 'FAIL ' + head + '\n' + '\n'.join('    ' + l for l in lines)
+        self.first.setdefault((direction, variant), report)
         if len(self.reports) < self.args.max_report:
-            self.reports.append('FAIL ' + head + '\n' + '\n'.join('    ' + l for l in lines))
+            self.reports.append(report)
         if self.args.dump and data is not None:
             os.makedirs(self.args.dump, exist_ok=True)
             self.ndump += 1
@@ -974,43 +1636,95 @@ class Run:
         return lines, kinds
 
     # --- direction 1 -------------------------------------------------------
-    def tojson(self, desc, tname, idx, wire, oracle_dict, variant='pb'):
+    def tojson(self, desc, tname, idx, wire, oracle_dict, variant='pb', notes=()):
+        """notes: lines added to a failure's report (what a shape did where)."""
+        def bad(lines, kinds):
+            self.fail('tojson', variant, tname, idx, lines + list(notes), kinds, wire,
+                      'tojson')
+
         r = self.call('tojson', variant, tname, idx, 'tojson', wire)
         if r is None:
             return None, None
         status, body = r
         if status != 'ok':
-            self.fail('tojson', variant, tname, idx,
-                      ['tool refused valid wire bytes: %s'
-                       % short(body.decode('utf-8', 'replace'), 300)],
-                      ('refused',), wire, 'tojson')
+            bad(['tool refused valid wire bytes: %s'
+                 % short(body.decode('utf-8', 'replace'), 300)], ('refused',))
             return None, None
         try:
             text = body.decode('utf-8')
         except UnicodeDecodeError as e:
-            self.fail('tojson', variant, tname, idx, ['output is not UTF-8: %s' % e],
-                      ('not UTF-8',), wire, 'tojson')
+            bad(['output is not UTF-8: %s' % e], ('not UTF-8',))
             return None, None
         try:
             ours = strict_loads(text)
         except ValueError as e:
-            self.fail('tojson', variant, tname, idx,
-                      ['output is not strict JSON: %s; text %s' % (e, short(text, 300))],
-                      ('not strict JSON',), wire, 'tojson')
+            bad(['output is not strict JSON: %s; text %s' % (e, short(text, 300))],
+                ('not strict JSON',))
             return None, text
         if not isinstance(ours, dict):
-            self.fail('tojson', variant, tname, idx,
-                      ['output is not an object: %s' % short(text)],
-                      ('not an object',), wire, 'tojson')
+            bad(['output is not an object: %s' % short(text)], ('not an object',))
             return None, text
         d = Diffs()
         cmp_message(desc, ours, oracle_dict, '', d)
         if d:
             lines, kinds = self.diff_lines(d)
-            self.fail('tojson', variant, tname, idx, lines, kinds, wire, 'tojson')
+            bad(lines, kinds)
             return False, text
         self.result('tojson', variant, True)
         return True, text
+
+    # --- direction 1: wire shapes -------------------------------------------
+    def shapes(self, desc, cls, tname, idx, wire):
+        """Every selected shape of this message's bytes, through the tool,
+        against json_format's reading of the same bytes."""
+        source = None
+        for name, fn, every in SHAPES:
+            if self.args.shapes and not re.search(self.args.shapes, name):
+                continue
+            if not (every or idx < self.args.shape_per_type):
+                continue
+            if name in SHAPE_NEEDS and not holds(desc, SHAPE_NEEDS[name],
+                                                 self.holds.setdefault(name, {})):
+                continue
+            sh = Shaper(random.Random('%d:%s:%d:%s' % (self.args.seed, tname, idx, name)),
+                        self.classes)
+            try:
+                data = fn(sh, desc, cls, wire)
+                if not sh.edits:
+                    continue                     # nothing to do on this message
+                other = cls.FromString(data)
+                expect = json_format.MessageToDict(other, including_default_value_fields=True)
+            except Exception as e:  # a bug of the shape, or bytes Python refuses
+                self.fatal.append('shape %s failed on %s #%d: %s: %s'
+                                  % (name, tname, idx, type(e).__name__, e))
+                self.fail('tojson', name, tname, idx, ['oracle or shape error: %s: %s'
+                                                       % (type(e).__name__, e)],
+                          ('oracle error',))
+                continue
+            if name in SAME_AS_SOURCE:
+                if source is None:
+                    source = json.dumps(json_format.MessageToDict(
+                        cls.FromString(wire), including_default_value_fields=True),
+                        sort_keys=True)
+                same = json.dumps(expect, sort_keys=True) == source
+                self.oracle_same[same] = self.oracle_same.get(same, 0) + 1
+                if not same:
+                    self.fail('tojson', name, tname, idx,
+                              ['json_format read these bytes as another message than the '
+                               'source, against protobuf\'s rules: the oracle is wrong here',
+                               'shape %s did: %s' % (name, sh.edits[:8])],
+                              ('oracle disagrees with protobuf\'s rules',), data, 'tojson')
+                    continue
+            feats = self.features.setdefault(name, {})
+            for feat in {f for f, _ in sh.edits}:
+                feats[feat] = feats.get(feat, 0) + 1
+            shown = sh.edits[:8]
+            notes = ['shape %s did: %s%s' % (name, '; '.join('%s at %s' % e for e in shown),
+                                             ' ... (%d in all)' % len(sh.edits)
+                                             if len(sh.edits) > len(shown) else ''),
+                     'reproduce: --seed %d --only \'^%s$\' --shapes \'^%s$\''
+                     % (self.args.seed, re.escape(tname), name)]
+            self.tojson(desc, tname, idx, data, expect, name, notes)
 
     # --- direction 2 -------------------------------------------------------
     def topb(self, desc, cls, tname, idx, variant, text, source, source_ok):
@@ -1107,6 +1821,8 @@ class Run:
                       ('oracle error',))
         else:
             self.tojson(desc, tname, idx, wire2, other_dict, 'rewired')
+        if self.args.shape_per_type > 0:
+            self.shapes(desc, cls, tname, idx, wire)
 
         defaults = idx % 2 == 0
         asc = rng.random() < 0.5
@@ -1136,8 +1852,9 @@ class Run:
         self.nul_outcome[(op, status)] = self.nul_outcome.get((op, status), 0) + 1
 
     def nul_checks(self, descs):
-        """A string holding U+0000 is refused or carried intact, never cut:
-        in a singular string, a repeated string, and a map key and value."""
+        """A string holding U+0000 is carried intact both ways (SPEC 1:
+        `\\u0000` in JSON), never refused nor cut: in a singular string, a
+        repeated string, and a map key and value."""
         cases = []
         for desc, cls in descs:
             for f in desc.fields:
@@ -1169,18 +1886,23 @@ class Run:
         if r is None:
             return
         status, body = r
-        if status == 'ok':
-            try:
-                got = self._pyval(kind, getattr(cls.FromString(body), f.name))
-            except Exception as e:  # DecodeError and friends
-                got = 'undecodable: %s' % e
-            if got != want:
-                self.fail('nul', 'topb', tname, n,
-                          ['%s: JSON %s came back as %s (cut short?)'
-                           % (f.name, text, short(got))], ('U+0000 not intact',),
-                          text.encode(), 'topb')
-                return
         self.count_nul('topb', status)
+        if status != 'ok':
+            self.fail('nul', 'topb', tname, n,
+                      ['%s: JSON %s refused: %s' % (f.name, text, short(
+                          body.decode('utf-8', 'replace'), 200))], ('U+0000 refused',),
+                      text.encode(), 'topb')
+            return
+        try:
+            got = self._pyval(kind, getattr(cls.FromString(body), f.name))
+        except Exception as e:  # DecodeError and friends
+            got = 'undecodable: %s' % e
+        if got != want:
+            self.fail('nul', 'topb', tname, n,
+                      ['%s: JSON %s came back as %s (cut short?)'
+                       % (f.name, text, short(got))], ('U+0000 not intact',),
+                      text.encode(), 'topb')
+            return
         self.result('nul', 'topb', True)
 
     def nul_tojson(self, desc, cls, n, f, want):
@@ -1197,18 +1919,23 @@ class Run:
         if r is None:
             return
         status, body = r
-        if status == 'ok':
-            try:
-                got = strict_loads(body.decode('utf-8')).get(f.json_name)
-            except Exception as e:  # not UTF-8, not strict JSON
-                got = 'not strict JSON: %s' % e
-            if got != want or b'\x00' in body:
-                self.fail('nul', 'tojson', tname, n,
-                          ['%s holding %r came out as %s'
-                           % (f.name, want, short(body.decode('utf-8', 'replace'), 200))],
-                          ('U+0000 not intact',), wire, 'tojson')
-                return
         self.count_nul('tojson', status)
+        if status != 'ok':
+            self.fail('nul', 'tojson', tname, n,
+                      ['%s holding %r refused: %s'
+                       % (f.name, want, short(body.decode('utf-8', 'replace'), 200))],
+                      ('U+0000 refused',), wire, 'tojson')
+            return
+        try:
+            got = strict_loads(body.decode('utf-8')).get(f.json_name)
+        except Exception as e:  # not UTF-8, not strict JSON
+            got = 'not strict JSON: %s' % e
+        if got != want or b'\x00' in body or b'\\u0000' not in body:
+            self.fail('nul', 'tojson', tname, n,
+                      ['%s holding %r came out as %s'
+                       % (f.name, want, short(body.decode('utf-8', 'replace'), 200))],
+                      ('U+0000 not intact',), wire, 'tojson')
+            return
         self.result('nul', 'tojson', True)
 
 
@@ -1228,10 +1955,24 @@ def main():
     ap.add_argument('--expect-types', type=int, default=EXPECTED_TYPES,
                     help='message types the schema must have, all covered (%d)'
                     % EXPECTED_TYPES)
+    ap.add_argument('--shape-per-type', type=int, default=DEFAULT_SHAPE_PER_TYPE,
+                    metavar='N', help='messages per type whose bytes are also sent in '
+                    'every wire shape (%d); the shapes few types can take work on '
+                    'every message; 0: none (a full run then fails, its shapes '
+                    'having no case)' % DEFAULT_SHAPE_PER_TYPE)
+    ap.add_argument('--shapes', metavar='REGEX',
+                    help='only the wire shapes whose name matches (then the shapes\' '
+                         'case counts are checked for those only); --list-shapes names them')
+    ap.add_argument('--list-shapes', action='store_true', help='list the wire shapes and exit')
     ap.add_argument('--no-fallback', action='store_true',
                     help='skip variant texts json_format refuses, instead of checking '
                          'them against the source message')
     args = ap.parse_args()
+    if args.list_shapes:
+        for name, fn, every in SHAPES:
+            print('%-16s %s%s' % (name, ' '.join((fn.__doc__ or '').split()),
+                                  ' (every message)' if every else ''))
+        return 0
 
     t0 = time.monotonic()
     print('oracle: seed %d, %d messages per type, protobuf %s (%s)' % (
@@ -1243,6 +1984,7 @@ def main():
         print('oracle: cannot load schema %s: %s' % (args.schema, e))
         print('oracle: 0 passed, 1 failed')
         return 1
+    all_descs = descs
     if args.only:
         descs = [x for x in descs if re.search(args.only, x[0].full_name)]
     nmaps = sum(1 for d, _ in descs if d.GetOptions().map_entry)
@@ -1252,6 +1994,7 @@ def main():
         return 1
     tool = Tool(args.tool, args.timeout)
     run = Run(args, tool)
+    run.classes = {d.full_name: c for d, c in all_descs}
     covered = set()
     nmsgs = 0
     aborted = None
@@ -1292,6 +2035,8 @@ def main():
         tf = sum(s[1] for _, s in rows)
         detail = ', '.join('%s %d/%d' % (v, s[0], s[0] + s[1]) for v, s in rows)
         print('oracle: %-6s %d passed, %d failed  (%s)' % (direction, tp, tf, detail))
+    failed = run.failed
+    failed += shape_summary(run, args, all_descs)
     if run.nul_outcome:
         print('oracle: U+0000: %s' % ', '.join(
             '%s %s %d' % (op, 'carried intact' if st == 'ok' else 'refused', n)
@@ -1308,7 +2053,6 @@ def main():
         print('oracle: note: json_format parsed %d variant texts to something other than '
               'the source message (%s)' % (sum(run.oracle_drift.values()), ', '.join(
                   '%s %d' % kv for kv in sorted(run.oracle_drift.items()))))
-    failed = run.failed
     need = len(descs) if args.only else args.expect_types
     if len(covered) < need:
         print('oracle: only %d of %d types covered' % (len(covered), need))
@@ -1316,9 +2060,49 @@ def main():
     if aborted:
         print('oracle: ' + aborted)
         failed += 1
+    if run.first:
+        print('oracle: first failure of each check:')
+        for (direction, variant), rep in sorted(run.first.items()):
+            print('  ' + rep.replace('\n', '\n  '))
     print('oracle: %.1f s' % (time.monotonic() - t0))
     print('oracle: %d passed, %d failed' % (run.passed, failed))
     return 1 if failed else 0
+
+
+def shape_summary(run, args, descs):
+    """Prints each shape's and each other check's case count and features;
+    returns how many of them had no case where a full run needs one (a
+    check that passes without cases proves nothing)."""
+    req, unmet = shape_requires(descs)
+    full = not args.only and args.per_type > 0
+    bad = 0
+    want = [name for name, _, _ in SHAPES if not args.shapes or re.search(args.shapes, name)]
+    for name in want:
+        p, f = run.stats.get(('tojson', name), (0, 0))
+        feats = run.features.get(name, {})
+        missing = [r for r in req[name] if not any(re.search(r, k) for k in feats)]
+        print('oracle: shape %-16s %5d cases, %5d passed, %5d failed; %s' % (
+            name, p + f, p, f, ', '.join('%s %d' % kv for kv in sorted(feats.items()))
+            or 'no feature'))
+        if full and (p + f == 0 or missing):
+            print('oracle: shape %s: %s' % (name, 'NO CASE' if p + f == 0 else
+                                            'no case of: ' + ', '.join(missing)))
+            bad += 1
+    if run.oracle_same:
+        print('oracle: json_format read the bytes of %s as the source message in %d of %d '
+              'cases' % ('/'.join(sorted(SAME_AS_SOURCE)), run.oracle_same.get(True, 0),
+                         sum(run.oracle_same.values())))
+    for note in unmet:
+        print('oracle: note: ' + note)
+    if full:
+        for key in [('tojson', 'pb'), ('tojson', 'rewired'), ('nul', 'tojson'),
+                    ('nul', 'topb')] + [('topb', v) for v in TOPB_VARIANTS]:
+            if sum(run.stats.get(key, (0, 0))) == 0:
+                print('oracle: %s/%s: NO CASE' % key)
+                bad += 1
+    elif want:
+        print('oracle: (cases per shape not enforced with --only or --per-type 0)')
+    return bad
 
 
 def _impl():

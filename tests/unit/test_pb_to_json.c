@@ -14,11 +14,26 @@ static struct arena arena;
 static struct outbuf ob;
 static struct cg_status st;
 
+/* A protobuf-c message through the response path: packed by protobuf-c,
+ * then written from the wire, as the gateway receives it. */
+static int message_json(const ProtobufCMessage *m, struct outbuf *out)
+{
+    size_t n = protobuf_c_message_get_packed_size(m);
+    uint8_t *wire = malloc(n ? n : 1);
+    if (!wire)
+        return -1;
+    protobuf_c_message_pack(m, wire);
+    cg_status_clear(&st);
+    int rc = pb_to_json(schema_msg(m->descriptor), wire, n, &arena, out, &st);
+    free(wire);
+    return rc;
+}
+
 static int encode_msg(const ProtobufCMessage *m)
 {
     arena_reset(&arena);
     outbuf_clear(&ob);
-    return pb_to_json_message(schema_msg(m->descriptor), m, &arena, &ob, &st);
+    return message_json(m, &ob);
 }
 
 static int encode_wire(const char *type, const void *wire, size_t n)
@@ -127,17 +142,28 @@ static void test_bytes_lists_maps(void)
 
 static void test_refused_responses(void)
 {
-    /* A string holding U+0000 would be cut short by protobuf-c: refused. */
-    CHECK(WIRE("job.Job", "\x1a\x03" "a\0b") != 0);
-    CHECK(st.code == CG_INTERNAL && strstr(st.msg, "job.Job.name holds U+0000") != NULL);
-    CHECK(ob.len == 0);
-    /* Cut and malformed wire data. */
-    CHECK(WIRE("job.Job", "\x1a\x05" "ab") != 0 && strstr(st.msg, "bad length") != NULL);
-    CHECK(WIRE("job.Job", "\x58") != 0 && strstr(st.msg, "cut varint") != NULL);
-    CHECK(WIRE("job.Job", "\x00\x01") != 0 && strstr(st.msg, "bad field tag") != NULL);
-    CHECK(WIRE("job.Job", "\x1b") != 0 && strstr(st.msg, "wire type 3") != NULL);
-    /* Wrong wire type for a known field: protobuf-c refuses it. */
-    CHECK(WIRE("job.Job", "\x1d\x01\x02\x03\x04") != 0 && strstr(st.msg, "could not be decoded") != NULL);
+    /* A string holding U+0000 is carried, escaped as protojson does. */
+    CHECK(WIRE("job.Job", "\x1a\x03" "a\0b") == 0);
+    terminate();
+    CHECK(strstr(ob.data, "\"name\":\"a\\u0000b\"") != NULL);
+    /* Cut and malformed wire data: refused before a byte is written. */
+    CHECK(WIRE("job.Job", "\x1a\x05" "ab") != 0 && strstr(st.msg, "does not read") != NULL);
+    CHECK(st.code == CG_INTERNAL && ob.len == 0);
+    CHECK(WIRE("job.Job", "\x58") != 0 && strstr(st.msg, "does not read") != NULL);
+    CHECK(WIRE("job.Job", "\x00\x01") != 0 && strstr(st.msg, "does not read") != NULL);
+    CHECK(WIRE("job.Job", "\x1b") != 0 && strstr(st.msg, "does not read") != NULL);
+    CHECK(WIRE("job.Job", "\x1c") != 0 && strstr(st.msg, "does not read") != NULL);
+    CHECK(WIRE("job.Job", "\x1b\x24") != 0 && strstr(st.msg, "does not read") != NULL);
+    /* A packed run that ends inside an element. */
+    CHECK(WIRE("report.CoreId", "\x0a\x02\x01\x80") != 0 && strstr(st.msg, "is cut") != NULL);
+    /* A complete group, even nested, is an unknown field: stepped over. */
+    CHECK(WIRE("job.Job", "\x1b\x0b\x08\x01\x0c\x1c" "\x1a\x01" "x") == 0);
+    terminate();
+    CHECK(strstr(ob.data, "\"name\":\"x\"") != NULL);
+    /* A wire type that is not the field's: an unknown field, dropped. */
+    CHECK(WIRE("job.Job", "\x1d\x01\x02\x03\x04") == 0);
+    terminate();
+    CHECK(strstr(ob.data, "\"name\":\"\"") != NULL);
     /* Invalid UTF-8 from Cuebot becomes U+FFFD rather than broken JSON. */
     CHECK(WIRE("job.Job", "\x1a\x02\xc0\xaf") == 0);
     terminate();
@@ -177,6 +203,35 @@ static int count_sink(void *ctx, const char *d, size_t n)
     return 0;
 }
 
+/* What another encoder may write, read with protobuf's parsing rules. */
+static void test_merging(void)
+{
+    /* A singular message split in two occurrences is one message: JobSeq
+     * with both jobs. */
+    CHECK(WIRE("job.JobGetJobsResponse", "\x0a\x05\x0a\x03\x1a\x01" "a"
+                                         "\x0a\x05\x0a\x03\x1a\x01" "b") == 0);
+    terminate();
+    CHECK(strstr(ob.data, "\"name\":\"a\"") && strstr(ob.data, "\"name\":\"b\""));
+    CHECK(strstr(ob.data, "\"jobs\":{\"jobs\":[{") == ob.data + 1);
+    /* Split inside split: job in two pieces, each holding a piece of
+     * jobStats; the fields of both pieces of jobStats survive. */
+    CHECK(WIRE("job.JobGetJobResponse", "\x0a\x05\xa2\x01\x02\x08\x03"
+                                        "\x0a\x08\xa2\x01\x02\x10\x09\x1a\x01" "z") == 0);
+    terminate();
+    CHECK(strstr(ob.data, "\"name\":\"z\"") != NULL);
+    CHECK(strstr(ob.data, "\"totalLayers\":3,\"totalFrames\":9,") != NULL);
+    /* Scalars: the last occurrence wins; a oneof member set twice too. */
+    CHECK(WIRE("job.Job", "\x1a\x01" "a" "\x50\x05" "\x1a\x01" "b" "\x50\x07") == 0);
+    terminate();
+    CHECK(strstr(ob.data, "\"name\":\"b\"") && strstr(ob.data, "\"uid\":7"));
+    /* Repeated scalars: packed runs and single elements, in wire order. */
+    CHECK(WIRE("report.CoreId", "\x0a\x02\x01\x02" "\x08\x03" "\x0a\x01\x04") == 0);
+    CHECK_TEXT(ob.data, ob.len, "{\"coreid\":[\"1\",\"2\",\"3\",\"4\"]}");
+    /* A map entry's fields in any order, its value given twice. */
+    CHECK(WIRE("department.DeptAddTasksRequest", "\x12\x07\x10\x05\x0a\x01" "k" "\x10\x06") == 0);
+    CHECK_TEXT(ob.data, ob.len, "{\"department\":null,\"tmap\":{\"k\":6}}");
+}
+
 static void test_streaming_and_limits(void)
 {
     Job__JobSeq seq = JOB__JOB_SEQ__INIT;
@@ -195,14 +250,14 @@ static void test_streaming_and_limits(void)
     outbuf_init(&s, 0);
     outbuf_set_sink(&s, 4096, count_sink, NULL);
     arena_reset(&arena);
-    CHECK(pb_to_json_message(schema_msg(seq.base.descriptor), &seq.base, &arena, &s, &st) == 0);
+    CHECK(message_json(&seq.base, &s) == 0);
     CHECK(outbuf_flush(&s) == 0);
     CHECK(sink_bytes == whole && sink_calls > 10 && s.cap == 4096);
     outbuf_free(&s);
 
     struct outbuf small;
     outbuf_init(&small, 1000);
-    CHECK(pb_to_json_message(schema_msg(seq.base.descriptor), &seq.base, &arena, &small, &st) != 0);
+    CHECK(message_json(&seq.base, &small) != 0);
     CHECK(st.code == CG_RESOURCE_EXHAUSTED);
     outbuf_free(&small);
 }
@@ -217,6 +272,7 @@ int main(void)
     test_values();
     test_bytes_lists_maps();
     test_refused_responses();
+    test_merging();
     test_streaming_and_limits();
     arena_free(&arena);
     outbuf_free(&ob);
