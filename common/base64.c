@@ -39,17 +39,34 @@ static int sextet(unsigned char c)
     return -1;
 }
 
-int base64_decode(const char *in, size_t n, uint8_t *out, size_t *outlen)
+/* Strips the padding of in[0..*n); -1 when what is left cannot be base64
+ * (padding that does not make whole quads, or a lone trailing sextet). */
+static int unpad(const char *in, size_t *n)
 {
-    /* Padding, when present, must make a whole number of quads. */
     size_t pad = 0;
-    while (pad < 2 && n > 0 && in[n - 1] == '=') {
-        n--;
+    while (pad < 2 && *n > 0 && in[*n - 1] == '=') {
+        (*n)--;
         pad++;
     }
-    if (pad && (n + pad) % 4 != 0)
+    if (pad && (*n + pad) % 4 != 0)
         return -1;
-    if (n % 4 == 1)
+    return *n % 4 == 1 ? -1 : 0;
+}
+
+int base64_decoded_len(const char *in, size_t n, size_t *outlen)
+{
+    if (unpad(in, &n) != 0)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        if (sextet((unsigned char)in[i]) < 0)
+            return -1;
+    *outlen = n * 6 / 8;
+    return 0;
+}
+
+int base64_decode(const char *in, size_t n, uint8_t *out, size_t *outlen)
+{
+    if (unpad(in, &n) != 0)
         return -1;
     size_t o = 0;
     uint32_t acc = 0;

@@ -15,4 +15,8 @@ void base64_encode(char *out, const uint8_t *in, size_t n);
  * and sets *outlen, or -1 when the text is not base64. */
 int base64_decode(const char *in, size_t n, uint8_t *out, size_t *outlen);
 
+/* What base64_decode would say of the same text, without decoding: 0 and
+ * the decoded length (exactly the bytes it writes), or -1. */
+int base64_decoded_len(const char *in, size_t n, size_t *outlen);
+
 #endif

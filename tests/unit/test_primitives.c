@@ -8,7 +8,6 @@
 
 #include "arena.h"
 #include "base64.h"
-#include "keyset.h"
 #include "num_format.h"
 #include "outbuf.h"
 #include "siphash.h"
@@ -113,21 +112,9 @@ static void test_utf8(void)
     CHECK(utf8_encode(out, 0x1F600) == 4 && memcmp(out, "\xF0\x9F\x98\x80", 4) == 0);
 }
 
-static void test_keyset_and_arena(void)
+static void test_arena(void)
 {
     struct arena a;
-    arena_init(&a, 0);
-    struct keyset ks = {0};
-    char keys[1000][16];
-    int fresh = 0;
-    for (int i = 0; i < 1000; i++) {
-        snprintf(keys[i], sizeof keys[i], "k%d", i);
-        fresh += keyset_add(&ks, &a, keys[i], strlen(keys[i])) == 1;
-    }
-    CHECK(fresh == 1000);
-    CHECK(keyset_add(&ks, &a, "k999", 4) == 0);
-    CHECK(keyset_add(&ks, &a, "k1000", 5) == 1);
-    arena_free(&a);
 
     /* The limit holds, and a reset keeps one chunk for the next request. */
     arena_init(&a, 64 * 1024);
@@ -204,7 +191,7 @@ int main(void)
     test_floats();
     test_base64();
     test_utf8();
-    test_keyset_and_arena();
+    test_arena();
     test_outbuf();
     test_siphash();
     return unit_report("primitives");
