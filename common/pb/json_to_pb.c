@@ -392,10 +392,10 @@ struct val {
 };
 
 /* Whether a singular field leaves out its default: a proto3 field with no
- * presence. Oneof members and `optional` fields are written when given. */
-static bool plain(const ProtobufCFieldDescriptor *fd)
+ * presence (field_info.has_presence). proto2 fields are written when given. */
+static bool plain(const struct field_info *fi)
 {
-    return fd->label == PROTOBUF_C_LABEL_NONE && !(fd->flags & PROTOBUF_C_FIELD_FLAG_ONEOF);
+    return fi->fd->label == PROTOBUF_C_LABEL_NONE && !fi->has_presence;
 }
 
 /* Converts token t (already read; an object is still at d->p) for fi. */
@@ -491,7 +491,7 @@ static int write_value(struct dec *d, const struct field_info *fi, const struct 
     struct val v;
     if (prepare(d, fi, t, &v) != 0)
         return -1;
-    if (how == SINGULAR && plain(fi->fd) && v.is_default)
+    if (how == SINGULAR && plain(fi) && v.is_default)
         return 0;
     return emit(d, fi, &v, how != PACKED_ELEMENT);
 }
@@ -595,8 +595,8 @@ static int read_entry(struct dec *d, const struct field_info *fi, const struct j
         return bad(d, "null is not allowed as a map value");
     if (prepare(d, vi, &t, &vv) != 0)
         return -1;
-    bool with_key = !(plain(ki->fd) && kv.is_default);
-    bool with_value = !(plain(vi->fd) && vv.is_default);
+    bool with_key = !(plain(ki) && kv.is_default);
+    bool with_value = !(plain(vi) && vv.is_default);
     size_t len = 0;
     if (!sizing(d))
         len = (with_key ? val_size(ki->fd, &kv, true) : 0) +
