@@ -16,66 +16,10 @@ struct arena_chunk {
 
 #define ALIGN 16u
 
-static void *pb_alloc(void *ctx, size_t n)
-{
-    struct arena *a = ctx;
-    if (n < CG_ARENA_TRACK_MIN)
-        return arena_alloc(a, n);
-    void *p = NULL;
-    for (unsigned i = 0; i < ARENA_FREE_SIZES; i++) {
-        if (a->freed[i].n == n && a->freed[i].head) {
-            p = a->freed[i].head;
-            a->freed[i].head = *(void **)p;
-            break;
-        }
-    }
-    if (!p && !(p = arena_alloc(a, n)))
-        return NULL;
-    a->tracked[a->tracked_next].p = p;
-    a->tracked[a->tracked_next].n = n;
-    a->tracked_next = (a->tracked_next + 1) % ARENA_TRACKED;
-    return p;
-}
-
-/* Only a block found among the recent large ones is reused; anything else
- * simply waits for the end of the request. */
-static void pb_free(void *ctx, void *p)
-{
-    struct arena *a = ctx;
-    if (!p)
-        return;
-    for (unsigned k = 0; k < ARENA_TRACKED; k++) {
-        unsigned i = (a->tracked_next + ARENA_TRACKED - 1 - k) % ARENA_TRACKED;
-        if (a->tracked[i].p != p)
-            continue;
-        size_t n = a->tracked[i].n;
-        a->tracked[i].p = NULL;
-        for (unsigned s = 0; s < ARENA_FREE_SIZES; s++) {
-            if (a->freed[s].n == n || !a->freed[s].head) {
-                a->freed[s].n = n;
-                *(void **)p = a->freed[s].head;
-                a->freed[s].head = p;
-                return;
-            }
-        }
-        return;
-    }
-}
-
-static void forget_blocks(struct arena *a)
-{
-    memset(a->tracked, 0, sizeof a->tracked);
-    memset(a->freed, 0, sizeof a->freed);
-    a->tracked_next = 0;
-}
-
 void arena_init(struct arena *a, size_t limit)
 {
     memset(a, 0, sizeof *a);
     a->limit = limit;
-    a->pb.alloc = pb_alloc;
-    a->pb.free = pb_free;
-    a->pb.allocator_data = a;
 }
 
 /* Large chunks (a big response's wire bytes) are mapped with every page
@@ -167,7 +111,6 @@ struct arena_mark arena_mark(const struct arena *a)
 
 void arena_release(struct arena *a, struct arena_mark m)
 {
-    forget_blocks(a);
     while (a->head && a->head != m.head) {
         struct arena_chunk *c = a->head;
         a->head = c->prev;
@@ -187,7 +130,6 @@ void arena_release(struct arena *a, struct arena_mark m)
 void arena_reset(struct arena *a)
 {
     struct arena_chunk *keep = NULL;
-    forget_blocks(a);
     for (struct arena_chunk *c = a->head, *prev; c; c = prev) {
         prev = c->prev;
         if (!keep && c->size <= CG_ARENA_RETAIN)
@@ -218,5 +160,4 @@ void arena_free(struct arena *a)
     a->head = NULL;
     a->cur = a->end = NULL;
     a->used = 0;
-    forget_blocks(a);
 }

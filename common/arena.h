@@ -1,5 +1,5 @@
-/* A per-request bump allocator. Everything a request needs (decoded
- * messages, strings, packed bytes) comes from one arena, and one reset or
+/* A per-request bump allocator. Everything a request needs (the
+ * response's bytes, scratch, the request's wire bytes) comes from one arena, and one reset or
  * free releases it all, so no request can leak into the next.
  *
  * Invariants: allocations are 16-byte aligned; memory stays valid until the
@@ -7,22 +7,13 @@
  * limit given to arena_init (allocation then returns NULL). arena_reset keeps
  * up to CG_ARENA_RETAIN bytes of chunks, so a steady stream of ordinary
  * requests does not malloc, and gives the rest back.
- *
- * The protobuf-c view (`pb`) also takes back what protobuf-c frees: while
- * it unpacks a message with many fields, protobuf-c allocates a scratch
- * slab and frees it at the end of that message. Ignoring those frees would
- * cost about 2 KiB per message of a large response, so larger blocks are
- * remembered and freed ones are handed out again for the same size. */
+ */
 #ifndef CUEGW_ARENA_H
 #define CUEGW_ARENA_H
 
 #include <stddef.h>
-#include <protobuf-c/protobuf-c.h>
 
 struct arena_chunk;
-
-#define ARENA_TRACKED 64       /* recent large pb blocks remembered */
-#define ARENA_FREE_SIZES 8     /* distinct sizes of freed blocks kept */
 
 struct arena {
     struct arena_chunk *head;    /* chunk being filled; list to older ones */
@@ -30,10 +21,6 @@ struct arena {
     size_t used;                 /* bytes of all chunks, for the limit */
     size_t limit;                /* 0: no limit */
     size_t peak;                 /* highest `used` seen, for measurements */
-    ProtobufCAllocator pb;       /* protobuf-c view of this arena */
-    struct { void *p; size_t n; } tracked[ARENA_TRACKED];   /* a ring */
-    unsigned tracked_next;
-    struct { size_t n; void *head; } freed[ARENA_FREE_SIZES];
 };
 
 void arena_init(struct arena *a, size_t limit);
@@ -54,8 +41,7 @@ struct arena_mark {
 };
 
 struct arena_mark arena_mark(const struct arena *a);
-/* Everything allocated since m is invalid afterwards; the protobuf-c
- * view's remembered blocks are forgotten. */
+/* Everything allocated since m is invalid afterwards. */
 void arena_release(struct arena *a, struct arena_mark m);
 
 /* Releases every chunk but the first and rewinds it. */

@@ -32,8 +32,6 @@
  * (see arena.c), and unmapped when the request ends. */
 #define CG_ARENA_MAP_MIN (256u * 1024)
 
-/* Blocks protobuf-c allocates at least this large are tracked for reuse. */
-#define CG_ARENA_TRACK_MIN 512u
 
 /* URL_PREFIX length: a mount point, never a whole URL. */
 #define CG_MAX_PREFIX 256
