@@ -1,4 +1,4 @@
-/* Fuzz target: JSON -> protobuf (common/json_to_pb.c), for request bodies.
+/* Fuzz target: JSON -> protobuf (common/pb/json_to_pb.c), for request bodies.
  *
  * Input: one selector byte, then the JSON text. A selector below 0xC0
  * picks one of the request types listed below (selector modulo their

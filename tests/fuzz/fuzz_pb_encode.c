@@ -6,12 +6,14 @@
  *
  * Invariants beyond "no crash, no leak, no UB":
  *  - bytes that do not decode are refused with INTERNAL;
- *  - bytes that protobuf-c's unpacker accepts are accepted, and their
- *    text is the text of protobuf-c's canonical form of them (unpacked
- *    and packed again: split messages merged, last values kept, packed
- *    runs joined), an independent reading of the same merge rules. Two
- *    known differences are left out: protobuf-c cuts strings at U+0000
- *    and drops a proto3 float holding -0.0 when it packs;
+ *  - bytes that protobuf-c's unpacker accepts too give the text of
+ *    protobuf-c's canonical form of them (unpacked and packed again: split
+ *    messages merged, last values kept, packed runs joined), an independent
+ *    reading of the same merge rules. Two known differences are left out:
+ *    protobuf-c cuts strings at U+0000 and drops a proto3 float holding
+ *    -0.0 when it packs. protobuf-c accepts some bytes every other runtime
+ *    refuses (field number 0 written as a padded varint), so a refusal of
+ *    ours is not held against us: the oracle holds refusals to Python's;
  *  - written whole or streamed through a sink in small chunks (as the
  *    gateway streams large answers), the text is the same;
  *  - the text is valid JSON by the independent checker, the decoder
@@ -86,9 +88,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     /* The reference: protobuf-c's canonical form of the same bytes. */
     ProtobufCMessage *msg = protobuf_c_message_unpack(mi->desc, NULL, n, wire);
-    if (msg)
-        FUZZ_CHECK(rc == 0, st.msg);
-    if (msg && !reference_differs(&whole)) {
+    if (msg && rc == 0 && !reference_differs(&whole)) {
         size_t cn = protobuf_c_message_get_packed_size(msg);
         uint8_t *canon = arena_alloc(&arena, cn ? cn : 1);
         FUZZ_SETUP(canon != NULL, "out of memory");
