@@ -7,15 +7,15 @@
  * Invariants beyond "no crash, no leak, no UB":
  *  - bytes that do not decode are refused with INTERNAL;
  *  - bytes that protobuf-c's unpacker accepts too give the text of
- *    protobuf-c's canonical form of them (unpacked and packed again: split
- *    messages merged, last values kept, packed runs joined), an independent
- *    reading of the same merge rules. Two known differences are left out:
+ *    protobuf-c's canonical form of them (unpacked and packed again: last
+ *    values kept, packed runs joined, unknown fields and order as protobuf-c
+ *    keeps them), an independent reading. Two known differences are left out:
  *    protobuf-c cuts strings at U+0000 and drops a proto3 float holding
  *    -0.0 when it packs. protobuf-c also reads some bytes its own way
  *    where every other runtime agrees with us (a field number 0 written as
- *    a padded varint; a bool arriving as a fixed-width or length-delimited
- *    value, which the others keep as an unknown field), so those inputs
- *    are not compared: the oracle holds them to Python's reading;
+ *    a padded varint; a bool arriving as a fixed-width value; a split
+ *    message whose merge loses numbers), so those inputs are not compared:
+ *    the oracle holds them to Python's reading;
  *  - written whole or streamed through a sink in small chunks (as the
  *    gateway streams large answers), the text is the same;
  *  - the text is valid JSON by the independent checker, the decoder
@@ -67,10 +67,23 @@ static bool reference_differs(const struct outbuf *ob)
     return false;
 }
 
-/* Whether a known field anywhere in the message arrives with a wire type
- * that is not its own (protobuf-c reads some of those as values). */
-static bool has_foreign_wire_type(const struct msg_info *mi, const uint8_t *p,
-                                  const uint8_t *end, int depth)
+/* Whether a singular message field occurs again after `after`. */
+static bool occurs_again(const uint8_t *after, const uint8_t *end, uint32_t id)
+{
+    struct pb_field f;
+    while (pb_next_field(&after, end, &f) > 0)
+        if (f.id == id && f.wt == PB_WT_LEN)
+            return true;
+    return false;
+}
+
+/* Whether protobuf-c reads these bytes its own way: a known field arriving
+ * with a wire type not its own (it takes a bool from a fixed64, where the
+ * other runtimes keep an unknown field), or a singular message field given
+ * more than once (its merge forgets the numbers that only the earlier
+ * occurrences set). The oracle checks both shapes against Python. */
+static bool protobuf_c_differs(const struct msg_info *mi, const uint8_t *p, const uint8_t *end,
+                               int depth)
 {
     struct pb_field f;
     while (depth < 200 && pb_next_field(&p, end, &f) > 0) {
@@ -80,8 +93,11 @@ static bool has_foreign_wire_type(const struct msg_info *mi, const uint8_t *p,
         const ProtobufCFieldDescriptor *fd = &mi->desc->fields[i];
         if (!pb_wire_fits(fd, f.wt))
             return true;
-        if (fd->type == PROTOBUF_C_TYPE_MESSAGE &&
-            has_foreign_wire_type(mi->fields[i].sub, f.val, f.val + f.len, depth + 1))
+        if (fd->type != PROTOBUF_C_TYPE_MESSAGE)
+            continue;
+        if (fd->label != PROTOBUF_C_LABEL_REPEATED && occurs_again(p, end, f.id))
+            return true;
+        if (protobuf_c_differs(mi->fields[i].sub, f.val, f.val + f.len, depth + 1))
             return true;
     }
     return false;
@@ -112,7 +128,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* The reference: protobuf-c's canonical form of the same bytes. */
     ProtobufCMessage *msg = protobuf_c_message_unpack(mi->desc, NULL, n, wire);
     if (msg && rc == 0 && !reference_differs(&whole) &&
-        !has_foreign_wire_type(mi, wire, wire + n, 0)) {
+        !protobuf_c_differs(mi, wire, wire + n, 0)) {
         size_t cn = protobuf_c_message_get_packed_size(msg);
         uint8_t *canon = arena_alloc(&arena, cn ? cn : 1);
         FUZZ_SETUP(canon != NULL, "out of memory");

@@ -15,6 +15,20 @@
 #include "unit.h"
 
 static struct arena arena;
+
+/* protobuf-c unpacks what a test inspects into the arena, freed with it. */
+static void *arena_pb_alloc(void *ctx, size_t n)
+{
+    return arena_alloc(ctx, n);
+}
+
+static void arena_pb_free(void *ctx, void *p)
+{
+    (void)ctx;
+    (void)p;
+}
+
+static ProtobufCAllocator arena_pb = {arena_pb_alloc, arena_pb_free, &arena};
 static struct cg_status st;
 
 static uint8_t *wire;
@@ -45,7 +59,7 @@ static ProtobufCMessage *decode(const char *type, const char *json, size_t n)
 {
     if (to_wire(type, json, n) != 0)
         return NULL;
-    ProtobufCMessage *m = protobuf_c_message_unpack(schema_msg_by_name(type)->desc, &arena.pb,
+    ProtobufCMessage *m = protobuf_c_message_unpack(schema_msg_by_name(type)->desc, &arena_pb,
                                                     wire_n, wire);
     CHECK(m != NULL);
     return m;
