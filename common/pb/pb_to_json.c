@@ -5,7 +5,7 @@
 #include "cg_limits.h"
 #include "json_scalar.h"
 #include "json_write.h"
-#include "utf8.h"
+#include "map_order.h"
 #include "wire.h"
 #include "wire_check.h"
 
@@ -341,116 +341,23 @@ static void write_list(struct ctx *x, const struct field_info *fi, const struct 
 
 /* ---- maps ------------------------------------------------------------- */
 
-/* 24 bytes an entry (and 8 of sort order): a map is the one part of a
- * response whose scratch grows with its size, so an entry is kept small.
- * Its bytes are found again from the map's first entry (`base`). */
-struct map_entry {
-    union {
-        const char *s;           /* string keys: the text written */
-        union pb_scalar num;     /* other keys */
-    } key;
-    uint32_t klen;
-    uint32_t at, len;            /* the entry message: base + at, len bytes */
-};
-
-static int read_key(struct ctx *x, const ProtobufCFieldDescriptor *kd, const uint8_t *p,
-                    const uint8_t *end, struct map_entry *e)
-{
-    struct pb_field f, last = {0};
-    bool have = false;
-    while (pb_next_field(&p, end, &f) > 0)
-        if (f.id == kd->id && pb_wire_fits(kd, f.wt)) {
-            last = f;
-            have = true;
-        }
-    e->klen = 0;
-    if (kd->type != PROTOBUF_C_TYPE_STRING) {
-        json_scalar_default(kd, &e->key.num);
-        if (have && pb_scalar_from_bits(kd->type, last.wt, last.bits, &e->key.num) != 0)
-            json_scalar_default(kd, &e->key.num);
-        return 0;
-    }
-    e->key.s = "";
-    if (!have)
-        return 0;
-    const char *k = (const char *)last.val;
-    if (utf8_valid(k, last.len)) {
-        e->key.s = k;
-        e->klen = (uint32_t)last.len;
-        return 0;
-    }
-    /* Bytes that are not UTF-8 are written as U+FFFD, so two different
-     * keys can be written alike: order and deduplicate by the text. */
-    char *fixed = scratch(x, 3 * last.len + 1, "order a map");
-    if (!fixed)
-        return -1;
-    e->klen = (uint32_t)utf8_repair(fixed, k, last.len);
-    e->key.s = fixed;
-    return 0;
-}
-
-static int key_cmp(const ProtobufCFieldDescriptor *kd, const struct map_entry *a,
-                   const struct map_entry *b)
-{
-    switch (kd->type) {
-    case PROTOBUF_C_TYPE_STRING: {
-        int c = memcmp(a->key.s, b->key.s, a->klen < b->klen ? a->klen : b->klen);
-        return c ? c : (a->klen > b->klen) - (a->klen < b->klen);
-    }
-    case PROTOBUF_C_TYPE_BOOL:
-        return (a->key.num.b > b->key.num.b) - (a->key.num.b < b->key.num.b);
-    case PROTOBUF_C_TYPE_INT64: case PROTOBUF_C_TYPE_SINT64: case PROTOBUF_C_TYPE_SFIXED64:
-        return (a->key.num.i64 > b->key.num.i64) - (a->key.num.i64 < b->key.num.i64);
-    case PROTOBUF_C_TYPE_UINT64: case PROTOBUF_C_TYPE_FIXED64:
-        return (a->key.num.u64 > b->key.num.u64) - (a->key.num.u64 < b->key.num.u64);
-    case PROTOBUF_C_TYPE_UINT32: case PROTOBUF_C_TYPE_FIXED32:
-        return (a->key.num.u32 > b->key.num.u32) - (a->key.num.u32 < b->key.num.u32);
-    default:
-        return (a->key.num.i32 > b->key.num.i32) - (a->key.num.i32 < b->key.num.i32);
-    }
-}
-
-/* Orders entry indexes by key, equal keys in wire order, so the last of
- * equal keys can win: a bottom-up merge sort, stable and n log n. */
-static void sort_entries(const ProtobufCFieldDescriptor *kd, const struct map_entry *e,
-                         uint32_t *idx, uint32_t *tmp, size_t n)
-{
-    uint32_t *from = idx, *to = tmp;
-    for (size_t width = 1; width < n; width *= 2) {
-        for (size_t lo = 0; lo < n; lo += 2 * width) {
-            size_t mid = lo + width < n ? lo + width : n;
-            size_t hi = lo + 2 * width < n ? lo + 2 * width : n;
-            size_t i = lo, j = mid, k = lo;
-            while (i < mid && j < hi)
-                to[k++] = key_cmp(kd, &e[from[i]], &e[from[j]]) <= 0 ? from[i++] : from[j++];
-            while (i < mid)
-                to[k++] = from[i++];
-            while (j < hi)
-                to[k++] = from[j++];
-        }
-        uint32_t *t = from;
-        from = to;
-        to = t;
-    }
-    if (from != idx)
-        memcpy(idx, from, n * sizeof *idx);
-}
-
-static void write_entry(struct ctx *x, const struct msg_info *emi, const struct map_entry *e,
-                        const uint8_t *base, int depth)
+static void write_entry(struct ctx *x, const struct msg_info *emi, const uint8_t *at,
+                        const uint8_t *end, int depth)
 {
     const ProtobufCFieldDescriptor *kd = &emi->desc->fields[0];
     const struct field_info *vi = &emi->fields[1];
+    struct map_key k;
+    const uint8_t *p, *pe;
+    map_entry_at(kd, at, end, &k, &p, &pe);
     if (kd->type == PROTOBUF_C_TYPE_STRING)
-        json_write_string(x->ob, e->key.s, e->klen);
+        json_write_string(x->ob, (const char *)k.s, k.n);
     else
-        json_scalar_write_key(x->ob, kd, &e->key.num);
+        json_scalar_write_key(x->ob, kd, &k.num);
     outbuf_putc(x->ob, ':');
-    const uint8_t *p = base + e->at, *end = p + e->len;
-    struct view ev = {p, end, 0};
+    struct view ev = {p, pe, 0};
     struct seen vs = {0};
     struct pb_field f;
-    while (pb_next_field(&p, end, &f) > 0)
+    while (pb_next_field(&p, pe, &f) > 0)
         if (f.id == vi->fd->id && pb_wire_fits(vi->fd, f.wt)) {
             if (!vs.count++)
                 vs.first = f.start;
@@ -460,6 +367,16 @@ static void write_entry(struct ctx *x, const struct msg_info *emi, const struct 
     /* A value missing from the wire is its type's default: for a message,
      * the empty message, never null. */
     write_singular(x, vi, &ev, &vs, NULL, true, depth + 1);
+}
+
+static bool same_key(const ProtobufCFieldDescriptor *kd, const uint8_t *a, const uint8_t *b,
+                     const uint8_t *end)
+{
+    struct map_key ka, kb;
+    const uint8_t *e, *ee;
+    map_entry_at(kd, a, end, &ka, &e, &ee);
+    map_entry_at(kd, b, end, &kb, &e, &ee);
+    return map_key_cmp(kd, &ka, &kb) == 0;
 }
 
 static void write_map(struct ctx *x, const struct field_info *fi, const struct view *v,
@@ -481,42 +398,30 @@ static void write_map(struct ctx *x, const struct field_info *fi, const struct v
         outbuf_puts_lit(x->ob, "{}");
         return;
     }
+    /* Every entry lies in the view's bytes [r.p, r.end), a merged view's
+     * pieces included, at 32-bit offsets (responses are far below 4 GiB). */
     struct arena_mark m = arena_mark(x->a);
-    /* One block: two would leave the arena's next chunk size to chance. */
-    struct map_entry *e = n <= UINT32_MAX ? scratch(x, n * (sizeof *e + 2 * sizeof(uint32_t)),
-                                                    "order a map") : NULL;
-    uint32_t *idx = e ? (uint32_t *)(e + n) : NULL;
-    if (!e && !x->failed)
-        fail(x, CG_RESOURCE_EXHAUSTED, "a map of the response has too many entries");
-    const uint8_t *base = NULL;
-    size_t k = 0;
-    if (idx) {
+    uint32_t *offs = n <= UINT32_MAX ? scratch(x, n * sizeof *offs, "order a map") : NULL;
+    if (offs) {
+        size_t k = 0;
         cursor_init(&c, &r);
-        while (k < n && cursor_next(&c, &f)) {
-            if (f.id != id || f.wt != PB_WT_LEN)
-                continue;
-            if (!base)
-                base = f.val;      /* entries come in address order */
-            e[k].at = (uint32_t)(f.val - base);
-            e[k].len = (uint32_t)f.len;
-            idx[k] = (uint32_t)k;
-            if (read_key(x, kd, f.val, f.val + f.len, &e[k++]) != 0)
-                break;
-        }
-    }
-    if (!x->failed) {
-        sort_entries(kd, e, idx, idx + n, n);
+        while (k < n && cursor_next(&c, &f))
+            if (f.id == id && f.wt == PB_WT_LEN)
+                offs[k++] = (uint32_t)(f.start - r.p);
+        map_order(kd, r.p, r.end, offs, n);
         outbuf_putc(x->ob, '{');
         bool first = true;
         for (size_t i = 0; i < n && !x->failed && !x->ob->failed; i++) {
-            if (i + 1 < n && key_cmp(kd, &e[idx[i]], &e[idx[i + 1]]) == 0)
+            if (i + 1 < n && same_key(kd, r.p + offs[i], r.p + offs[i + 1], r.end))
                 continue;            /* a later entry has this key */
             if (!first)
                 outbuf_putc(x->ob, ',');
             first = false;
-            write_entry(x, emi, &e[idx[i]], base, depth + 1);
+            write_entry(x, emi, r.p + offs[i], r.end, depth + 1);
         }
         outbuf_putc(x->ob, '}');
+    } else if (!x->failed) {
+        fail(x, CG_RESOURCE_EXHAUSTED, "a map of the response has too many entries");
     }
     arena_release(x->a, m);
 }
