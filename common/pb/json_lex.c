@@ -78,6 +78,12 @@ static size_t check_escape(const char *p, const char *end, size_t *len, enum jle
     return 12;
 }
 
+/* 1 for the bytes a string may hold as they are: printable ASCII but the
+ * quote and the backslash. */
+static const unsigned char plain_char[256] = {
+    [0x20 ... 0x21] = 1, [0x23 ... 0x5B] = 1, [0x5D ... 0x7F] = 1,
+};
+
 enum jlex_err jlex_string(const char **pp, const char *end, struct jstr *s)
 {
     const char *open = *pp, *p = open + 1;
@@ -85,6 +91,11 @@ enum jlex_err jlex_string(const char **pp, const char *end, struct jstr *s)
     bool escaped = false;
     enum jlex_err err = JLEX_OK;
     for (;;) {
+        /* Most of a string is printable ASCII, taken in one run. */
+        const char *run = p;
+        while (p < end && plain_char[(unsigned char)*p])
+            p++;
+        len += (size_t)(p - run);
         if (p >= end) {
             *pp = p;
             return JLEX_UNTERMINATED;

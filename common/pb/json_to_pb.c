@@ -683,12 +683,32 @@ struct members {
     const struct msg_info *mi;
     unsigned char *given, *set;
     struct jkeys unknown;
+    unsigned next;             /* the field after the last one named */
 };
+
+/* The field a key names. Keys mostly come in schema order (this gateway's
+ * own answers sent back, CueWeb's requests), so the field after the last
+ * one is tried before the search. */
+static const struct field_info *member_field(struct members *m, const char *text, size_t n)
+{
+    const struct msg_info *mi = m->mi;
+    const struct field_info *fi = NULL;
+    if (m->next < mi->desc->n_fields) {
+        const struct field_info *g = &mi->fields[m->next];
+        if (g->key_len - 3 == n && memcmp(g->json_name, text, n) == 0)
+            fi = g;
+    }
+    if (!fi)
+        fi = schema_field_by_name(mi, text, n);
+    if (fi)
+        m->next = (unsigned)(fi - mi->fields) + 1;
+    return fi;
+}
 
 static int member_item(struct dec *d, void *ctx, const struct jstr *k, const char *text)
 {
     struct members *m = ctx;
-    const struct field_info *fi = schema_field_by_name(m->mi, text, k->len);
+    const struct field_info *fi = member_field(m, text, k->len);
     if (!fi) {
         /* Unknown fields are ignored, but must still be valid JSON. */
         return check_key(d, &m->unknown, k, text) != 0 || skip_value(d) != 0 ? -1 : 0;
