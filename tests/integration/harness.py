@@ -139,9 +139,10 @@ def need(tool):
 class Standin:
     """The stand-in Cuebot (tests/cuebot/standin.py) as a child process."""
 
-    def __init__(self, schema, grpc_port=0, log_dir=None):
+    def __init__(self, schema, grpc_port=0, log_dir=None, tls_args=()):
         self.schema = schema
         self.grpc_port = grpc_port
+        self.tls_args = list(tls_args)      # standin.py's --tls-* options
         self.control_port = None
         self.proc = None
         self.log_dir = log_dir or tempfile.mkdtemp(prefix="cuegw-standin-")
@@ -154,7 +155,7 @@ class Standin:
         log = open(os.path.join(self.log_dir, "standin.log"), "ab")
         self.proc = subprocess.Popen(
             [PYTHON, STANDIN, "--schema", self.schema, "--grpc-port", str(self.grpc_port),
-             "--ports-file", ports_file],
+             "--ports-file", ports_file] + self.tls_args,
             stdout=log, stderr=subprocess.STDOUT)
         log.close()
         end = time.monotonic() + timeout
