@@ -353,6 +353,10 @@ def test_cors(c, env):
             and r.header("vary") == "Origin", "actual request carries CORS headers", r.headers)
     r = env.post("/show.ShowInterface/GetShows")
     c.check(r.header("access-control-allow-origin") is None, "no Origin, no CORS headers", r.headers)
+    # That answer would have carried them for an Origin: a cache must not
+    # hand it to a page.
+    c.check("Origin" in [v.strip() for v in (r.header("vary") or "").split(",")],
+            "no Origin: the answer still says Vary: Origin", r.headers)
 
 
 def test_prefix_and_origins(c, env):
@@ -375,6 +379,13 @@ def test_prefix_and_origins(c, env):
                 {"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
     c.check(r.header("access-control-allow-origin") is None, "a disallowed preflight gets no CORS headers",
             r.headers)
+    c.check("Origin" in [v.strip() for v in (r.header("vary") or "").split(",")],
+            "a disallowed preflight says Vary: Origin", r.headers)
+    r = env.post("/cue/show.ShowInterface/GetShows", server=srv)
+    c.check(r.status == 200 and r.header("access-control-allow-origin") is None
+            and r.header("vary") == "Origin, Sec-Fetch-Site",
+            "with an origin list, an answer to no Origin says Vary: Origin, Sec-Fetch-Site",
+            (r.status, r.headers))
     srv.stop()
 
 
