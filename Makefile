@@ -183,6 +183,8 @@ bench-memory: $(MEM_BIN) $(BENCH_BIN)
 # exactly which Cuebot wire facts this build speaks.
 # The web server configurations go to share/cuegw as examples to copy:
 # a site's own /etc is the operator's to edit, never ours to overwrite.
+# The systemd unit is the one file among them that names where cuegw is
+# installed: its paths follow PREFIX (never DESTDIR, a staging root).
 install: all $(BUILD)/openapi.json
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/cuegw/proto $(DESTDIR)$(PREFIX)/share/doc/cuegw
 	install -d $(DESTDIR)$(PREFIX)/share/cuegw/lighttpd $(DESTDIR)$(PREFIX)/share/cuegw/apache $(DESTDIR)$(PREFIX)/share/cuegw/conf
@@ -191,7 +193,12 @@ install: all $(BUILD)/openapi.json
 	install -m 644 $(BUILD)/openapi.json $(DESTDIR)$(PREFIX)/share/cuegw/
 	install -m 644 lighttpd/*.conf $(DESTDIR)$(PREFIX)/share/cuegw/lighttpd/
 	install -m 644 apache/*.conf $(DESTDIR)$(PREFIX)/share/cuegw/apache/
-	install -m 644 conf/*.conf conf/cuegw.env conf/cuegw.service $(DESTDIR)$(PREFIX)/share/cuegw/conf/
+	install -m 644 conf/*.conf conf/cuegw.env $(DESTDIR)$(PREFIX)/share/cuegw/conf/
+	sed -e 's|^ExecStart=/usr/local/|ExecStart=$(PREFIX)/|' \
+	    -e 's|^Documentation=file:/usr/local/|Documentation=file:$(PREFIX)/|' \
+	    conf/cuegw.service > $(DESTDIR)$(PREFIX)/share/cuegw/conf/cuegw.service.tmp
+	chmod 644 $(DESTDIR)$(PREFIX)/share/cuegw/conf/cuegw.service.tmp
+	mv $(DESTDIR)$(PREFIX)/share/cuegw/conf/cuegw.service.tmp $(DESTDIR)$(PREFIX)/share/cuegw/conf/cuegw.service
 	install -m 755 conf/spawn-fcgi.sh $(DESTDIR)$(PREFIX)/share/cuegw/conf/
 	install -m 644 README.md $(DESTDIR)$(PREFIX)/share/doc/cuegw/
 	install -d $(DESTDIR)$(PREFIX)/share/man/man8

@@ -66,6 +66,29 @@ static int starts_with(grpc_slice s, const char *prefix, size_t len)
     return GRPC_SLICE_LENGTH(s) >= len && memcmp(GRPC_SLICE_START_PTR(s), prefix, len) == 0;
 }
 
+static int slice_has(grpc_slice s, const char *needle)
+{
+    size_t n = strlen(needle);
+    return memmem(GRPC_SLICE_START_PTR(s), GRPC_SLICE_LENGTH(s), needle, n) != NULL;
+}
+
+/* A Cuebot that requires client certificates ends the connection of a
+ * client that sent none, during the TLS handshake or (TLS 1.3, where the
+ * client's side of the handshake is over first) just after it. gRPC then
+ * reports only "Socket closed", a failed handshake or a TLS alert, which
+ * does not name the missing certificate; a connection that was never made
+ * (refused, no route, no such host) says so in other words and gets no
+ * hint. */
+static int looks_like_tls_refusal(grpc_slice details)
+{
+    static const char *const signs[] = {"Socket closed", "andshake", "certificate",
+                                        "Connection reset", "alert"};
+    for (size_t i = 0; i < sizeof signs / sizeof *signs; i++)
+        if (slice_has(details, signs[i]))
+            return 1;
+    return 0;
+}
+
 /* Runs one call on channel ch and fills *at. The request slice is only
  * referenced, so a failed attempt leaves it for the next. */
 static void attempt_call(grpc_channel *ch, grpc_completion_queue *cq, grpc_slice method,
@@ -182,16 +205,24 @@ static int finish(struct cuebot *cb, const struct attempt *at, int all_unavailab
         code = CG_UNKNOWN;
     st->code = code;
     st->http = 0;
-    if (GRPC_SLICE_LENGTH(at->details) == 0) {
-        cg_fail(st, code, "Cuebot call failed: %s", cg_code_name(code));
-    } else if (all_unavailable && cb->n > 1) {
-        char prefix[64];
-        snprintf(prefix, sizeof prefix, "all %u Cuebot endpoints are unavailable; ", cb->n);
+    int channel_failed = code == CG_UNAVAILABLE && !at->from_peer;
+    /* The hint comes first: gRPC's own words may fill the rest. */
+    const char *hint = channel_failed && cb->tls_without_cert &&
+                               looks_like_tls_refusal(at->details)
+                           ? "the TLS connection failed: if Cuebot requires a client "
+                             "certificate (mutual TLS), set CUEBOT_TLS_CERT and "
+                             "CUEBOT_TLS_KEY; "
+                           : "";
+    char prefix[64 + 160];
+    if (all_unavailable && cb->n > 1)
+        snprintf(prefix, sizeof prefix, "all %u Cuebot endpoints are unavailable; %s", cb->n, hint);
+    else
+        snprintf(prefix, sizeof prefix, "%s", hint);
+    if (GRPC_SLICE_LENGTH(at->details) == 0)
+        cg_fail(st, code, "%sCuebot call failed: %s", prefix, cg_code_name(code));
+    else
         copy_message(st, prefix, at->details);
-    } else {
-        copy_message(st, "", at->details);
-    }
-    st->msg_internal = code == CG_UNAVAILABLE && !at->from_peer;
+    st->msg_internal = channel_failed;
     return -1;
 }
 

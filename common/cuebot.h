@@ -74,7 +74,10 @@ struct cuebot *cuebot_open(const struct cuebot_settings *s, struct cg_status *st
  *    mistaken for a client rate limit (429).
  * When the channel itself failed (UNAVAILABLE that Cuebot did not send: a
  * refused connection, a failed lookup), st->msg_internal is set: gRPC's
- * message names addresses and socket errors, for the log only. */
+ * message names addresses and socket errors, for the log only. With TLS
+ * and no client certificate, a connection closed in or right after the
+ * handshake gets a first clause suggesting CUEBOT_TLS_CERT and
+ * CUEBOT_TLS_KEY: that is how a Cuebot requiring mutual TLS refuses. */
 int cuebot_call(struct cuebot *cb, const char *method_path,
                 const uint8_t *req, size_t req_len, int64_t timeout_ms,
                 const char *request_id, struct arena *a,

@@ -475,6 +475,7 @@ struct cuebot *cuebot_open(const struct cuebot_settings *s, struct cg_status *st
         release(cb, 0);
         return NULL;
     }
+    cb->tls_without_cert = tls && !pem.cert;
 
     setenv(BACKUP_POLL_ENV, BACKUP_POLL_MS, 0);
     gpr_set_log_function(grpc_log_line);

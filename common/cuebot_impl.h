@@ -22,6 +22,7 @@ struct cuebot {
     unsigned n;                          /* endpoints, 1..CUEBOT_MAX_ENDPOINTS */
     atomic_uint current;                 /* where the next call starts */
     size_t max_send, max_recv;           /* effective caps (clamped to INT_MAX) */
+    int tls_without_cert;                /* TLS to Cuebot, no client certificate set */
     grpc_channel *ch[CUEBOT_MAX_ENDPOINTS];
     char *target[CUEBOT_MAX_ENDPOINTS];  /* "host:port", for messages */
     pthread_mutex_t mu;                  /* guards idle */

@@ -77,13 +77,20 @@ static int send_head(struct cg_exchange *x, int http, long long content_length,
     if (content_length >= 0)
         n += snprintf(h + n, sizeof h - (size_t)n, "Content-Length: %lld\r\n", content_length);
     n += snprintf(h + n, sizeof h - (size_t)n, "X-Request-Id: %s\r\n", x->rid);
+    /* Every answer depends on Origin: an allowed one gets
+     * Access-Control-Allow-Origin, a request without one gets none, and one
+     * not allowed may be refused. A cache must not hand an answer made for
+     * one origin (or for none) to another, so Vary is on every answer, not
+     * only those that carry CORS headers. The cross-site check also reads
+     * Sec-Fetch-Site, except for an origin the list allows outright (named,
+     * or under the wildcard in a token mode). */
+    int sec_fetch_matters = !x->allow_origin ||
+                            (x->g->cfg->auth.remote_user && !strcmp(x->allow_origin, "*"));
     if (x->allow_origin)
-        n += snprintf(h + n, sizeof h - (size_t)n,
-                      "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n", x->allow_origin);
-    else if (param(x, "HTTP_ORIGIN") || param(x, "HTTP_SEC_FETCH_SITE"))
-        /* The answer still depends on them (a cross-site refusal): a cache
-         * must not hand it to another origin, nor another's to this one. */
-        n += snprintf(h + n, sizeof h - (size_t)n, "Vary: Origin, Sec-Fetch-Site\r\n");
+        n += snprintf(h + n, sizeof h - (size_t)n, "Access-Control-Allow-Origin: %s\r\n",
+                      x->allow_origin);
+    n += snprintf(h + n, sizeof h - (size_t)n, "Vary: Origin%s\r\n",
+                  sec_fetch_matters ? ", Sec-Fetch-Site" : "");
     if (extra)
         n += snprintf(h + n, sizeof h - (size_t)n, "%s", extra);
     n += snprintf(h + n, sizeof h - (size_t)n, "\r\n");

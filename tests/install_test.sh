@@ -17,9 +17,21 @@ check test -x "$dest/opt/cuegw-test/bin/cuegw"
 check "$dest/opt/cuegw-test/bin/cuegw" --version
 for f in lighttpd/cuegw.conf lighttpd/cuegw-basic-auth.conf apache/cuegw-fcgid.conf \
          apache/cuegw-proxy-fcgi.conf conf/nginx-cuegw.conf conf/nginx-cuegw-basic-auth.conf \
-         conf/cuegw.env conf/cuegw.service; do
+         conf/cuegw.env; do
     check cmp -s "$top/$f" "$dest/opt/cuegw-test/share/cuegw/$f"
 done
+# The systemd unit runs the cuegw of this PREFIX (not /usr/local's, nor one
+# under DESTDIR) and points at this PREFIX's README; the rest is as shipped.
+unit="$dest/opt/cuegw-test/share/cuegw/conf/cuegw.service"
+exec_path=$(sed -n 's/^ExecStart=\([^ ]*\).*/\1/p' "$unit")
+check test "$exec_path" = /opt/cuegw-test/bin/cuegw
+check test -x "$dest$exec_path"
+doc_path=$(sed -n 's/^Documentation=file://p' "$unit")
+check test "$doc_path" = /opt/cuegw-test/share/doc/cuegw/README.md
+check test -f "$dest$doc_path"
+check test -z "$(grep -v '^#' "$unit" | grep -n '/usr/local')"
+check sh -c 'sed "s|/opt/cuegw-test/|/usr/local/|" "$1" | cmp -s - "$2"' _ "$unit" "$top/conf/cuegw.service"
+check test "$(stat -c %a "$unit")" = 644
 check test -x "$dest/opt/cuegw-test/share/cuegw/conf/spawn-fcgi.sh"
 # The manual page, installed where man(1) looks, renders without a warning.
 man8="$dest/opt/cuegw-test/share/man/man8/cuegw.8"

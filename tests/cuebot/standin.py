@@ -11,6 +11,10 @@ Usage:
   /usr/bin/python3 tests/cuebot/standin.py --schema build/gen/schema.pb
       [--grpc-port N] [--control-port N] [--host 127.0.0.1]
       [--ports-file F] [--workers K]
+      [--tls-cert PEM --tls-key PEM [--tls-client-ca PEM]]
+
+With --tls-cert, gRPC is served over TLS; with --tls-client-ca too, only to
+clients that present a certificate signed by that CA (mutual TLS).
 
 Port 0 (the default) picks a free port. Once both servers listen, the ports
 are written to --ports-file as {"grpc": P, "control": P} (atomically) and one
@@ -351,6 +355,16 @@ def write_ports(path, ports):
     os.replace(tmp, path)
 
 
+def server_credentials(args):
+    def read(path):
+        with open(path, 'rb') as f:
+            return f.read()
+    client_ca = read(args.tls_client_ca) if args.tls_client_ca else None
+    return grpc.ssl_server_credentials([(read(args.tls_key), read(args.tls_cert))],
+                                       root_certificates=client_ca,
+                                       require_client_auth=client_ca is not None)
+
+
 def main():
     ap = argparse.ArgumentParser(description='Stand-in Cuebot for cuegw tests.')
     ap.add_argument('--schema', required=True, help='compiled FileDescriptorSet')
@@ -359,6 +373,10 @@ def main():
     ap.add_argument('--host', default='127.0.0.1')
     ap.add_argument('--ports-file')
     ap.add_argument('--workers', type=int, default=16)
+    ap.add_argument('--tls-cert', help='serve gRPC over TLS with this certificate (PEM)')
+    ap.add_argument('--tls-key', help='the private key of --tls-cert (PEM)')
+    ap.add_argument('--tls-client-ca', help='require a client certificate signed by this CA '
+                    '(mutual TLS, as a Cuebot set up for it does)')
     args = ap.parse_args()
 
     cls, methods = load_schema(args.schema)
@@ -384,7 +402,11 @@ def main():
             ('grpc.so_reuseport', 0),
         ])
     try:
-        grpc_port = server.add_insecure_port(host_port(args.host, args.grpc_port))
+        if args.tls_cert:
+            grpc_port = server.add_secure_port(host_port(args.host, args.grpc_port),
+                                               server_credentials(args))
+        else:
+            grpc_port = server.add_insecure_port(host_port(args.host, args.grpc_port))
     except RuntimeError:
         grpc_port = 0
     if grpc_port == 0:

@@ -8,6 +8,7 @@ Everything a test starts is stopped by stop_all(), also when a test fails.
 import http.client
 import json
 import os
+import pwd
 import re
 import shutil
 import signal
@@ -139,9 +140,10 @@ def need(tool):
 class Standin:
     """The stand-in Cuebot (tests/cuebot/standin.py) as a child process."""
 
-    def __init__(self, schema, grpc_port=0, log_dir=None):
+    def __init__(self, schema, grpc_port=0, log_dir=None, tls_args=()):
         self.schema = schema
         self.grpc_port = grpc_port
+        self.tls_args = list(tls_args)      # standin.py's --tls-* options
         self.control_port = None
         self.proc = None
         self.log_dir = log_dir or tempfile.mkdtemp(prefix="cuegw-standin-")
@@ -154,7 +156,7 @@ class Standin:
         log = open(os.path.join(self.log_dir, "standin.log"), "ab")
         self.proc = subprocess.Popen(
             [PYTHON, STANDIN, "--schema", self.schema, "--grpc-port", str(self.grpc_port),
-             "--ports-file", ports_file],
+             "--ports-file", ports_file] + self.tls_args,
             stdout=log, stderr=subprocess.STDOUT)
         log.close()
         end = time.monotonic() + timeout
@@ -246,6 +248,30 @@ def write_htpasswd(path, users):
     os.replace(tmp, path)
 
 
+def lighttpd_user():
+    """Who lighttpd/lighttpd.conf makes lighttpd and its cuegw processes
+    when started as root: CUEGW_USER, else the file's default www-data
+    (None when not root: then nobody is switched to)."""
+    if os.geteuid() != 0:
+        return None
+    return pwd.getpwnam(os.environ.get("CUEGW_USER") or "www-data")
+
+
+def can_run_as(pw, path):
+    """Whether user pw may run the program at path (every directory on the
+    way searchable, the file executable), asked of a child that became pw."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setgroups([])
+            os.setgid(pw.pw_gid)
+            os.setuid(pw.pw_uid)
+            os._exit(0 if os.access(path, os.X_OK) else 1)
+        except BaseException:
+            os._exit(2)
+    return os.waitpid(pid, 0)[1] == 0
+
+
 def lighttpd_quote(v):
     return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -271,6 +297,20 @@ class Lighttpd:
         self.port = port or free_port()
         self.host = host
         self.run_dir = run_dir or tempfile.mkdtemp(prefix="cuegw-lighttpd-")
+        # Started as root, lighttpd becomes this user before it spawns cuegw:
+        # the run directory (socket, counters, logs) is that user's, as the
+        # shipped file asks of a site.
+        self.user = lighttpd_user()
+        if self.user:
+            os.chown(self.run_dir, self.user.pw_uid, self.user.pw_gid)
+            os.chmod(self.run_dir, 0o700)
+            if not can_run_as(self.user, self.cuegw_bin):
+                # A build tree the user cannot enter (a home of mode 700):
+                # a copy it may run.
+                copy = os.path.join(self.run_dir, "cuegw")
+                shutil.copy(self.cuegw_bin, copy)
+                os.chmod(copy, 0o755)
+                self.cuegw_bin = copy
         self.proc = None
         self.secrets = os.path.join(self.run_dir, "cuegw-secrets.conf")
         self.set_params({k: v for k, v in self.settings.items() if k in SECRET_NAMES})
@@ -288,6 +328,9 @@ class Lighttpd:
             lines.append("    %s => %s," % (lighttpd_quote(k), lighttpd_quote(params.get(k, ""))))
         lines.append(")")
         write_private(self.secrets, "\n".join(lines) + "\n")
+        if self.user:
+            # A graceful restart reads it again after the switch.
+            os.chown(self.secrets, self.user.pw_uid, self.user.pw_gid)
 
     def reload(self, timeout=10.0):
         """lighttpd's graceful restart: it finishes what is in flight and
@@ -311,6 +354,9 @@ class Lighttpd:
         })
         if self.htpasswd:
             env["CUEGW_HTPASSWD"] = self.htpasswd
+        for k in ("CUEGW_USER", "CUEGW_GROUP"):      # a run's own choice of user
+            if os.environ.get(k):
+                env[k] = os.environ[k]
         for k, v in self.settings.items():
             if k not in SECRET_NAMES:
                 env[k] = str(v)

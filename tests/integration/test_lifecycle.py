@@ -153,6 +153,58 @@ def run_check_config(c, args, standin):
     c.check(r.returncode == 0 and re.match(r"^cuegw \d+\.\d+\.\d+", r.stdout), "--version", r.stdout)
 
 
+def make_pki(d):
+    """A CA, a server certificate for 127.0.0.1 and a client certificate,
+    both signed by it (openssl); returns their paths by name."""
+    def ossl(*a):
+        subprocess.run(["openssl"] + list(a), check=True, capture_output=True, timeout=60)
+    p = {n: os.path.join(d, n + ".pem") for n in ("ca", "ca-key", "server", "server-key", "client", "client-key")}
+    ossl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=test ca",
+         "-keyout", p["ca-key"], "-out", p["ca"])
+    for who, ext in (("server", "subjectAltName=IP:127.0.0.1,DNS:localhost"), ("client", "extendedKeyUsage=clientAuth")):
+        csr = os.path.join(d, who + ".csr")
+        extfile = os.path.join(d, who + ".ext")
+        with open(extfile, "w") as f:
+            f.write(ext + "\n")
+        ossl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=" + who, "-keyout", p[who + "-key"], "-out", csr)
+        ossl("x509", "-req", "-in", csr, "-CA", p["ca"], "-CAkey", p["ca-key"], "-CAcreateserial",
+             "-days", "2", "-extfile", extfile, "-out", p[who])
+    return p
+
+
+def run_check_config_mtls(c, args):
+    """A Cuebot that requires client certificates, reached with only
+    CUEBOT_TLS_CA: gRPC reports the closed connection ("Socket closed"),
+    which says nothing of the missing certificate; cuegw's message must."""
+    d = tempfile.mkdtemp(prefix="cuegw-mtls-")
+    pki = make_pki(d)
+    tls = ["--tls-cert", pki["server"], "--tls-key", pki["server-key"]]
+    mtls = harness.Standin(args.schema, tls_args=tls + ["--tls-client-ca", pki["ca"]]).start()
+    plain_tls = harness.Standin(args.schema, tls_args=tls).start()
+    try:
+        env = base_env(CUEBOT_ENDPOINT=mtls.endpoint, JWT_SECRET=SECRET, CUEBOT_TLS_CA=pki["ca"])
+        rc, out, err, _ = check_config(args, dict(env, CUEBOT_TLS_CERT=pki["client"],
+                                                  CUEBOT_TLS_KEY=pki["client-key"]))
+        c.check(rc == 0 and "mutual TLS" in out and "Cuebot answered" in out,
+                "--check-config: mutual TLS with the client certificate reaches Cuebot", (rc, out, err))
+        rc, out, err, _ = check_config(args, env)
+        c.check(rc == 1 and "UNAVAILABLE" in err and "client certificate" in err
+                and "CUEBOT_TLS_CERT" in err and "CUEBOT_TLS_KEY" in err,
+                "--check-config: mutual TLS without a client certificate says one may be missing "
+                "and names CUEBOT_TLS_CERT/KEY", (rc, err))
+        rc, out, err, _ = check_config(args, dict(env, CUEBOT_ENDPOINT=plain_tls.endpoint))
+        c.check(rc == 0 and "Cuebot answered" in out and "client certificate" not in out + err,
+                "--check-config: TLS without client certificates works with CUEBOT_TLS_CA alone", (rc, out, err))
+        dead = "127.0.0.1:%d" % harness.free_port()
+        rc, out, err, _ = check_config(args, dict(env, CUEBOT_ENDPOINT=dead))
+        c.check(rc == 1 and "UNAVAILABLE" in err and "client certificate" not in err,
+                "--check-config: a refused connection is not blamed on the client certificate", (rc, err))
+    finally:
+        mtls.stop()
+        plain_tls.stop()
+        shutil.rmtree(d)
+
+
 def settings_read_by_config():
     """Every setting config.c reads: the names it looks up."""
     with open(os.path.join(TOP, "common", "config.c")) as f:
@@ -433,6 +485,7 @@ def run(c, args):
     standin = harness.Standin(args.schema).start()
     for part in (lambda: run_docs(c, args),
                  lambda: run_check_config(c, args, standin),
+                 lambda: run_check_config_mtls(c, args),
                  lambda: run_access_log(c, args, standin),
                  lambda: run_signals_lighttpd(c, args, standin),
                  lambda: run_signals_pool(c, args, standin),

@@ -13,6 +13,7 @@ Prints one line per failed check and "integration-lighttpd: N passed, N failed".
 
 import json
 import os
+import re
 import sys
 import time
 
@@ -353,6 +354,61 @@ def test_cors(c, env):
             and r.header("vary") == "Origin", "actual request carries CORS headers", r.headers)
     r = env.post("/show.ShowInterface/GetShows")
     c.check(r.header("access-control-allow-origin") is None, "no Origin, no CORS headers", r.headers)
+    # That answer would have carried them for an Origin: a cache must not
+    # hand it to a page.
+    c.check("Origin" in [v.strip() for v in (r.header("vary") or "").split(",")],
+            "no Origin: the answer still says Vary: Origin", r.headers)
+
+
+def uid_of(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            return int(re.search(r"^Uid:\s+(\d+)", f.read(), re.M).group(1))
+    except (OSError, AttributeError):
+        return None
+
+
+def test_privileges_and_access_log(c, env):
+    """The shipped lighttpd.conf writes an access log and, started as root,
+    runs lighttpd and every cuegw process as an unprivileged user."""
+    srv = env.main
+    rid = "access-log-%d" % os.getpid()
+    r = env.post("/show.ShowInterface/GetShows", headers={"X-Request-Id": rid})
+    c.check(r.status == 200, "a call to look for in the access log", r.status)
+    # A token in the query string (never read: 401) must not be logged.
+    leak = rid + "-query"
+    r = request(srv.port, "GET", "/show.ShowInterface/GetShows?access_token=" + env.token, None,
+                {"X-Request-Id": leak})
+    c.check(r.status == 401, "a token in the query string -> 401", r.status)
+    log = os.path.join(srv.run_dir, "access.log")
+
+    def line():
+        try:
+            with open(log, errors="replace") as f:
+                return [x for x in f.read().splitlines() if rid in x]
+        except OSError:
+            return None
+    lines = harness.wait_until(lambda: (lambda ls: ls if ls and len(ls) == 2 else None)(line()), 10)
+    c.check(lines and '"POST /show.ShowInterface/GetShows HTTP/1.1" 200 ' in lines[0],
+            "lighttpd's access log has the call, its status and its request id", (log, lines))
+    c.check(lines and '"GET /show.ShowInterface/GetShows HTTP/1.1" 401 ' in lines[-1]
+            and env.token not in lines[-1],
+            "the access log holds no token, not even one sent in the query string", lines)
+    workers = [p for p in harness.children(srv.proc.pid)
+               if open("/proc/%d/cmdline" % p, "rb").read().split(b"\0")[0].endswith(b"cuegw")]
+    c.check(len(workers) == srv.workers, "the pool's cuegw processes are lighttpd's children", workers)
+    if os.geteuid() == 0:
+        want = srv.user.pw_uid
+        uids = [uid_of(srv.proc.pid)] + [uid_of(p) for p in workers]
+        c.check(want != 0 and uids == [want] * len(uids),
+                "started as root, lighttpd and every cuegw process run as %s" % srv.user.pw_name, uids)
+        # The switch must not cost the graceful restart a rotation relies on.
+        srv.reload()
+        r = env.post("/show.ShowInterface/GetShows")
+        c.check(r.status == 200 and srv.proc.poll() is None,
+                "and a graceful restart (SIGUSR1) still serves", (r.status, srv.proc.poll()))
+    else:
+        c.check(uid_of(srv.proc.pid) == os.geteuid(), "not started as root, lighttpd stays its user")
 
 
 def test_prefix_and_origins(c, env):
@@ -375,6 +431,13 @@ def test_prefix_and_origins(c, env):
                 {"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
     c.check(r.header("access-control-allow-origin") is None, "a disallowed preflight gets no CORS headers",
             r.headers)
+    c.check("Origin" in [v.strip() for v in (r.header("vary") or "").split(",")],
+            "a disallowed preflight says Vary: Origin", r.headers)
+    r = env.post("/cue/show.ShowInterface/GetShows", server=srv)
+    c.check(r.status == 200 and r.header("access-control-allow-origin") is None
+            and r.header("vary") == "Origin, Sec-Fetch-Site",
+            "with an origin list, an answer to no Origin says Vary: Origin, Sec-Fetch-Site",
+            (r.status, r.headers))
     srv.stop()
 
 
@@ -503,7 +566,7 @@ def test_cuebot_down_and_back(c, env):
 
 
 TESTS = [test_every_route, test_farm_reads_back, test_error_codes, test_http_errors, test_auth_basics,
-         test_request_id, test_cors, test_prefix_and_origins, test_failover, test_bad_setting, test_auth_matrix, test_rotation_under_load, test_deadline, test_large_response,
+         test_request_id, test_cors, test_privileges_and_access_log, test_prefix_and_origins, test_failover, test_bad_setting, test_auth_matrix, test_rotation_under_load, test_deadline, test_large_response,
          test_cuebot_down_and_back]
 
 

@@ -361,6 +361,40 @@ def test_rotation_under_load(c, env):
     srv.stop()
 
 
+def test_socket_permission(c, env):
+    """A pool socket the nginx workers may not connect to (here its mode
+    taken away; on a site, a socket whose group is not theirs): nginx logs
+    "connect() ... failed (13: Permission denied)" and answers through the
+    shipped error page, which must point at the socket's permissions and
+    CUEGW_SOCKET_GROUP rather than only say the gateway is not running."""
+    settings = {"CUEBOT_ENDPOINT": env.standin.endpoint, "LOG_LEVEL": "warn",
+                "SETTINGS_FROM_PARAMS": "1"}
+    srv = front_nginx.Nginx(env.args.cuegw, settings, {"JWT_SECRET": SECRET}, workers=1).start()
+    try:
+        headers = {"Authorization": "Bearer " + sign_jwt(SECRET)}
+        mode = os.stat(srv.socket).st_mode & 0o777
+        os.chmod(srv.socket, 0)
+        r = request(srv.port, "POST", "/show.ShowInterface/GetShows", "{}", headers)
+        logged = harness.wait_until(
+            lambda: "(13: Permission denied)" in srv._error_log_from(0), 10)
+        c.check(logged, "a socket nginx may not reach: nginx logs Permission denied",
+                srv._error_log_from(0)[-500:])
+        message = ""
+        try:
+            message = r.json().get("message", "")
+        except ValueError:
+            pass
+        c.check(r.status == 503 and error_body(r) == 14 and "permission" in message.lower()
+                and "CUEGW_SOCKET_GROUP" in message,
+                "and the 503 says to look at the socket's permissions and CUEGW_SOCKET_GROUP",
+                (r.status, r.body[:400]))
+        os.chmod(srv.socket, mode)
+        r = request(srv.port, "POST", "/show.ShowInterface/GetShows", "{}", headers)
+        c.check(r.status == 200, "with the mode back, the same nginx reaches the pool", (r.status, r.body[:200]))
+    finally:
+        srv.stop()
+
+
 def test_kept_connections_pin_nothing(c, env):
     """nginx keeps its connections to the pool open (fastcgi_keep_conn,
     keepalive in the upstream), each nginx worker its own. With one cuegw
@@ -404,7 +438,7 @@ def main():
         env = Env(args)
         steps = [test_env_file, test_basics, test_bodies, test_client_headers_are_not_settings,
                  test_large_response, test_reload, test_auth_matrix, test_rotation_under_load,
-                 test_kept_connections_pin_nothing, "pool", test_wrk]
+                 test_kept_connections_pin_nothing, test_socket_permission, "pool", test_wrk]
         pool_down = [0, 0]
 
         def pool_script():

@@ -667,6 +667,92 @@ static void test_handler(void)
     gateway_free(&g);
 }
 
+/* The one Vary header of an answer's header block: its value, or "" when
+ * there is none, "(twice)" when there are more. */
+static const char *vary_of(const char *out)
+{
+    static char v[128];
+    const char *end = strstr(out, "\r\n\r\n");
+    const char *p = strstr(out, "\r\nVary: ");
+    if (!p || (end && p > end))
+        return "";
+    p += strlen("\r\nVary: ");
+    const char *again = strstr(p, "\r\nVary: ");
+    if (again && (!end || again < end))
+        return "(twice)";
+    size_t n = strcspn(p, "\r");
+    if (n >= sizeof v)
+        n = sizeof v - 1;
+    memcpy(v, p, n);
+    v[n] = '\0';
+    return v;
+}
+
+/* Every answer depends on the request's Origin (an allowed one gets
+ * Access-Control-Allow-Origin, no Origin gets none, another may be
+ * refused), so every answer says Vary: Origin, whether or not it carries
+ * CORS headers; Sec-Fetch-Site too wherever the cross-site check read it. */
+static void test_vary(void)
+{
+    struct cg_status st;
+    struct cg_config c;
+    struct kv vars[] = {{"AUTH_TOKEN", "tok-1"}, {"HEALTH_PATH", "/healthz"},
+                        {"CORS_ALLOWED_ORIGINS", "https://app.example"}, {NULL, NULL}};
+    CHECK(load(vars, &c, &st) == 0);
+    struct gateway g;
+    CHECK(gateway_init(&g, &c, NULL, &st) == 0);
+    struct fake f;
+    const char *out;
+
+    struct kv bare[] = {{"REQUEST_METHOD", "GET"}, {"REQUEST_URI", "/"}, {NULL, NULL}};
+    out = serve(&g, &f, bare, NULL);
+    CHECK(starts(out, "Status: 401") && !strcmp(vary_of(out), "Origin, Sec-Fetch-Site"));
+    struct kv call[] = {{"REQUEST_METHOD", "POST"}, {"REQUEST_URI", "/show.ShowInterface/GetShows"},
+                        {"HTTP_AUTHORIZATION", "Bearer tok-1"}, {NULL, NULL}};
+    out = serve(&g, &f, call, "{}");
+    CHECK(starts(out, "Status: 503") && !strcmp(vary_of(out), "Origin, Sec-Fetch-Site"));
+    struct kv health[] = {{"REQUEST_METHOD", "GET"}, {"REQUEST_URI", "/healthz"}, {NULL, NULL}};
+    out = serve(&g, &f, health, NULL);
+    CHECK(starts(out, "Status: 503") && !strcmp(vary_of(out), "Origin, Sec-Fetch-Site"));
+
+    /* A disallowed origin: the preflight, the health answer and a refused
+     * call, none with CORS headers, all with Vary. */
+    struct kv pre[] = {{"REQUEST_METHOD", "OPTIONS"}, {"REQUEST_URI", "/show.ShowInterface/GetShows"},
+                       {"HTTP_ORIGIN", "https://evil.example"},
+                       {"HTTP_ACCESS_CONTROL_REQUEST_METHOD", "POST"}, {NULL, NULL}};
+    out = serve(&g, &f, pre, NULL);
+    CHECK(starts(out, "Status: 204") && !strstr(out, "Access-Control-") &&
+          !strcmp(vary_of(out), "Origin, Sec-Fetch-Site"));
+    struct kv evil_health[] = {{"REQUEST_METHOD", "GET"}, {"REQUEST_URI", "/healthz"},
+                               {"HTTP_ORIGIN", "https://evil.example"}, {NULL, NULL}};
+    out = serve(&g, &f, evil_health, NULL);
+    CHECK(!strstr(out, "Access-Control-") && !strcmp(vary_of(out), "Origin, Sec-Fetch-Site"));
+
+    /* A listed origin: only Origin decides. */
+    struct kv app[] = {{"REQUEST_METHOD", "POST"}, {"REQUEST_URI", "/show.ShowInterface/GetShows"},
+                       {"HTTP_ORIGIN", "https://app.example"}, {"HTTP_AUTHORIZATION", "Bearer tok-1"},
+                       {NULL, NULL}};
+    out = serve(&g, &f, app, "{}");
+    CHECK(strstr(out, "Access-Control-Allow-Origin: https://app.example\r\n") &&
+          !strcmp(vary_of(out), "Origin"));
+    gateway_free(&g);
+    config_free(&c);
+
+    /* AUTH_MODE=remote-user: the wildcard does not allow by itself, an own
+     * origin passes only while Sec-Fetch-Site is not cross-site. */
+    struct kv ru_vars[] = {{"AUTH_MODE", "remote-user"}, {NULL, NULL}};
+    CHECK(load(ru_vars, &c, &st) == 0);
+    CHECK(gateway_init(&g, &c, NULL, &st) == 0);
+    struct kv own[] = {{"REQUEST_METHOD", "POST"}, {"REQUEST_URI", "/show.ShowInterface/GetShows"},
+                       {"HTTP_HOST", "gw.example"}, {"HTTP_ORIGIN", "http://gw.example"},
+                       {"REMOTE_USER", "ann"}, {NULL, NULL}};
+    out = serve(&g, &f, own, "{}");
+    CHECK(starts(out, "Status: 503") && strstr(out, "Access-Control-Allow-Origin: *\r\n") &&
+          !strcmp(vary_of(out), "Origin, Sec-Fetch-Site"));
+    gateway_free(&g);
+    config_free(&c);
+}
+
 int main(void)
 {
     log_setup(LOG_ERROR, 0);   /* access lines would only clutter the output */
@@ -679,5 +765,6 @@ int main(void)
     test_cross_site();
     test_request_ids();
     test_handler();
+    test_vary();
     return unit_report("gateway");
 }
