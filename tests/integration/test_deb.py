@@ -110,6 +110,10 @@ def package_status():
     return out.strip() if rc == 0 else ""
 
 
+def not_installed():
+    return package_status() in ("", "un", "pn")
+
+
 def unit_service_section(path):
     """The [Service] keys of a unit file, each a list of its values."""
     keys = {}
@@ -230,7 +234,10 @@ class Server:
         out = open(os.path.join(self.run_dir, self.name + ".out"), "ab")
         self.proc = subprocess.Popen(self.argv, stdout=out, stderr=subprocess.STDOUT)
         out.close()
-        harness.wait_for_port(self.port, 20, self.proc)
+        try:
+            harness.wait_for_port(self.port, 20, self.proc)
+        except RuntimeError as e:
+            raise RuntimeError("%s did not start (%s):\n%s" % (self.name, e, self.logs()[-2000:]))
         return self
 
     def stop(self):
@@ -302,6 +309,9 @@ def start_front(state, work, name, conf_name, conf_text, argv):
     port) is its configuration, argv(conf, dir) its command line."""
     d = os.path.join(work, name)
     os.makedirs(os.path.join(d, "docroot"))
+    # lighttpd opens its error log after it has become www-data.
+    www = pwd.getpwnam("www-data")
+    os.chown(d, www.pw_uid, www.pw_gid)
     port = harness.free_port()
     conf = os.path.join(d, conf_name)
     with open(conf, "w") as f:
@@ -349,7 +359,7 @@ def run(c, args, state):
         need(t)
     if os.geteuid() != 0:
         raise RuntimeError("needs root: dpkg -i, and the pool runs as the package's user")
-    if package_status() not in ("", "un ", "pn "):
+    if not not_installed():
         raise RuntimeError("the cuegw package is installed (%r): not touching it" % package_status())
     for p in (RUN_DIR, APACHE_ENABLED, LIGHTTPD_ENABLED):
         if os.path.lexists(p):
@@ -377,7 +387,7 @@ def run(c, args, state):
     # Install.
     state["installed"] = True
     rc, out = sh("dpkg", "-i", debs[0])
-    c.check(rc == 0 and package_status() == "ii ", "dpkg -i installs it", out[-2000:])
+    c.check(rc == 0 and package_status() == "ii", "dpkg -i installs it", out[-2000:])
     c.check(os.access("/usr/sbin/cuegw", os.X_OK), "the binary is /usr/sbin/cuegw")
     rc, out = sh("/usr/sbin/cuegw", "--version")
     c.check(rc == 0 and out.startswith("cuegw "), "the installed binary runs", out)
@@ -403,7 +413,10 @@ def run(c, args, state):
     c.check(rc == 0, "systemd-analyze verify accepts the unit", out)
 
     # Configure it as an admin would: Cuebot's address and a token.
-    standin = harness.Standin(args.schema).start()
+    work = tempfile.mkdtemp(prefix="cuegw-deb-")
+    os.chmod(work, 0o755)
+    state["work"] = work
+    standin = harness.Standin(args.schema, log_dir=work).start()
     token = secrets.token_hex(16)
     set_env_values(ENV_FILE, {"CUEBOT_ENDPOINT": standin.endpoint, "AUTH_TOKEN": token})
     st = os.stat(ENV_FILE)
@@ -414,9 +427,6 @@ def run(c, args, state):
                  ENV_FILE)
     c.check(rc == 0, "cuegw --check-config as the cuegw user, from the settings file", out[-1000:])
 
-    work = tempfile.mkdtemp(prefix="cuegw-deb-")
-    os.chmod(work, 0o755)
-    state["work"] = work
     pool = UnitPool(work)
     state["pool"] = pool
     pool.start()
@@ -443,6 +453,7 @@ def run(c, args, state):
     rc, out = sh("a2enconf", "-q", "cuegw")
     c.check(rc == 0 and os.path.islink(APACHE_ENABLED), "a2enconf cuegw enables the snippet", out)
     apache2 = need("apache2")
+    os.makedirs(os.path.join(work, "docroot"))
     bare = os.path.join(work, "without-proxy-fcgi.conf")
     with open(bare, "w") as f:
         f.write(apache_conf(work, 1, ["mpm_event", "authz_core"]))
@@ -483,10 +494,21 @@ def run(c, args, state):
     log = harness.read_logs(pool.log)
     c.check(PREFIX + GET_SHOWS in log, "the pool logged the requests", log[-1000:])
 
+    # Remove keeps the conffiles and disables the Apache snippet (Debian's
+    # helper records why); a reinstall brings the admin's choice back.
+    rc, out = sh("dpkg", "-r", "cuegw")
+    c.check(rc == 0 and not os.path.lexists(APACHE_ENABLED) and os.path.isfile(APACHE_AVAILABLE)
+            and os.path.isfile(ENV_FILE), "dpkg -r disables the Apache snippet, keeps the conffiles",
+            out[-2000:])
+    rc, out = sh("dpkg", "-i", debs[0])
+    c.check(rc == 0 and os.path.islink(APACHE_ENABLED) and os.path.islink(LIGHTTPD_ENABLED)
+            and read_env_file(ENV_FILE).get("AUTH_TOKEN") == token,
+            "a reinstall enables the snippets again and keeps the edited settings", out[-2000:])
+
     # Purge: the package takes its files and the enabled links with it.
     rc, out = sh("dpkg", "--purge", "cuegw")
     state["installed"] = False
-    c.check(rc == 0 and package_status() in ("", "un ", "pn "), "dpkg --purge cuegw", out[-2000:])
+    c.check(rc == 0 and not_installed(), "dpkg --purge cuegw", out[-2000:])
     for p in (APACHE_ENABLED, LIGHTTPD_ENABLED, APACHE_AVAILABLE, LIGHTTPD_AVAILABLE,
               NGINX_SNIPPET, "/etc/cuegw", "/usr/sbin/cuegw"):
         c.check(not os.path.lexists(p), "after the purge %s is gone" % p)
@@ -508,7 +530,7 @@ def cleanup(c, state):
     if state.get("pool"):
         state["pool"].stop()
     harness.stop_all()
-    if state.get("installed") and package_status() not in ("", "un ", "pn "):
+    if state.get("installed") and not not_installed():
         rc, out = sh("dpkg", "--purge", "cuegw")
         if rc != 0:
             print("cleanup: dpkg --purge cuegw: %s" % out)
@@ -522,6 +544,11 @@ def cleanup(c, state):
     if not state["fastcgi_was_enabled"] and os.path.lexists(LIGHTTPD_FASTCGI):
         sh("lighty-disable-mod", "fastcgi")
     shutil.rmtree(RUN_DIR, ignore_errors=True)
+    # a2enconf and a2disconf keep who enabled what in directories they make
+    # when first needed: the empty ones they made for this test go.
+    for d in glob.glob("/var/lib/apache2/conf/*"):
+        if d not in state["before"] and os.path.isdir(d) and not os.listdir(d):
+            os.rmdir(d)
     # Debian keeps a package's system user after a purge; the test made it,
     # so the test takes it away.
     if not state["user_existed"] and _exists(pwd.getpwnam, "cuegw"):
@@ -529,7 +556,10 @@ def cleanup(c, state):
     if not state["group_existed"] and _exists(grp.getgrnam, "cuegw"):
         sh("delgroup", "--quiet", "--system", "cuegw")
     if state.get("work"):
-        shutil.rmtree(state["work"], ignore_errors=True)
+        if c.failed:
+            print("deb: logs kept in %s" % state["work"])
+        else:
+            shutil.rmtree(state["work"], ignore_errors=True)
     after = snapshot()
     before = state["before"]
     diff = sorted(p for p in set(before) | set(after) if before.get(p) != after.get(p))
