@@ -51,7 +51,7 @@ BENCH_BIN  := $(BUILD)/tests/transcode-bench
 MEM_BIN    := $(BUILD)/tests/transcode-mem
 SHAPES_OBJ := $(BUILD)/obj/tests/bench/shapes.o
 
-.PHONY: all check unit-test oracle-test integration-test schema-check bench bench-transcode bench-memory clean install demo deps
+.PHONY: deb all check unit-test oracle-test integration-test schema-check bench bench-transcode bench-memory clean install demo deps
 all: $(LIB) $(GATEWAY) $(TOOL_BIN) $(CALL_BIN)
 
 # ---- generated schema code -------------------------------------------------
@@ -203,6 +203,28 @@ install: all $(BUILD)/openapi.json
 	install -m 644 README.md $(DESTDIR)$(PREFIX)/share/doc/cuegw/
 	install -d $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 644 docs/cuegw.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+
+# The Debian package (debian/), built from a copy of the tree in
+# $(BUILD)/deb/src so that neither the tree nor its parent directory gets
+# the package build's files; the .deb lands in $(BUILD)/deb/. make's own
+# variables (BUILD=, SANITIZE= of an outer make) are kept out of the
+# package build. lintian must then find nothing above its info tags.
+# Needs the build dependencies of debian/control, debhelper and lintian
+# (tools/install-deps.sh installs them).
+DEB_DIR  := $(BUILD)/deb
+DEB_JOBS ?= 2
+deb:
+	@for t in dpkg-buildpackage dh lintian; do command -v $$t >/dev/null 2>&1 || { \
+	    echo "$$t not found: run \`sudo sh tools/install-deps.sh\`" >&2; exit 1; }; done
+	rm -rf $(DEB_DIR)
+	mkdir -p $(DEB_DIR)/src
+	tar -cf - --exclude=./.git --exclude='./build*' --exclude=./$(BUILD) --exclude=./debian/build \
+	    --exclude=node_modules . | tar -C $(DEB_DIR)/src -xf -
+	cd $(DEB_DIR)/src && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+	    dpkg-buildpackage -b -us -uc -j$(DEB_JOBS) > ../build.log 2>&1 \
+	    || { tail -n 40 ../build.log; echo "deb: the package build failed; see $(DEB_DIR)/build.log" >&2; exit 1; }
+	lintian --fail-on error,warning --display-info $(DEB_DIR)/cuegw_*.changes
+	@ls $(DEB_DIR)/cuegw_*.deb
 
 # The OpenAPI document of this build's routes, for a gateway at the site
 # root (URL_PREFIX is blanked so the file does not depend on the caller's

@@ -49,6 +49,10 @@ fi
 
 run install sh "$top/tests/install_test.sh" "$BUILD"
 
+# make deb, dpkg -i, Apache and lighttpd (and nginx) from the installed
+# snippets, then dpkg --purge; the system is left as it was.
+run deb "$PY" "$top/tests/integration/test_deb.py" --build "$BUILD" --schema "$BUILD/gen/schema.pb"
+
 run integration-lighttpd "$PY" "$top/tests/integration/test_lighttpd.py" --cuegw "$BUILD/cuegw" --schema "$BUILD/gen/schema.pb"
 
 run integration-nginx "$PY" "$top/tests/integration/test_nginx.py" --cuegw "$BUILD/cuegw" --schema "$BUILD/gen/schema.pb"

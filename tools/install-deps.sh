@@ -5,7 +5,9 @@ set -eu
 export DEBIAN_FRONTEND=noninteractive
 # Build: C toolchain, the schema compilers, and the libraries cuegw links.
 BUILD_PKGS="gcc make pkg-config protobuf-c-compiler libprotobuf-c-dev protobuf-compiler
-  libfcgi-dev libgrpc-dev libjwt-dev"
+  libfcgi-dev libgrpc-dev libjwt-dev libssl-dev"
+# The Debian package (make deb) and its checker.
+DEB_PKGS="dpkg-dev debhelper lintian"
 # Tests and benchmark: Debian's Python with protobuf (the JSON oracle), gRPC and
 # JWT; the web servers the integration tests start; load and debug tools.
 TEST_PKGS="python3 python3-protobuf python3-grpcio python3-jwt
@@ -23,4 +25,4 @@ fi
 APT="apt-get -o DPkg::Lock::Timeout=600"
 $APT update
 # shellcheck disable=SC2086
-$APT install -y --no-install-recommends $BUILD_PKGS $TEST_PKGS $NODE_PKGS
+$APT install -y --no-install-recommends $BUILD_PKGS $DEB_PKGS $TEST_PKGS $NODE_PKGS
