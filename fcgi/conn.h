@@ -49,6 +49,7 @@ struct conn {
     int read_eof;                  /* the web server shut its side */
     int closed;                    /* waiting to be freed (reactor.c) */
     int write_timed_out;           /* a request thread gave up on the reader */
+    int end_held;                  /* END_REQUEST waits for the answer's last byte */
 
     struct fcgi_in in;
     struct outq out;

@@ -136,6 +136,7 @@ static void release_request(struct conn *c)
     free(c->params);
     c->params = NULL;
     c->has_exchange = 0;
+    c->end_held = 0;
     c->refusal = CG_REFUSE_NONE;
 }
 
@@ -364,9 +365,25 @@ static void on_readable(struct conn *c)
 
 static void finish_write(struct conn *c);
 
+/* The answer's bytes are all written: the request is counted, then its
+ * END_REQUEST goes out (worker.c end_answer). 1 when that is written too,
+ * 0 when it waits for the socket, -1 when the socket failed. */
+static int release_end(struct conn *c)
+{
+    if (!c->end_held)
+        return 1;
+    c->end_held = 0;
+    end_request(c, CG_DELIVERED);
+    if (outq_end_request(&c->out, c->fd, c->in.id_active, 0, FCGI_REQUEST_COMPLETE) != 0)
+        return -1;
+    return c->out.queued == 0;
+}
+
 static void on_writable(struct conn *c)
 {
     int r = outq_flush(&c->out, c->fd);
+    if (r > 0 && c->state == CONN_WRITE)
+        r = release_end(c);
     if (r < 0) {
         close_conn(c);
         return;
@@ -404,6 +421,8 @@ static void after_answer(struct conn *c)
     if (c->state != CONN_WRITE)
         enter(c, CONN_WRITE);
     int r = outq_flush(&c->out, c->fd);
+    if (r > 0)
+        r = release_end(c);
     if (r < 0) {
         close_conn(c);
         return;

@@ -229,10 +229,11 @@ static long no_read(void *ctx, char *buf, size_t n)
 }
 
 /* The end of the stdout stream and of the request, as the protocol wants.
- * When the web server has taken the whole answer already, the request ends
- * here, before END_REQUEST lets the client see its answer complete: a
- * client then finds its request in the access log and the metrics. An
- * answer still queued ends when the I/O thread has written it. */
+ * The request is counted (access line, metrics) before END_REQUEST lets
+ * the client see its answer complete, so a client that looks next finds it
+ * there. When the web server has taken the whole answer already, that is
+ * here; else END_REQUEST is held back (end_held) until the I/O thread has
+ * written the rest and counted the request. */
 static void end_answer(struct conn *c)
 {
     outq_records(&c->out, c->fd, FCGI_STDOUT, c->in.id_active, "", 0);
@@ -242,6 +243,10 @@ static void end_answer(struct conn *c)
     } else if (c->has_exchange && c->write_timed_out) {
         gateway_end(&c->x, conn_now_us() - c->start_us, CG_DELIVERY_TIMEOUT);
         c->has_exchange = 0;
+    }
+    if (c->has_exchange && !c->out.failed) {
+        c->end_held = 1;
+        return;
     }
     outq_end_request(&c->out, c->fd, c->in.id_active, 0, FCGI_REQUEST_COMPLETE);
 }
