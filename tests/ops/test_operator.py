@@ -34,10 +34,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
 sys.dont_write_bytecode = True
-# TMPDIR as it was before harness points it at this run's scratch directory:
-# the fresh directories below are made there, beside the scratch directory,
-# so that the unix socket paths of the suites run inside them stay short.
+# TMPDIR as it was before harness points it at this run's scratch directory,
+# and above make check's own (run-all.sh's cuegw.XXXXXX): the fresh
+# directories below are made there, so that the unix socket paths of the
+# suites run inside them stay short.
 OUTER_TMP = os.environ.get("TMPDIR") or "/tmp"
+if os.path.basename(OUTER_TMP).startswith("cuegw."):
+    OUTER_TMP = os.path.dirname(OUTER_TMP)
 import harness  # noqa: E402
 
 PY = harness.PYTHON
@@ -145,7 +148,7 @@ def fresh_dir(tag):
     """An empty directory for TMPDIR (mode 755, as /tmp lets the web
     servers' unprivileged children pass). A one-letter name: the Apache
     front's socket path, three levels below, must stay within 95 bytes
-    (92 below /tmp/cuegw.XXXXXX, make check's)."""
+    (78 in /tmp)."""
     d = tempfile.mkdtemp(prefix=tag[:1], dir=OUTER_TMP)
     os.chmod(d, 0o755)
     _fresh.append(d)
