@@ -51,7 +51,7 @@ BENCH_BIN  := $(BUILD)/tests/transcode-bench
 MEM_BIN    := $(BUILD)/tests/transcode-mem
 SHAPES_OBJ := $(BUILD)/obj/tests/bench/shapes.o
 
-.PHONY: deb all check unit-test oracle-test integration-test schema-check bench bench-transcode bench-memory clean install demo deps
+.PHONY: deb all check unit-test oracle-test integration-test schema-check bench bench-transcode bench-memory clean install demo deps standin
 all: $(LIB) $(GATEWAY) $(TOOL_BIN) $(CALL_BIN)
 
 # ---- generated schema code -------------------------------------------------
@@ -153,7 +153,21 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	@$(PYTHON) tools/demo.py --cuegw $(GATEWAY) --schema $(BUILD)/gen/schema.pb
 
+# The stand-in Cuebot alone (tests/cuebot/standin.py, the sample farm of
+# `make demo`), to try a deployment without a real Cuebot: it prints its
+# address for CUEBOT_ENDPOINT. STANDIN_PORT (default: a free port) and
+# STANDIN_HOST place it; Ctrl-C stops it.
+STANDIN_PORT ?= 0
+STANDIN_HOST ?= 127.0.0.1
+standin: deps
+	@$(MAKE) --no-print-directory $(BUILD)/gen/schema.pb
+	@exec $(PYTHON) tests/cuebot/standin.py --schema $(BUILD)/gen/schema.pb \
+	    --host $(STANDIN_HOST) --grpc-port $(STANDIN_PORT)
+
+# Needs the reference schema in ../shared (make check skips it without).
 schema-check:
+	@test -x ../shared/tools/schema-diff || { \
+	    echo "schema-check: ../shared/tools/schema-diff not found: the reference schema lives beside this repository" >&2; exit 1; }
 	../shared/tools/schema-diff $(PROTO_DIR)
 
 # The whole path (wrk -> nginx or lighttpd -> cuegw -> a C stand-in Cuebot)

@@ -3,8 +3,10 @@
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=${1:-build}
-dest=$(mktemp -d)
+dest=$(mktemp -d "${TMPDIR:-/tmp}/cuegw-install.XXXXXX") || exit 1
 trap 'rm -rf "$dest"' EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 passed=0
 failed=0
 check() { if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAIL: $*"; fi; }
@@ -57,7 +59,8 @@ check sh -c 'URL_PREFIX= "$1/bin/cuegw" --openapi | cmp -s - "$1/share/cuegw/ope
 other=$(cd "$dest" && find . -type f | grep -v '^\./opt/cuegw-test/' | wc -l)
 check test "$other" -eq 0
 # A fresh machine: without protoc-c, the build names the command that installs it.
-bin=$(mktemp -d)
+bin=$dest/bin-without-tools
+mkdir "$bin"
 for t in mkdir sh dirname; do ln -s "$(command -v $t)" "$bin/$t"; done
 out=$(PATH="$bin" "$(command -v make)" -C "$top" -s BUILD="$dest/fresh" "$dest/fresh/gen/.stamp" 2>&1)
 check test $? -ne 0

@@ -5,7 +5,8 @@ Starts the stand-in Cuebot with its sample farm (or uses the Cuebot named by
 CUEBOT_ENDPOINT), and lighttpd from lighttpd/lighttpd.conf with a pool of
 cuegw processes on 127.0.0.1:8448 (DEMO_PORT overrides), then prints a curl
 command with a freshly signed token. Runs in the foreground; Ctrl-C stops
-everything it started.
+everything it started and removes its files (all under one scratch
+directory, see harness.py).
 """
 
 import argparse
@@ -18,6 +19,14 @@ import time
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(TOP, "tests", "integration"))
 import harness  # noqa: E402
+
+
+def print_tails(run_dir, lines=20):
+    """The last lines of the run's logs, shown before the directory goes."""
+    for name in ("error.log", "cuegw.log", "lighttpd.out", "standin.log"):
+        text = harness.read_logs(os.path.join(run_dir, name))
+        if text:
+            print("--- %s ---\n%s" % (name, "\n".join(text.splitlines()[-lines:])), file=sys.stderr)
 
 
 def main():
@@ -58,8 +67,11 @@ def main():
         web = harness.Lighttpd(args.cuegw, settings, workers=args.workers, port=args.port).start()
         token = harness.sign_jwt(secret, {"sub": "demo", "exp": int(time.time()) + 12 * 3600})
         prefix = settings.get("URL_PREFIX", "").rstrip("/")
-        print("demo: cuegw behind lighttpd at http://127.0.0.1:%d%s/ (%d workers; logs in %s/error.log)"
-              % (args.port, prefix, args.workers, web.run_dir))
+        print("demo: cuegw behind lighttpd at http://127.0.0.1:%d%s/ (%d workers)"
+              % (args.port, prefix, args.workers))
+        print("demo: access lines and cuegw's errors: %s" % os.path.join(web.run_dir, "cuegw.log"))
+        print("demo: lighttpd's own errors:           %s" % os.path.join(web.run_dir, "error.log"))
+        print("demo: (removed when the demo stops)")
         print()
         print("Try it (the token is valid for 12 hours):")
         print()
@@ -73,13 +85,16 @@ def main():
                 time.sleep(0.5)
                 if stop:
                     break
-                print("demo: lighttpd exited; see %s/error.log" % web.run_dir, file=sys.stderr)
+                print("demo: lighttpd exited; the end of its logs:", file=sys.stderr)
+                print_tails(web.run_dir)
                 return 1
             time.sleep(0.2)
     except KeyboardInterrupt:
         pass
     except RuntimeError as e:
         print("demo: %s" % e, file=sys.stderr)
+        for s in harness._started:
+            print_tails(getattr(s, "run_dir", None) or s.log_dir)
         return 1
     finally:
         harness.stop_all()

@@ -18,7 +18,9 @@ clients that present a certificate signed by that CA (mutual TLS).
 
 Port 0 (the default) picks a free port. Once both servers listen, the ports
 are written to --ports-file as {"grpc": P, "control": P} (atomically) and one
-line "standin: grpc HOST:P control HOST:P" goes to stdout.
+line "standin: grpc HOST:P control HOST:P" goes to stdout (without
+--ports-file, as `make standin` runs it, a second line says how to point
+cuegw at it).
 
 Control API (JSON in and out):
   POST /script  {"method": "/pkg.Svc/Method" or "*", "code": 0,
@@ -443,8 +445,11 @@ def main():
     if args.ports_file:
         write_ports(args.ports_file, {'grpc': grpc_port, 'control': control_port})
     print('standin: grpc %s control %s' % (host_port(args.host, grpc_port),
-                                           host_port(args.host, control_port)),
-          flush=True)
+                                           host_port(args.host, control_port)))
+    if not args.ports_file:     # run by hand (`make standin`)
+        print('standin: a Cuebot with the sample farm; point cuegw at it with '
+              'CUEBOT_ENDPOINT=%s. Ctrl-C stops it.' % host_port(args.host, grpc_port))
+    sys.stdout.flush()
 
     while not stop.is_set():
         ready, _, _ = select.select([wake_r], [], [], 5.0)

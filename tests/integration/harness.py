@@ -3,8 +3,12 @@ stand-in Cuebot, and lighttpd started from the shipped lighttpd/ config with
 a pool of cuegw processes. Ports are picked free at run time.
 
 Everything a test starts is stopped by stop_all(), also when a test fails.
+Every temporary file of a process that imports this module, and of the
+processes it starts, goes into one scratch directory (TMPDIR), removed when
+the process ends: normally, on an exception, on SIGINT, SIGTERM or SIGHUP.
 """
 
+import atexit
 import http.client
 import json
 import os
@@ -35,6 +39,129 @@ def stop_all():
         except Exception as e:  # keep stopping the others
             print("harness: stopping %r: %s" % (s, e), file=sys.stderr)
     _started.clear()
+
+
+# ---- the scratch directory -----------------------------------------------------
+# tempfile's functions and every child (through TMPDIR) create their files
+# under SCRATCH, so one removal at exit takes all of them, whatever the test
+# named them. Its mode is 755: web servers' unprivileged children must pass
+# through it to the run directories made (0700 or opened up) inside it.
+SCRATCH = None
+_scratch_owner = None
+
+
+def _task_children():
+    """Pids of this process's children, whichever thread started them."""
+    pids = []
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return pids
+    for t in tasks:
+        try:
+            with open("/proc/self/task/%s/children" % t) as f:
+                pids += [int(x) for x in f.read().split()]
+        except OSError:
+            pass
+    return pids
+
+
+def _reap_children(timeout=5.0):
+    """SIGTERM to every child still running, SIGKILL to those that outlive
+    timeout seconds, each waited for: nothing keeps writing into the scratch
+    directory, nothing outlives the run."""
+    pids = _task_children()
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except OSError:
+            pass
+    end = time.monotonic() + timeout
+    for pid in pids:
+        while True:
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                break                   # already reaped (by its Popen)
+            if done:
+                break
+            if time.monotonic() > end:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                    os.waitpid(pid, 0)
+                except OSError:
+                    pass
+                break
+            time.sleep(0.02)
+
+
+def remove_tree(path):
+    """Removes path and everything in it; a file a late writer adds while
+    it runs is taken on the next pass. True when it is gone."""
+    for _ in range(5):
+        shutil.rmtree(path, ignore_errors=True)
+        if not os.path.lexists(path):
+            return True
+    print("harness: could not remove %s" % path, file=sys.stderr)
+    return False
+
+
+def _remove_scratch():
+    if SCRATCH is None or os.getpid() != _scratch_owner:
+        return                          # a forked child leaves it to its parent
+    try:
+        stop_all()
+    finally:
+        _reap_children()
+        remove_tree(SCRATCH)
+
+
+def _on_signal(signum, _frame):
+    # Unwinds the main thread through its finally blocks (servers stopped,
+    # logs kept); atexit then removes the scratch directory.
+    signal.signal(signum, signal.SIG_IGN)    # a second Ctrl-C does not cut the clean-up short
+    raise KeyboardInterrupt("signal %d" % signum)
+
+
+def _make_scratch():
+    global SCRATCH, _scratch_owner
+    parent = os.environ.get("TMPDIR") or tempfile.gettempdir()
+    # A short name: the unix socket paths below it must stay within 107
+    # bytes, and within 95 for Apache's ProxyPass (/tmp/cuegw.12345678/
+    # cuegw-apache-proxy-fcgi-12345678/pool/cuegw.sock is 69).
+    SCRATCH = tempfile.mkdtemp(prefix="cuegw.", dir=parent)
+    os.chmod(SCRATCH, 0o755)
+    _scratch_owner = os.getpid()
+    tempfile.tempdir = SCRATCH
+    os.environ["TMPDIR"] = SCRATCH
+    atexit.register(_remove_scratch)
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        if signal.getsignal(sig) is not signal.SIG_IGN:
+            signal.signal(sig, _on_signal)
+
+
+def keep_logs(build_dir, suite):
+    """Copies the text logs (*.log, *.out, *.txt up to 4 MB each) from the
+    scratch directory to BUILD/test-logs/SUITE-files, for a failed run to be
+    read after the scratch directory is gone. Returns that path, None when
+    there was nothing to keep."""
+    dest = os.path.join(build_dir, "test-logs", "%s-files" % suite)
+    shutil.rmtree(dest, ignore_errors=True)
+    kept = False
+    for d, _, files in os.walk(SCRATCH):
+        for name in files:
+            src = os.path.join(d, name)
+            if not name.endswith((".log", ".out", ".txt")) or not os.path.isfile(src) \
+                    or os.path.getsize(src) > 4 << 20:
+                continue
+            out = os.path.join(dest, os.path.relpath(src, SCRATCH))
+            try:
+                os.makedirs(os.path.dirname(out), exist_ok=True)
+                shutil.copyfile(src, out)
+                kept = True
+            except OSError:
+                pass
+    return dest if kept else None
 
 
 class Checks:
@@ -508,5 +635,18 @@ def suite_main(suite, run, add_args=None):
         reports = crash_reports()
         c.check(not reports, "no worker crashed or reported a sanitizer error",
                 "\n".join(reports[:20]))
+        if c.failed:
+            report_kept_logs(args.cuegw, suite)
     print("%s: %d passed, %d failed" % (suite, c.passed, c.failed))
     return 1 if c.failed else 0
+
+
+def report_kept_logs(cuegw_bin, suite):
+    """For a failed run: keeps its logs under the build directory (the
+    one holding cuegw_bin) and says where."""
+    kept = keep_logs(os.path.dirname(os.path.abspath(cuegw_bin)), suite)
+    if kept:
+        print("harness: the logs of this run are kept in %s (paths above under %s)" % (kept, SCRATCH))
+
+
+_make_scratch()

@@ -470,6 +470,8 @@ def main():
                     continue
                 print("--- %s (last 20 lines) ---" % name)
                 print("\n".join(tail))
+        if c.failed:
+            harness.report_kept_logs(args.cuegw, "integration-nginx")
     print("integration-nginx: %d passed, %d failed" % (c.passed, c.failed))
     return 1 if c.failed else 0
 

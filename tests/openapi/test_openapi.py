@@ -710,6 +710,8 @@ def main():
         c.check(False, "the test ran to its end", e)
     finally:
         harness.stop_all()
+        if c.failed:
+            harness.report_kept_logs(args.cuegw, "openapi")
     print("openapi: %d passed, %d failed" % (c.passed, c.failed))
     sys.exit(1 if c.failed else 0)
 
