@@ -2,41 +2,37 @@
 
 #include "utf8.h"
 
-void map_key_read(const ProtobufCFieldDescriptor *kd, const uint8_t *p, const uint8_t *end,
-                  struct map_key *k)
+void map_slot_fill(const ProtobufCFieldDescriptor *kd, const uint8_t *base,
+                   const struct pb_field *f, struct map_slot *slot)
 {
-    struct pb_field f, last = {0};
-    bool have = false;
-    while (pb_next_field(&p, end, &f) > 0)
-        if (f.id == kd->id && pb_wire_fits(kd, f.wt)) {
-            last = f;
-            have = true;
-        }
-    k->s = (const uint8_t *)"";
-    k->n = 0;
-    k->num.u64 = 0;
-    if (!have)
-        return;
-    if (kd->type == PROTOBUF_C_TYPE_STRING) {
-        k->s = last.val;
-        k->n = last.len;
-    } else if (pb_scalar_from_bits(kd->type, last.wt, last.bits, &k->num) != 0) {
-        k->num.u64 = 0;
+    slot->at = (uint32_t)(f->start - base);
+    slot->key_at = MAP_NO_KEY;
+    const uint8_t *p = f->val, *end = f->val + f->len;
+    struct pb_field g;
+    const uint8_t *at = p;
+    while (pb_next_field(&p, end, &g) > 0) {
+        if (g.id == kd->id && pb_wire_fits(kd, g.wt))
+            slot->key_at = (uint32_t)(at - base);
+        at = p;
     }
 }
 
-void map_entry_at(const ProtobufCFieldDescriptor *kd, const uint8_t *at, const uint8_t *end,
-                  struct map_key *k, const uint8_t **entry, const uint8_t **entry_end)
+void map_slot_key(const ProtobufCFieldDescriptor *kd, const uint8_t *base, const uint8_t *end,
+                  const struct map_slot *slot, struct map_key *k)
 {
     struct pb_field f;
-    const uint8_t *p = at;
-    if (pb_next_field(&p, end, &f) <= 0) {
-        f.val = at;              /* cannot happen: the bytes were checked */
-        f.len = 0;
+    const uint8_t *p = base + slot->key_at;
+    k->s = (const uint8_t *)"";
+    k->n = 0;
+    k->num.u64 = 0;
+    if (slot->key_at == MAP_NO_KEY || pb_next_field(&p, end, &f) <= 0)
+        return;
+    if (kd->type == PROTOBUF_C_TYPE_STRING) {
+        k->s = f.val;
+        k->n = f.len;
+    } else if (pb_scalar_from_bits(kd->type, f.wt, f.bits, &k->num) != 0) {
+        k->num.u64 = 0;
     }
-    *entry = f.val;
-    *entry_end = f.val + f.len;
-    map_key_read(kd, *entry, *entry_end, k);
 }
 
 /* The next code point of a key as json_write_string writes it: a byte
@@ -89,44 +85,43 @@ struct order {
 
 /* Key first, then place on the wire: a total order, so a sort need not be
  * stable for the last of equal keys to end up last. */
-static int entry_cmp(const struct order *o, uint32_t a, uint32_t b)
+static int slot_cmp(const struct order *o, const struct map_slot *a, const struct map_slot *b)
 {
     struct map_key ka, kb;
-    const uint8_t *e, *ee;
-    map_entry_at(o->kd, o->base + a, o->end, &ka, &e, &ee);
-    map_entry_at(o->kd, o->base + b, o->end, &kb, &e, &ee);
+    map_slot_key(o->kd, o->base, o->end, a, &ka);
+    map_slot_key(o->kd, o->base, o->end, b, &kb);
     int c = map_key_cmp(o->kd, &ka, &kb);
-    return c ? c : (a > b) - (a < b);
+    return c ? c : (a->at > b->at) - (a->at < b->at);
 }
 
-static void sift_down(const struct order *o, uint32_t *v, size_t root, size_t n)
+static void sift_down(const struct order *o, struct map_slot *v, size_t root, size_t n)
 {
     for (;;) {
         size_t child = 2 * root + 1;
         if (child >= n)
             return;
-        if (child + 1 < n && entry_cmp(o, v[child], v[child + 1]) < 0)
+        if (child + 1 < n && slot_cmp(o, &v[child], &v[child + 1]) < 0)
             child++;
-        if (entry_cmp(o, v[root], v[child]) >= 0)
+        if (slot_cmp(o, &v[root], &v[child]) >= 0)
             return;
-        uint32_t t = v[root];
+        struct map_slot t = v[root];
         v[root] = v[child];
         v[child] = t;
         root = child;
     }
 }
 
-/* Heapsort: in place, so the order costs no memory beyond the offsets. */
+/* Heapsort: in place, so the order costs no memory beyond the slots. */
 void map_order(const ProtobufCFieldDescriptor *kd, const uint8_t *base, const uint8_t *end,
-               uint32_t *offs, size_t n)
+               struct map_slot *slots, size_t n)
 {
     struct order o = {kd, base, end};
     for (size_t i = n / 2; i-- > 0;)
-        sift_down(&o, offs, i, n);
+        sift_down(&o, slots, i, n);
     for (size_t i = n; i-- > 1;) {
-        uint32_t t = offs[0];
-        offs[0] = offs[i];
-        offs[i] = t;
-        sift_down(&o, offs, 0, i);
+        struct map_slot t = slots[0];
+        slots[0] = slots[i];
+        slots[i] = t;
+        sift_down(&o, slots, 0, i);
     }
 }

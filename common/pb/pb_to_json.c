@@ -341,41 +341,45 @@ static void write_list(struct ctx *x, const struct field_info *fi, const struct 
 
 /* ---- maps ------------------------------------------------------------- */
 
-static void write_entry(struct ctx *x, const struct msg_info *emi, const uint8_t *at,
-                        const uint8_t *end, int depth)
+static void write_entry(struct ctx *x, const struct msg_info *emi, const uint8_t *base,
+                        const uint8_t *end, const struct map_slot *slot, int depth)
 {
     const ProtobufCFieldDescriptor *kd = &emi->desc->fields[0];
     const struct field_info *vi = &emi->fields[1];
     struct map_key k;
-    const uint8_t *p, *pe;
-    map_entry_at(kd, at, end, &k, &p, &pe);
+    map_slot_key(kd, base, end, slot, &k);
     if (kd->type == PROTOBUF_C_TYPE_STRING)
         json_write_string(x->ob, (const char *)k.s, k.n);
     else
         json_scalar_write_key(x->ob, kd, &k.num);
     outbuf_putc(x->ob, ':');
-    struct view ev = {p, pe, 0};
-    struct seen vs = {0};
     struct pb_field f;
-    while (pb_next_field(&p, pe, &f) > 0)
+    const uint8_t *p = base + slot->at;
+    if (pb_next_field(&p, end, &f) <= 0) {
+        f.val = p;                       /* cannot happen: the bytes were checked */
+        f.len = 0;
+    }
+    const uint8_t *q = f.val, *qe = f.val + f.len;
+    struct view ev = {q, qe, 0};
+    struct seen vs = {0};
+    while (pb_next_field(&q, qe, &f) > 0)
         if (f.id == vi->fd->id && pb_wire_fits(vi->fd, f.wt)) {
             if (!vs.count++)
                 vs.first = f.start;
             vs.last = f;
-            vs.last_end = p;
+            vs.last_end = q;
         }
     /* A value missing from the wire is its type's default: for a message,
      * the empty message, never null. */
     write_singular(x, vi, &ev, &vs, NULL, true, depth + 1);
 }
 
-static bool same_key(const ProtobufCFieldDescriptor *kd, const uint8_t *a, const uint8_t *b,
-                     const uint8_t *end)
+static bool same_key(const ProtobufCFieldDescriptor *kd, const uint8_t *base,
+                     const uint8_t *end, const struct map_slot *a, const struct map_slot *b)
 {
     struct map_key ka, kb;
-    const uint8_t *e, *ee;
-    map_entry_at(kd, a, end, &ka, &e, &ee);
-    map_entry_at(kd, b, end, &kb, &e, &ee);
+    map_slot_key(kd, base, end, a, &ka);
+    map_slot_key(kd, base, end, b, &kb);
     return map_key_cmp(kd, &ka, &kb) == 0;
 }
 
@@ -401,23 +405,24 @@ static void write_map(struct ctx *x, const struct field_info *fi, const struct v
     /* Every entry lies in the view's bytes [r.p, r.end), a merged view's
      * pieces included, at 32-bit offsets (responses are far below 4 GiB). */
     struct arena_mark m = arena_mark(x->a);
-    uint32_t *offs = n <= UINT32_MAX ? scratch(x, n * sizeof *offs, "order a map") : NULL;
-    if (offs) {
+    struct map_slot *slots = n < UINT32_MAX ? scratch(x, n * sizeof *slots, "order a map")
+                                            : NULL;
+    if (slots) {
         size_t k = 0;
         cursor_init(&c, &r);
         while (k < n && cursor_next(&c, &f))
             if (f.id == id && f.wt == PB_WT_LEN)
-                offs[k++] = (uint32_t)(f.start - r.p);
-        map_order(kd, r.p, r.end, offs, n);
+                map_slot_fill(kd, r.p, &f, &slots[k++]);
+        map_order(kd, r.p, r.end, slots, n);
         outbuf_putc(x->ob, '{');
         bool first = true;
         for (size_t i = 0; i < n && !x->failed && !x->ob->failed; i++) {
-            if (i + 1 < n && same_key(kd, r.p + offs[i], r.p + offs[i + 1], r.end))
+            if (i + 1 < n && same_key(kd, r.p, r.end, &slots[i], &slots[i + 1]))
                 continue;            /* a later entry has this key */
             if (!first)
                 outbuf_putc(x->ob, ',');
             first = false;
-            write_entry(x, emi, r.p + offs[i], r.end, depth + 1);
+            write_entry(x, emi, r.p, r.end, &slots[i], depth + 1);
         }
         outbuf_putc(x->ob, '}');
     } else if (!x->failed) {

@@ -19,6 +19,32 @@ size_t pb_get_varint(const uint8_t *p, const uint8_t *end, size_t max, uint64_t 
 
 static int next_field(const uint8_t **pp, const uint8_t *end, struct pb_field *f, int depth);
 
+/* The value of wire type VARINT, I64 or I32 at *pp, moving past it: 0, or
+ * -1 when it is cut short (or wt is another type). */
+static int read_value(enum pb_wire_type wt, const uint8_t **pp, const uint8_t *end,
+                      uint64_t *bits)
+{
+    const uint8_t *p = *pp;
+    size_t k;
+    switch (wt) {
+    case PB_WT_VARINT:
+        if (!(k = pb_get_varint(p, end, PB_VARINT_MAX_BYTES, bits)))
+            return -1;
+        break;
+    case PB_WT_I64:
+    case PB_WT_I32:
+        k = wt == PB_WT_I64 ? 8 : 4;
+        if ((size_t)(end - p) < k)
+            return -1;
+        *bits = k == 8 ? pb_get_le64(p) : pb_get_le32(p);
+        break;
+    default:
+        return -1;
+    }
+    *pp = p + k;
+    return 0;
+}
+
 /* Steps over a group's fields up to its end tag (same field number). */
 static int skip_group(const uint8_t **pp, const uint8_t *end, uint32_t id, int depth)
 {
@@ -65,22 +91,10 @@ static int next_field(const uint8_t **pp, const uint8_t *end, struct pb_field *f
     f->bits = 0;
     switch (tag & 7) {
     case PB_WT_VARINT:
-        if (!(k = pb_get_varint(p, end, PB_VARINT_MAX_BYTES, &v)))
-            return -1;
-        f->bits = v;
-        p += k;
-        break;
     case PB_WT_I64:
-        if ((size_t)(end - p) < 8)
-            return -1;
-        f->bits = pb_get_le64(p);
-        p += 8;
-        break;
     case PB_WT_I32:
-        if ((size_t)(end - p) < 4)
+        if (read_value(f->wt, &p, end, &f->bits) != 0)
             return -1;
-        f->bits = pb_get_le32(p);
-        p += 4;
         break;
     case PB_WT_LEN:
         if (!(k = pb_get_varint(p, end, PB_LEN_MAX_BYTES, &v)) || v > (uint64_t)(end - p - k))
@@ -107,27 +121,9 @@ static int next_field(const uint8_t **pp, const uint8_t *end, struct pb_field *f
 int pb_next_packed(ProtobufCType t, const uint8_t **pp, const uint8_t *end,
                    union pb_scalar *out)
 {
-    const uint8_t *p = *pp;
     enum pb_wire_type wt = pb_wire_type_of(t);
     uint64_t bits;
-    if (wt == PB_WT_VARINT) {
-        size_t k = pb_get_varint(p, end, PB_VARINT_MAX_BYTES, &bits);
-        if (!k)
-            return -1;
-        p += k;
-    } else if (wt == PB_WT_I32) {
-        if ((size_t)(end - p) < 4)
-            return -1;
-        bits = pb_get_le32(p);
-        p += 4;
-    } else if (wt == PB_WT_I64) {
-        if ((size_t)(end - p) < 8)
-            return -1;
-        bits = pb_get_le64(p);
-        p += 8;
-    } else {
+    if (read_value(wt, pp, end, &bits) != 0)
         return -1;
-    }
-    *pp = p;
     return pb_scalar_from_bits(t, wt, bits, out);
 }

@@ -51,6 +51,7 @@ SIZES = {
     "resp-empty-jobs": [64 * 1024, 4 * MiB],
     "resp-deep": [64 * 1024, MiB],
     "resp-map": [MiB, 8 * MiB],
+    "resp-map-fat": [MiB, 16 * MiB],
 }
 
 

@@ -456,23 +456,29 @@ static int resp_deep(struct shape *s, size_t size)
     return 0;
 }
 
-static void env_entry(struct bb *b, size_t i, int second)
+/* One environment entry; `junk` unknown varint fields (field 100) come
+ * before its key, which the JSON mapping drops but a reader must step over. */
+static void env_entry(struct bb *b, size_t i, int second, unsigned junk)
 {
     char key[32], val[80];
     int kn = snprintf(key, sizeof key, "RENDER_ENV_%07zu", i);
     int vn = snprintf(val, sizeof val, "/shots/aurora/sq%03zu/sh%04zu/env/%s%07zu",
                       i % 1000, i % 10000, second ? "v2/" : "", i);
     struct bb e = {0};
+    for (unsigned k = 0; k < junk; k++) {
+        bb_varint(&e, 100u << 3);
+        bb_byte(&e, 0);
+    }
     bb_field(&e, 1, key, (size_t)kn);
     bb_field(&e, 2, val, (size_t)vn);
     bb_field(b, 21, e.p, e.n);                       /* environment = 21 */
     free(e.p);
 }
 
-static int resp_map(struct shape *s, size_t size)
+static int map_of(struct shape *s, size_t size, unsigned junk)
 {
     struct bb one = {0};
-    env_entry(&one, 0, 0);
+    env_entry(&one, 0, 0, junk);
     size_t n = size / (one.n + one.n / 10 + 1);
     if (n < 1)
         n = 1;
@@ -487,16 +493,29 @@ static int resp_map(struct shape *s, size_t size)
     }
     struct bb in = {0}, want = {0};
     for (size_t i = 0; i < n; i++)
-        env_entry(&in, perm[i], 0);
+        env_entry(&in, perm[i], 0, junk);
     for (size_t i = 0; i < n; i++) {
         if (perm[i] % 10 == 0)
-            env_entry(&in, perm[i], 1);
-        env_entry(&want, i, i % 10 == 0);
+            env_entry(&in, perm[i], 1, junk);
+        env_entry(&want, i, i % 10 == 0, 0);
     }
     free(perm);
     s->in = in.p, s->in_len = in.n, s->want = want.p, s->want_len = want.n, s->units = n;
-    snprintf(s->note, sizeof s->note, "%zu keys, %zu sent twice", n, (n + 9) / 10);
+    snprintf(s->note, sizeof s->note, "%zu keys, %zu sent twice%s", n, (n + 9) / 10,
+             junk ? ", 60 unknown fields each" : "");
     return 0;
+}
+
+static int resp_map(struct shape *s, size_t size)
+{
+    return map_of(s, size, 0);
+}
+
+/* Entries fat with unknown fields: ordering them must not read every
+ * entry whole at each comparison. */
+static int resp_map_fat(struct shape *s, size_t size)
+{
+    return map_of(s, size, 60);
 }
 
 /* ---- the table ------------------------------------------------------------------ */
@@ -524,6 +543,8 @@ const struct shape_kind shape_kinds[] = {
      "NestedGroup.parent chains 99 levels deep, each parent split in two"},
     {"resp-map", resp_map, SHAPE_RESPONSE, "rqd.RunFrame",
      "environment map<string,string>: shuffled keys, every 10th twice"},
+    {"resp-map-fat", resp_map_fat, SHAPE_RESPONSE, "rqd.RunFrame",
+     "the same map, 60 unknown fields before each key"},
     {NULL, NULL, 0, NULL, NULL},
 };
 

@@ -230,6 +230,12 @@ static void test_merging(void)
     /* A map entry's fields in any order, its value given twice. */
     CHECK(WIRE("department.DeptAddTasksRequest", "\x12\x07\x10\x05\x0a\x01" "k" "\x10\x06") == 0);
     CHECK_TEXT(ob.data, ob.len, "{\"department\":null,\"tmap\":{\"k\":6}}");
+    /* The key field given twice among unknown fields: the last one names
+     * the entry, and the map is still ordered by it. */
+    CHECK(WIRE("department.DeptAddTasksRequest",
+               "\x12\x0b" "\xa0\x06\x00" "\x0a\x01" "a" "\x0a\x01" "k" "\x10\x06"
+               "\x12\x05\x0a\x01" "b" "\x10\x01") == 0);
+    CHECK_TEXT(ob.data, ob.len, "{\"department\":null,\"tmap\":{\"b\":1,\"k\":6}}");
 }
 
 static void test_streaming_and_limits(void)
