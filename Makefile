@@ -16,7 +16,7 @@ OPT       ?= -O2 -g
 WARN      := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 DEPFLAGS   = -MMD -MP
 SANFLAGS  := $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=all,)
-CPPFLAGS  += -I common -I common/pb -I fcgi -I $(BUILD)/gen -D_GNU_SOURCE
+CPPFLAGS  += -I common -I fcgi -I $(BUILD)/gen -D_GNU_SOURCE
 CFLAGS    := -std=c11 $(OPT) $(SANFLAGS) $(CFLAGS_EXTRA)
 LDFLAGS   += $(SANFLAGS)
 LIBS_PB   := -lprotobuf-c
@@ -36,7 +36,7 @@ GEN_OBJ    := $(PROTO_NAMES:%=$(BUILD)/obj/gen/%.pb-c.o) $(BUILD)/obj/gen/schema
 # The FastCGI decoder and output queue go in the library too, for the unit
 # tests and the fuzz targets; only fcgi/ itself uses them.
 FCGI_CORE  := fcgi/fcgi_in.c fcgi/outq.c
-COMMON_SRC := $(wildcard common/*.c common/pb/*.c) $(FCGI_CORE)
+COMMON_SRC := $(wildcard common/*/*.c) $(FCGI_CORE)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/obj/%.o)
 LIB        := $(BUILD)/libcuegw.a
 

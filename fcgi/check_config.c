@@ -4,12 +4,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "arena.h"
-#include "config.h"
-#include "cuebot.h"
-#include "metrics.h"
-#include "policy.h"
-#include "schema.h"
+#include "base/arena.h"
+#include "ops/config.h"
+#include "upstream/cuebot.h"
+#include "ops/metrics.h"
+#include "auth/policy.h"
+#include "pb/schema.h"
 
 /* The call that proves Cuebot is there and speaks its API: a read that
  * every Cuebot serves and that costs it one small query. */

@@ -13,7 +13,7 @@
 #include <time.h>
 
 #include "fcgi_in.h"
-#include "gateway.h"
+#include "http/gateway.h"
 #include "outq.h"
 
 enum conn_state {

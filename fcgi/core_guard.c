@@ -6,7 +6,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 
-#include "config.h"
+#include "ops/config.h"
 
 int core_guard(const char *allow, char *msg, size_t n)
 {

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cg_limits.h"
+#include "base/cg_limits.h"
 #include "outq.h"
 
 void fcgi_in_init(struct fcgi_in *in)

@@ -12,6 +12,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "base/text_list.h"
+
 static int is_loopback(const struct sockaddr *sa)
 {
     if (sa->sa_family == AF_INET) {
@@ -132,16 +134,9 @@ int peer_filter_parse(struct peer_filter *f, const char *list, char *err, size_t
     memset(f, 0, sizeof *f);
     if (!list)
         return 0;
-    const char *p = list;
-    while (*p) {
-        while (*p == ' ' || *p == ',')
-            p++;
-        const char *s = p;
-        while (*p && *p != ',' && *p != ' ')
-            p++;
-        size_t n = (size_t)(p - s);
-        if (n == 0)
-            continue;
+    const char *p = list, *s;
+    size_t n;
+    while ((s = text_list_next(&p, &n, 1))) {
         char one[INET6_ADDRSTRLEN + 1];
         if (n >= sizeof one || f->count == LISTEN_MAX_PEERS) {
             snprintf(err, errlen, "FCGI_WEB_SERVER_ADDRS: expected at most %d IP addresses, "

@@ -16,15 +16,15 @@
 #include <unistd.h>
 
 #include "check_config.h"
-#include "config.h"
+#include "ops/config.h"
 #include "core_guard.h"
 #include "help.h"
 #include "listen.h"
-#include "metrics.h"
-#include "log.h"
-#include "openapi.h"
+#include "ops/metrics.h"
+#include "base/log.h"
+#include "http/openapi.h"
 #include "pool.h"
-#include "version.h"
+#include "base/version.h"
 #include "worker.h"
 
 static int parse_workers(const char *s)
@@ -122,7 +122,7 @@ int main(int argc, char **argv)
     }
     /* Not fatal: the API is served without metrics (they answer 503). */
     if (!cfg.metrics_off && metrics_open(&cfg, 0, &st))
-        log_msg(LOG_ERROR, "%s", st.msg);
+        log_msg(CG_LOG_ERROR, "%s", st.msg);
     rc = worker_run(0, &cfg);
     config_free(&cfg);
     return rc;

@@ -11,8 +11,8 @@
 #include <unistd.h>
 
 #include "listen.h"
-#include "log.h"
-#include "metrics.h"
+#include "base/log.h"
+#include "ops/metrics.h"
 #include "worker.h"
 
 static volatile sig_atomic_t stop_signal;
@@ -61,14 +61,14 @@ int pool_run(const char *addr, int workers, struct cg_config *cfg)
     char err[512];
     int fd = listen_open(addr, cfg->allow_non_loopback, err, sizeof err);
     if (fd < 0) {
-        log_msg(LOG_ERROR, "%s", err);
+        log_msg(CG_LOG_ERROR, "%s", err);
         return 1;
     }
     /* Mapped before the fork, so every worker, replacements included, adds
      * into the same counters. A failure leaves the API served. */
     struct cg_status st;
     if (!cfg->metrics_off && metrics_open(cfg, fd, &st))
-        log_msg(LOG_ERROR, "%s", st.msg);
+        log_msg(CG_LOG_ERROR, "%s", st.msg);
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -81,14 +81,14 @@ int pool_run(const char *addr, int workers, struct cg_config *cfg)
     pid_t *pids = calloc((size_t)workers, sizeof *pids);
     double *started = calloc((size_t)workers, sizeof *started);
     if (!pids || !started) {
-        log_msg(LOG_ERROR, "out of memory");
+        log_msg(CG_LOG_ERROR, "out of memory");
         return 1;
     }
     for (int i = 0; i < workers; i++) {
         pids[i] = spawn(fd, cfg);
         started[i] = now_s();
     }
-    log_msg(LOG_INFO, "listening on %s with %d workers, Cuebot at %s", addr, workers,
+    log_msg(CG_LOG_INFO, "listening on %s with %d workers, Cuebot at %s", addr, workers,
             cfg->cuebot_endpoint);
 
     while (!stop_signal) {
@@ -103,10 +103,10 @@ int pool_run(const char *addr, int workers, struct cg_config *cfg)
             if (pids[i] != dead)
                 continue;
             if (WIFSIGNALED(wstatus))
-                log_msg(LOG_ERROR, "worker %ld died of signal %d; starting another",
+                log_msg(CG_LOG_ERROR, "worker %ld died of signal %d; starting another",
                         (long)dead, WTERMSIG(wstatus));
             else
-                log_msg(LOG_WARN, "worker %ld exited with status %d; starting another",
+                log_msg(CG_LOG_WARN, "worker %ld exited with status %d; starting another",
                         (long)dead, WEXITSTATUS(wstatus));
             /* A worker that cannot even start must not become a fork loop. */
             if (now_s() - started[i] < 1.0)
@@ -139,6 +139,6 @@ int pool_run(const char *addr, int workers, struct cg_config *cfg)
         unlink(addr);
     free(pids);
     free(started);
-    log_msg(LOG_INFO, "stopped");
+    log_msg(CG_LOG_INFO, "stopped");
     return status;
 }

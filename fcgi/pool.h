@@ -3,7 +3,7 @@
 #ifndef CUEGW_POOL_H
 #define CUEGW_POOL_H
 
-#include "config.h"
+#include "ops/config.h"
 
 /* Opens ADDR ("host:port", ":port" or a unix socket path), forks N workers
  * that each run worker_run, restarts any that die, and on SIGTERM/SIGUSR1

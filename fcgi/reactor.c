@@ -19,11 +19,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cg_limits.h"
+#include "base/cg_limits.h"
 #include "conn.h"
 #include "listen.h"
-#include "log.h"
-#include "metrics.h"
+#include "base/log.h"
+#include "ops/metrics.h"
 
 static struct {
     int ep;
@@ -185,7 +185,7 @@ static void bury(void)
 static void count_timeout(int phase, const char *what, struct conn *c)
 {
     metrics_peer_timeout(phase);
-    log_msg(LOG_DEBUG, "FastCGI connection %d: %s", c->fd, what);
+    log_msg(CG_LOG_DEBUG, "FastCGI connection %d: %s", c->fd, what);
 }
 
 /* ---- input ---------------------------------------------------------------- */
@@ -303,7 +303,7 @@ static int feed(struct conn *c, const char *p, size_t n)
             }
             return 1;
         case FCGI_EV_ERROR:
-            log_msg(LOG_DEBUG, "FastCGI connection %d: %s; closing it", c->fd,
+            log_msg(CG_LOG_DEBUG, "FastCGI connection %d: %s; closing it", c->fd,
                     c->in.error ? c->in.error : "protocol error");
             close_conn(c);
             return 1;
@@ -519,11 +519,11 @@ static void accept_new(void)
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
             if (errno != EAGAIN && errno != EWOULDBLOCK)
-                log_msg(LOG_WARN, "accepting a FastCGI connection failed: %s", strerror(errno));
+                log_msg(CG_LOG_WARN, "accepting a FastCGI connection failed: %s", strerror(errno));
             return;
         }
         if (!peer_filter_allows(R.peers, fd)) {
-            log_msg(LOG_WARN, "refused a FastCGI connection from an address not in "
+            log_msg(CG_LOG_WARN, "refused a FastCGI connection from an address not in "
                               "FCGI_WEB_SERVER_ADDRS");
             close(fd);
             continue;
@@ -629,7 +629,7 @@ int reactor_run(int listen_fd, int wake_fd, int done_fd, int threads,
             break;
         int n = epoll_wait(R.ep, evs, 64, wait);
         if (n < 0 && errno != EINTR) {
-            log_msg(LOG_ERROR, "waiting for FastCGI input failed: %s", strerror(errno));
+            log_msg(CG_LOG_ERROR, "waiting for FastCGI input failed: %s", strerror(errno));
             break;
         }
         for (int i = 0; i < n; i++) {

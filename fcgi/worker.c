@@ -14,14 +14,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "arena.h"
+#include "base/arena.h"
 #include "conn.h"
-#include "cuebot.h"
-#include "gateway.h"
+#include "upstream/cuebot.h"
+#include "http/gateway.h"
 #include "listen.h"
-#include "log.h"
-#include "metrics.h"
-#include "schema.h"
+#include "base/log.h"
+#include "ops/metrics.h"
+#include "pb/schema.h"
 
 /* A worker process: one I/O thread (reactor.c) owns every FastCGI
  * connection, and WORKER_THREADS request threads run the gateway on
@@ -189,7 +189,7 @@ static int wait_for_reader(struct conn *c)
             deadline = now + Q.write_timeout_ms;
         if (now >= deadline) {
             metrics_peer_timeout(METRICS_TIMEOUT_WRITE);
-            log_msg(LOG_DEBUG, "FastCGI connection %d: answer not taken in WRITE_TIMEOUT",
+            log_msg(CG_LOG_DEBUG, "FastCGI connection %d: answer not taken in WRITE_TIMEOUT",
                     c->fd);
             c->write_timed_out = 1;
             c->out.failed = 1;
@@ -310,7 +310,7 @@ static void *serve(void *arg)
     struct gateway g;
     cg_status_clear(&st);
     if (gateway_init(&g, t->cfg, t->cb, &st)) {
-        log_msg(LOG_ERROR, "%s", st.msg);
+        log_msg(CG_LOG_ERROR, "%s", st.msg);
         t->failed = 1;
         on_stop(0);                        /* the supervisor starts a fresh process */
         return NULL;
@@ -377,23 +377,23 @@ int worker_run(int listen_fd, const struct cg_config *cfg)
     cg_status_clear(&st);
     hard_stop_ms = cfg->shutdown_timeout_ms;
     if (install_signals()) {
-        log_msg(LOG_ERROR, "cannot set up signal handling: %s", strerror(errno));
+        log_msg(CG_LOG_ERROR, "cannot set up signal handling: %s", strerror(errno));
         return 1;
     }
     int fl = fcntl(listen_fd, F_GETFL);
     if (fl < 0 || fcntl(listen_fd, F_SETFL, fl | O_NONBLOCK) < 0) {
-        log_msg(LOG_ERROR, "the FastCGI socket is not usable: %s", strerror(errno));
+        log_msg(CG_LOG_ERROR, "the FastCGI socket is not usable: %s", strerror(errno));
         return 1;
     }
     char err[256];
     struct peer_filter peers;
     if (peer_filter_parse(&peers, cfg->web_server_addrs, err, sizeof err)) {
-        log_msg(LOG_ERROR, "%s", err);
+        log_msg(CG_LOG_ERROR, "%s", err);
         return 1;
     }
     tune_malloc();
     if (schema_init(&st) != 0) {
-        log_msg(LOG_ERROR, "start-up failed: %s", st.msg);
+        log_msg(CG_LOG_ERROR, "start-up failed: %s", st.msg);
         return 1;
     }
     struct cuebot_settings cs = {
@@ -406,7 +406,7 @@ int worker_run(int listen_fd, const struct cg_config *cfg)
     };
     struct cuebot *cb = cuebot_open(&cs, &st);
     if (!cb) {
-        log_msg(LOG_ERROR, "cannot set up the Cuebot client: %s", st.msg);
+        log_msg(CG_LOG_ERROR, "cannot set up the Cuebot client: %s", st.msg);
         return 1;
     }
     int n = cfg->worker_threads > 0 ? cfg->worker_threads : 1;
@@ -416,7 +416,7 @@ int worker_run(int listen_fd, const struct cg_config *cfg)
     struct thread_ctx *t = calloc((size_t)n, sizeof *t);
     Q.done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (!t || Q.done_fd < 0) {
-        log_msg(LOG_ERROR, "cannot set up the request threads: %s", strerror(errno));
+        log_msg(CG_LOG_ERROR, "cannot set up the request threads: %s", strerror(errno));
         free(t);
         cuebot_close(cb);
         return 1;
@@ -430,15 +430,15 @@ int worker_run(int listen_fd, const struct cg_config *cfg)
     }
     int rc = 0;
     if (started == 0) {
-        log_msg(LOG_ERROR, "cannot start a request thread");
+        log_msg(CG_LOG_ERROR, "cannot start a request thread");
         rc = 1;
     } else {
         if (started < n)
-            log_msg(LOG_WARN, "could start only %d of %d request threads", started, n);
-        log_msg(LOG_DEBUG, "worker ready with %d threads, Cuebot at %s", started,
+            log_msg(CG_LOG_WARN, "could start only %d of %d request threads", started, n);
+        log_msg(CG_LOG_DEBUG, "worker ready with %d threads, Cuebot at %s", started,
                 cfg->cuebot_endpoint);
         if (reactor_run(listen_fd, wake_pipe[0], Q.done_fd, started, cfg, &peers) != 0) {
-            log_msg(LOG_ERROR, "the FastCGI loop failed: %s", strerror(errno));
+            log_msg(CG_LOG_ERROR, "the FastCGI loop failed: %s", strerror(errno));
             rc = 1;
         }
     }
@@ -455,6 +455,6 @@ int worker_run(int listen_fd, const struct cg_config *cfg)
     close(Q.done_fd);
     free(t);
     cuebot_close(cb);
-    log_msg(LOG_DEBUG, "worker stopped");
+    log_msg(CG_LOG_DEBUG, "worker stopped");
     return rc;
 }

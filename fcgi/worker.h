@@ -4,7 +4,7 @@
 #ifndef CUEGW_WORKER_H
 #define CUEGW_WORKER_H
 
-#include "config.h"
+#include "ops/config.h"
 
 /* Serves requests on listen_fd with WORKER_THREADS threads until SIGTERM
  * or SIGUSR1, finishing the requests in flight (bounded by

@@ -52,6 +52,9 @@ for t in "$BUILD"/tests/test_*; do
     [ -x "$t" ] && run "$(basename "$t")" "$t"
 done
 
+# Includes point down the layers of common/ and no modules form a cycle.
+run layers "$PY" "$top/tests/layers/check_layers.py" "$top"
+
 # The fuzz targets over their committed seeds and regressions (tests/fuzz).
 run fuzz-replay sh "$top/tests/fuzz/replay.sh" "$BUILD"
 

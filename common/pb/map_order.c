@@ -1,6 +1,6 @@
-#include "map_order.h"
+#include "pb/map_order.h"
 
-#include "utf8.h"
+#include "base/utf8.h"
 
 void map_slot_fill(const ProtobufCFieldDescriptor *kd, const uint8_t *base,
                    const struct pb_field *f, struct map_slot *slot)

@@ -12,7 +12,7 @@
 #include <stdint.h>
 #include <protobuf-c/protobuf-c.h>
 
-#include "wire.h"
+#include "pb/wire.h"
 
 /* Offsets from the map's base: the entry's field, and its key field or
  * MAP_NO_KEY when the entry has none (the key type's default). */

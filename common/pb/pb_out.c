@@ -1,4 +1,4 @@
-#include "pb_out.h"
+#include "pb/pb_out.h"
 
 #include <string.h>
 

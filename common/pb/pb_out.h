@@ -21,8 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "arena.h"
-#include "wire.h"
+#include "base/arena.h"
+#include "pb/wire.h"
 
 /* Protobuf's own limit on a message (and so on every length in one). */
 #define PB_OUT_MAX 0x7FFFFFFFu

@@ -1,8 +1,8 @@
-#include "wire.h"
+#include "pb/wire.h"
 
 #include <string.h>
 
-#include "cg_limits.h"
+#include "base/cg_limits.h"
 
 size_t pb_get_varint(const uint8_t *p, const uint8_t *end, size_t max, uint64_t *v)
 {

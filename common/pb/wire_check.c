@@ -1,7 +1,7 @@
-#include "wire_check.h"
+#include "pb/wire_check.h"
 
-#include "cg_limits.h"
-#include "wire.h"
+#include "base/cg_limits.h"
+#include "pb/wire.h"
 
 static int check(const struct msg_info *mi, const uint8_t *p, const uint8_t *end, int depth,
                  struct cg_status *st)

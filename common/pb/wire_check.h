@@ -13,8 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "schema.h"
-#include "status.h"
+#include "pb/schema.h"
+#include "base/status.h"
 
 /* 0, or -1 with st set (INTERNAL: Cuebot sent what no parser accepts). */
 int pb_wire_check(const struct msg_info *mi, const uint8_t *p, size_t n,

@@ -26,9 +26,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "cg_limits.h"
-#include "json_to_pb.h"
-#include "pb_to_json.h"
+#include "base/cg_limits.h"
+#include "json/json_to_pb.h"
+#include "json/pb_to_json.h"
 #include "shapes.h"
 
 static double clock_s(clockid_t c)

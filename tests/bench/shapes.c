@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json_to_pb.h"
-#include "pb_to_json.h"
-#include "wire.h"
+#include "json/json_to_pb.h"
+#include "json/pb_to_json.h"
+#include "pb/wire.h"
 
 
 /* Nesting used by the deep shapes: 99 levels, one under CG_MAX_DEPTH

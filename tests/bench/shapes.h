@@ -22,9 +22,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "arena.h"
-#include "outbuf.h"
-#include "schema.h"
+#include "base/arena.h"
+#include "base/outbuf.h"
+#include "pb/schema.h"
 
 enum shape_dir { SHAPE_REQUEST, SHAPE_RESPONSE };
 

@@ -12,11 +12,11 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "arena.h"
-#include "json_to_pb.h"
-#include "outbuf.h"
-#include "pb_to_json.h"
-#include "schema.h"
+#include "base/arena.h"
+#include "json/json_to_pb.h"
+#include "base/outbuf.h"
+#include "json/pb_to_json.h"
+#include "pb/schema.h"
 #include "shapes.h"
 
 #define MIN_ROUNDS 5

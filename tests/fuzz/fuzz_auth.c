@@ -1,6 +1,6 @@
 /* Fuzz target: the Authorization header and the JWT check
- * (common/auth_header.c, common/jwt_check.c, common/jwt_cache.c,
- * common/auth.c).
+ * (common/auth/auth_header.c, jwt_check.c, jwt_cache.c,
+ * auth.c).
  *
  * Input: one byte choosing the settings (bits below), then the header
  * value. The same bytes are also given to jwt_check directly as a token,
@@ -24,13 +24,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "arena.h"
-#include "auth.h"
-#include "auth_header.h"
-#include "cg_limits.h"
+#include "base/arena.h"
+#include "auth/auth.h"
+#include "auth/auth_header.h"
+#include "base/cg_limits.h"
 #include "fuzz_check.h"
-#include "jwt_cache.h"
-#include "jwt_check.h"
+#include "auth/jwt_cache.h"
+#include "auth/jwt_check.h"
 #include "jwt_oracle.h"
 
 /* make_seeds.py signs the seed tokens with these. The second is longer

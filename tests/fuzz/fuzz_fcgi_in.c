@@ -19,7 +19,7 @@
  *  - a kept body is at most the limit, and body_over says when more came. */
 #include <string.h>
 
-#include "cg_limits.h"
+#include "base/cg_limits.h"
 #include "fcgi_in.h"
 #include "fuzz_check.h"
 #include "outq.h"

@@ -1,4 +1,4 @@
-/* Fuzz target: JSON -> protobuf (common/pb/json_to_pb.c), for request bodies.
+/* Fuzz target: JSON -> protobuf (common/json/json_to_pb.c), for request bodies.
  *
  * Input: one selector byte, then the JSON text. A selector below 0xC0
  * picks one of the request types listed below (selector modulo their
@@ -15,14 +15,14 @@
  *    nothing. */
 #include <string.h>
 
-#include "arena.h"
+#include "base/arena.h"
 #include "fuzz_check.h"
 #include "fuzz_types.h"
-#include "json_to_pb.h"
+#include "json/json_to_pb.h"
 #include "json_valid.h"
-#include "json_write.h"
-#include "outbuf.h"
-#include "pb_to_json.h"
+#include "json/json_write.h"
+#include "base/outbuf.h"
+#include "json/pb_to_json.h"
 
 /* Request types with the shapes that matter: empty, search criteria with
  * repeated strings and enums, floats, 64-bit integers, maps, bytes, and a

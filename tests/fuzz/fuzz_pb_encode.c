@@ -24,14 +24,14 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "arena.h"
+#include "base/arena.h"
 #include "fuzz_check.h"
 #include "fuzz_types.h"
-#include "json_to_pb.h"
+#include "json/json_to_pb.h"
 #include "json_valid.h"
-#include "outbuf.h"
-#include "pb_to_json.h"
-#include "wire.h"
+#include "base/outbuf.h"
+#include "json/pb_to_json.h"
+#include "pb/wire.h"
 
 /* Far above what an input of make fuzz's -max_len (8 KiB) expands to:
  * each 2-byte empty sub-message can become a few KiB of defaults. */

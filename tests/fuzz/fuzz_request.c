@@ -1,4 +1,4 @@
-/* Fuzz target: one whole request through gateway_handle (common/gateway.c):
+/* Fuzz target: one whole request through gateway_handle (common/http/gateway.c):
  * FastCGI parameters, the URI's path and query, URL_PREFIX, CORS, health,
  * per-request settings, authentication, routing, body limits and the JSON
  * body, with no Cuebot client (a request that passes every check is
@@ -34,13 +34,13 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "ops/config.h"
 #include "fuzz_check.h"
-#include "gateway.h"
+#include "http/gateway.h"
 #include "json_valid.h"
 #include "jwt_oracle.h"
-#include "log.h"
-#include "schema.h"
+#include "base/log.h"
+#include "pb/schema.h"
 
 /* make_seeds.py signs the seed tokens with these. */
 #define SECRET_1 "fuzz-request-secret-1"
@@ -109,8 +109,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     struct cg_status st;
     FUZZ_SETUP(schema_init(&st) == 0, st.msg);
     /* Thousands of requests a second: the access lines would drown the
-     * fuzzer's own output. A threshold above LOG_ERROR silences them all. */
-    log_setup((enum log_level)(LOG_ERROR + 1), 0);
+     * fuzzer's own output. A threshold above CG_LOG_ERROR silences them all. */
+    log_setup((enum log_level)(CG_LOG_ERROR + 1), 0);
     show_answers = getenv("FUZZ_SHOW_ANSWERS") != NULL;
     const char *tmp = getenv("TMPDIR");
     char path[512];

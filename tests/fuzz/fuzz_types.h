@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "schema.h"
+#include "pb/schema.h"
 
 /* Builds the registry and the sorted table; exits on failure. */
 void fuzz_types_init(void);

@@ -1,4 +1,4 @@
-/* A strict RFC 8259 checker, written apart from common/pb/json_lex.c so the
+/* A strict RFC 8259 checker, written apart from common/json/json_lex.c so the
  * fuzz targets can judge the gateway's JSON with a second opinion: what the
  * encoder writes must pass it, and whatever the decoder accepts must too. */
 #ifndef CUEGW_FUZZ_JSON_VALID_H

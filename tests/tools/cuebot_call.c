@@ -19,12 +19,12 @@
 #include <sys/resource.h>
 #include <time.h>
 
-#include "arena.h"
-#include "cuebot.h"
-#include "json_to_pb.h"
-#include "outbuf.h"
-#include "pb_to_json.h"
-#include "schema.h"
+#include "base/arena.h"
+#include "upstream/cuebot.h"
+#include "json/json_to_pb.h"
+#include "base/outbuf.h"
+#include "json/pb_to_json.h"
+#include "pb/schema.h"
 
 #define EXIT_USAGE 64
 #define STDIN_MAX (512u * 1024 * 1024)

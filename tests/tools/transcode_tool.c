@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arena.h"
-#include "json_to_pb.h"
-#include "outbuf.h"
-#include "pb_to_json.h"
-#include "schema.h"
+#include "base/arena.h"
+#include "json/json_to_pb.h"
+#include "base/outbuf.h"
+#include "json/pb_to_json.h"
+#include "pb/schema.h"
 
 static void reply(const char *kind, const void *data, size_t n)
 {

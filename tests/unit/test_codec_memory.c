@@ -16,9 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "cg_limits.h"
-#include "json_to_pb.h"
-#include "pb_to_json.h"
+#include "base/cg_limits.h"
+#include "json/json_to_pb.h"
+#include "json/pb_to_json.h"
 #include "../bench/shapes.h"
 #include "unit.h"
 

@@ -7,7 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "cg_limits.h"
+#include "base/cg_limits.h"
 #include "fcgi_in.h"
 #include "outq.h"
 #include "unit.h"

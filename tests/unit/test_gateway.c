@@ -7,13 +7,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "cors.h"
-#include "gateway.h"
-#include "log.h"
-#include "policy.h"
-#include "request_id.h"
-#include "schema.h"
+#include "ops/config.h"
+#include "http/cors.h"
+#include "http/gateway.h"
+#include "base/log.h"
+#include "auth/policy.h"
+#include "http/request_id.h"
+#include "pb/schema.h"
 #include "unit.h"
 
 /* ---- settings ------------------------------------------------------------ */
@@ -67,7 +67,7 @@ static void test_config(void)
     CHECK(c.max_response == 256u * 1024 * 1024);
     CHECK_STR(c.cors_origins, "*");
     CHECK(c.url_prefix_len == 0 && c.health_path == NULL);
-    CHECK(c.log_level == LOG_INFO && c.shutdown_timeout_ms == 30000);
+    CHECK(c.log_level == CG_LOG_INFO && c.shutdown_timeout_ms == 30000);
 
     struct kv full[] = {{"JWT_SECRET", "s"}, {"CUEBOT_ENDPOINT", "a:1,b:2"},
                         {"REQUEST_TIMEOUT", "500ms"}, {"GRPC_MAX_MESSAGE_SIZE", "1024"},
@@ -81,7 +81,7 @@ static void test_config(void)
     CHECK(c.max_response == 64u * 1024 * 1024);
     CHECK(c.url_prefix_len == 4 && !strncmp(c.url_prefix, "/cue", 4));
     CHECK_STR(c.health_path, "/healthz");
-    CHECK(c.log_level == LOG_WARN && c.log_json == 1 && c.auth.read_only == 1);
+    CHECK(c.log_level == CG_LOG_WARN && c.log_json == 1 && c.auth.read_only == 1);
     CHECK(c.keepalive_time_ms == 20000);
 
     /* Blank means unset, for every setting. */
@@ -380,6 +380,30 @@ static void test_policy(void)
 
 /* ---- CORS and request ids ------------------------------------------------ */
 
+/* The CORS calls take a list read once at start-up; these read it per call. */
+static const char *allow_origin(const char *list, const char *origin)
+{
+    struct origin_list l;
+    struct cg_status st;
+    if (origin_list_parse(&l, "CORS_ALLOWED_ORIGINS", list, &st))
+        return "(list refused)";
+    const char *r = cors_allow_origin(&l, origin);
+    origin_list_free(&l);
+    return r;
+}
+
+static int cross_site(const char *list, int wildcard_allows,
+                      const char *(*get)(void *, const char *), void *ctx)
+{
+    struct origin_list l;
+    struct cg_status st;
+    if (origin_list_parse(&l, "CORS_ALLOWED_ORIGINS", list, &st))
+        return -1;
+    int r = cors_cross_site(&l, wildcard_allows, get, ctx);
+    origin_list_free(&l);
+    return r;
+}
+
 static void test_cors(void)
 {
     /* The list is checked at load: an entry that is no origin would match
@@ -394,16 +418,16 @@ static void test_cors(void)
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         check_setting("CORS_ALLOWED_ORIGINS", bad[i], "is not an origin");
 
-    CHECK_STR(cors_allow_origin("*", "https://a.example"), "*");
-    CHECK_STR(cors_allow_origin("https://a.example, https://b.example", "https://b.example"),
+    CHECK_STR(allow_origin("*", "https://a.example"), "*");
+    CHECK_STR(allow_origin("https://a.example, https://b.example", "https://b.example"),
               "https://b.example");
-    CHECK_STR(cors_allow_origin("https://A.example", "https://a.EXAMPLE"), "https://a.EXAMPLE");
-    CHECK(cors_allow_origin("https://a.example", "https://a.example.evil") == NULL);
-    CHECK(cors_allow_origin("https://a.example", "https://a.exampl") == NULL);
-    CHECK(cors_allow_origin("https://a.example", NULL) == NULL);
-    CHECK(cors_allow_origin("*", "bad origin") == NULL);
-    CHECK(cors_allow_origin("*", "x\r\nSet-Cookie: a") == NULL);
-    CHECK(cors_allow_origin("https://a.example,*", "https://z.example") != NULL);
+    CHECK_STR(allow_origin("https://A.example", "https://a.EXAMPLE"), "https://a.EXAMPLE");
+    CHECK(allow_origin("https://a.example", "https://a.example.evil") == NULL);
+    CHECK(allow_origin("https://a.example", "https://a.exampl") == NULL);
+    CHECK(allow_origin("https://a.example", NULL) == NULL);
+    CHECK(allow_origin("*", "bad origin") == NULL);
+    CHECK(allow_origin("*", "x\r\nSet-Cookie: a") == NULL);
+    CHECK(allow_origin("https://a.example,*", "https://z.example") != NULL);
 
     char out[256];
     cors_allow_headers(NULL, out, sizeof out);
@@ -418,74 +442,74 @@ static void test_cross_site(void)
 #define HOST {"HTTP_HOST", "gw.example:8080"}
     const char *list = "https://app.example, null";
     struct kv none[] = {HOST, {NULL, NULL}};
-    CHECK(cors_cross_site(list, 1, kv_get, none) == 0);
-    CHECK(cors_cross_site("*", 0, kv_get, none) == 0);
+    CHECK(cross_site(list, 1, kv_get, none) == 0);
+    CHECK(cross_site("*", 0, kv_get, none) == 0);
     struct kv own[] = {HOST, {"HTTP_ORIGIN", "http://gw.example:8080"}, {NULL, NULL}};
-    CHECK(cors_cross_site("https://app.example", 0, kv_get, own) == 0);
+    CHECK(cross_site("https://app.example", 0, kv_get, own) == 0);
     struct kv own_case[] = {HOST, {"HTTP_ORIGIN", "HTTP://GW.Example:8080"}, {NULL, NULL}};
-    CHECK(cors_cross_site("", 0, kv_get, own_case) == 0);
+    CHECK(cross_site("", 0, kv_get, own_case) == 0);
     struct kv other_port[] = {HOST, {"HTTP_ORIGIN", "http://gw.example:8081"}, {NULL, NULL}};
-    CHECK(cors_cross_site("https://app.example", 1, kv_get, other_port) == 1);
+    CHECK(cross_site("https://app.example", 1, kv_get, other_port) == 1);
     struct kv other_scheme[] = {HOST, {"HTTP_ORIGIN", "https://gw.example:8080"}, {NULL, NULL}};
-    CHECK(cors_cross_site("https://app.example", 1, kv_get, other_scheme) == 1);
+    CHECK(cross_site("https://app.example", 1, kv_get, other_scheme) == 1);
     struct kv longer[] = {HOST, {"HTTP_ORIGIN", "http://gw.example:8080.evil"}, {NULL, NULL}};
-    CHECK(cors_cross_site("", 0, kv_get, longer) == 1);
+    CHECK(cross_site("", 0, kv_get, longer) == 1);
     struct kv path[] = {HOST, {"HTTP_ORIGIN", "http://gw.example:8080/"}, {NULL, NULL}};
-    CHECK(cors_cross_site("", 0, kv_get, path) == 1);
+    CHECK(cross_site("", 0, kv_get, path) == 1);
     struct kv userinfo[] = {{"HTTP_HOST", "evil@gw.example"}, {"HTTP_ORIGIN", "http://evil@gw.example"},
                             {NULL, NULL}};
-    CHECK(cors_cross_site("", 0, kv_get, userinfo) == 1);
+    CHECK(cross_site("", 0, kv_get, userinfo) == 1);
 
     /* Default ports, written or not, and the scheme from HTTPS or
      * REQUEST_SCHEME. */
     struct kv tls[] = {{"HTTP_HOST", "gw.example"}, {"HTTPS", "on"},
                        {"HTTP_ORIGIN", "https://gw.example:443"}, {NULL, NULL}};
-    CHECK(cors_cross_site("", 0, kv_get, tls) == 0);
+    CHECK(cross_site("", 0, kv_get, tls) == 0);
     struct kv tls_off[] = {{"HTTP_HOST", "gw.example"}, {"HTTPS", "off"},
                            {"HTTP_ORIGIN", "https://gw.example"}, {NULL, NULL}};
-    CHECK(cors_cross_site("", 0, kv_get, tls_off) == 1);
+    CHECK(cross_site("", 0, kv_get, tls_off) == 1);
     struct kv scheme[] = {{"HTTP_HOST", "gw.example:443"}, {"REQUEST_SCHEME", "https"},
                           {"HTTP_ORIGIN", "https://gw.example"}, {NULL, NULL}};
-    CHECK(cors_cross_site("", 0, kv_get, scheme) == 0);
+    CHECK(cross_site("", 0, kv_get, scheme) == 0);
     struct kv plain80[] = {{"HTTP_HOST", "gw.example:80"}, {"HTTP_ORIGIN", "http://gw.example"},
                            {NULL, NULL}};
-    CHECK(cors_cross_site("", 0, kv_get, plain80) == 0);
+    CHECK(cross_site("", 0, kv_get, plain80) == 0);
     struct kv by_name[] = {{"SERVER_NAME", "gw.example"}, {"SERVER_PORT", "8080"},
                            {"HTTP_ORIGIN", "http://gw.example:8080"}, {NULL, NULL}};
-    CHECK(cors_cross_site("", 0, kv_get, by_name) == 0);
+    CHECK(cross_site("", 0, kv_get, by_name) == 0);
     struct kv v6[] = {{"HTTP_HOST", "[::1]:8080"}, {"HTTP_ORIGIN", "http://[::1]:8080"}, {NULL, NULL}};
-    CHECK(cors_cross_site("", 0, kv_get, v6) == 0);
+    CHECK(cross_site("", 0, kv_get, v6) == 0);
     struct kv no_host[] = {{"HTTP_ORIGIN", "http://gw.example"}, {NULL, NULL}};
-    CHECK(cors_cross_site("", 0, kv_get, no_host) == 1);
+    CHECK(cross_site("", 0, kv_get, no_host) == 1);
 
     /* Other origins: listed ones pass; the wildcard only where it counts;
      * "null" only when listed. */
     struct kv evil[] = {HOST, {"HTTP_ORIGIN", "https://evil.example"}, {NULL, NULL}};
-    CHECK(cors_cross_site(list, 1, kv_get, evil) == 1);
-    CHECK(cors_cross_site("*", 1, kv_get, evil) == 0);
-    CHECK(cors_cross_site("*", 0, kv_get, evil) == 1);
+    CHECK(cross_site(list, 1, kv_get, evil) == 1);
+    CHECK(cross_site("*", 1, kv_get, evil) == 0);
+    CHECK(cross_site("*", 0, kv_get, evil) == 1);
     struct kv app[] = {HOST, {"HTTP_ORIGIN", "https://APP.example"}, {NULL, NULL}};
-    CHECK(cors_cross_site(list, 0, kv_get, app) == 0);
-    CHECK(cors_cross_site("*, https://app.example", 0, kv_get, app) == 0);
+    CHECK(cross_site(list, 0, kv_get, app) == 0);
+    CHECK(cross_site("*, https://app.example", 0, kv_get, app) == 0);
     struct kv null_origin[] = {HOST, {"HTTP_ORIGIN", "null"}, {NULL, NULL}};
-    CHECK(cors_cross_site("*", 1, kv_get, null_origin) == 1);
-    CHECK(cors_cross_site(list, 0, kv_get, null_origin) == 0);
+    CHECK(cross_site("*", 1, kv_get, null_origin) == 1);
+    CHECK(cross_site(list, 0, kv_get, null_origin) == 0);
 
     /* Sec-Fetch-Site: cross-site needs an allowed Origin; the own origin
      * does not count then. */
     struct kv marked[] = {HOST, {"HTTP_SEC_FETCH_SITE", "cross-site"}, {NULL, NULL}};
-    CHECK(cors_cross_site("*", 1, kv_get, marked) == 1);
+    CHECK(cross_site("*", 1, kv_get, marked) == 1);
     struct kv marked_own[] = {HOST, {"HTTP_SEC_FETCH_SITE", "Cross-Site"},
                               {"HTTP_ORIGIN", "http://gw.example:8080"}, {NULL, NULL}};
-    CHECK(cors_cross_site("", 0, kv_get, marked_own) == 1);
+    CHECK(cross_site("", 0, kv_get, marked_own) == 1);
     struct kv marked_app[] = {HOST, {"HTTP_SEC_FETCH_SITE", "cross-site"},
                               {"HTTP_ORIGIN", "https://app.example"}, {NULL, NULL}};
-    CHECK(cors_cross_site(list, 0, kv_get, marked_app) == 0);
+    CHECK(cross_site(list, 0, kv_get, marked_app) == 0);
     struct kv same[] = {HOST, {"HTTP_SEC_FETCH_SITE", "same-origin"},
                         {"HTTP_ORIGIN", "http://gw.example:8080"}, {NULL, NULL}};
-    CHECK(cors_cross_site("", 0, kv_get, same) == 0);
+    CHECK(cross_site("", 0, kv_get, same) == 0);
     struct kv nav[] = {HOST, {"HTTP_SEC_FETCH_SITE", "none"}, {NULL, NULL}};
-    CHECK(cors_cross_site("", 0, kv_get, nav) == 0);
+    CHECK(cross_site("", 0, kv_get, nav) == 0);
 #undef HOST
 }
 
@@ -757,7 +781,7 @@ static void test_vary(void)
 
 int main(void)
 {
-    log_setup(LOG_ERROR, 0);   /* access lines would only clutter the output */
+    log_setup(CG_LOG_ERROR, 0);   /* access lines would only clutter the output */
     test_durations();
     test_config();
     test_endpoints();

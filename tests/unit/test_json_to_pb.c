@@ -11,7 +11,7 @@
 #include "host.pb-c.h"
 #include "criterion.pb-c.h"
 #include "report.pb-c.h"
-#include "json_to_pb.h"
+#include "json/json_to_pb.h"
 #include "unit.h"
 
 static struct arena arena;

@@ -11,10 +11,10 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "arena.h"
-#include "base64.h"
-#include "cg_limits.h"
-#include "jwt_check.h"
+#include "base/arena.h"
+#include "base/base64.h"
+#include "base/cg_limits.h"
+#include "auth/jwt_check.h"
 #include "unit.h"
 
 #define NOW ((time_t)1700000000)

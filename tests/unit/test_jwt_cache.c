@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "jwt_cache.h"
+#include "auth/jwt_cache.h"
 #include "unit.h"
 
 #define NOW ((time_t)1700000000)

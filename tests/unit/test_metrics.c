@@ -8,9 +8,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "auth_header.h"
-#include "metrics.h"
-#include "schema.h"
+#include "auth/auth_header.h"
+#include "ops/metrics.h"
+#include "pb/schema.h"
 #include "unit.h"
 
 static char *render(void)

@@ -7,7 +7,7 @@
 #include "department.pb-c.h"
 #include "host.pb-c.h"
 #include "job.pb-c.h"
-#include "pb_to_json.h"
+#include "json/pb_to_json.h"
 #include "unit.h"
 
 static struct arena arena;

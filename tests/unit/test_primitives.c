@@ -6,13 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "arena.h"
-#include "base64.h"
-#include "num_format.h"
-#include "outbuf.h"
-#include "siphash.h"
+#include "base/arena.h"
+#include "base/base64.h"
+#include "base/num_format.h"
+#include "base/outbuf.h"
+#include "base/siphash.h"
 #include "unit.h"
-#include "utf8.h"
+#include "base/utf8.h"
 
 static void check_double(double v, const char *want)
 {

@@ -2,7 +2,7 @@
  * routes, its JSON names and its map detection. */
 #include <stdio.h>
 
-#include "schema.h"
+#include "pb/schema.h"
 #include "unit.h"
 
 static const struct method_info *route(const char *p)

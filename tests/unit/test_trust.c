@@ -6,8 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "auth.h"
-#include "log.h"
+#include "auth/auth.h"
+#include "base/ct_equal.h"
+#include "base/log.h"
 #include "unit.h"
 
 static void check_escape(const char *in, size_t n, enum log_escape how, const char *want)
@@ -112,7 +113,7 @@ static void write_hostile_access(void)
 
 static void write_hostile_message(void)
 {
-    log_request(LOG_WARN, "rid-msg", "Cuebot answered INTERNAL: %s", hostile_err);
+    log_request(CG_LOG_WARN, "rid-msg", "Cuebot answered INTERNAL: %s", hostile_err);
 }
 
 static int count_char(const char *s, size_t n, char c)
@@ -137,7 +138,7 @@ static void test_lines(void)
 {
     memset(long_method, 'M', 3000);
     size_t n;
-    log_setup(LOG_INFO, 0);
+    log_setup(CG_LOG_INFO, 0);
     char *line = capture(write_hostile_access, &n);
     CHECK(n > 0 && n < 4096 && count_char(line, n, '\n') == 1 && line[n - 1] == '\n');
     CHECK(all_printable_ascii_or_utf8_text(line, n));
@@ -149,7 +150,7 @@ static void test_lines(void)
                        "access forged\\x7f\\u009b\\xc0 \\x22quoted\\x22\"\n") != NULL);
     free(line);
 
-    log_setup(LOG_INFO, 1);
+    log_setup(CG_LOG_INFO, 1);
     line = capture(write_hostile_access, &n);
     CHECK(n > 0 && n < 4096 && count_char(line, n, '\n') == 1);
     CHECK(all_printable_ascii_or_utf8_text(line, n));
@@ -164,7 +165,7 @@ static void test_lines(void)
     CHECK(strstr(line, "\"request_id\":\"rid-msg\",\"msg\":\"Cuebot answered INTERNAL: bad\\r\\n") != NULL);
     free(line);
 
-    log_setup(LOG_INFO, 0);
+    log_setup(CG_LOG_INFO, 0);
     line = capture(write_hostile_message, &n);
     CHECK(count_char(line, n, '\n') == 1 && all_printable_ascii_or_utf8_text(line, n));
     CHECK(strstr(line, " warn: request rid-msg: Cuebot answered INTERNAL: bad\\x0d\\x0acuegw[1] "
@@ -174,25 +175,25 @@ static void test_lines(void)
 
 static void test_token_compare(void)
 {
-    CHECK(auth_equal_ct("s3cret-token", 12, "s3cret-token", 12));
-    CHECK(!auth_equal_ct("s3cret-token", 12, "s3cret-tokem", 12));
-    CHECK(!auth_equal_ct("s3cret", 6, "s3cret-token", 12));          /* a prefix */
-    CHECK(!auth_equal_ct("s3cret-token-and-more", 21, "s3cret-token", 12));
-    CHECK(!auth_equal_ct("", 0, "s3cret-token", 12));
-    CHECK(!auth_equal_ct("s3cret-token", 12, "", 0));
-    CHECK(auth_equal_ct("", 0, "", 0));
-    CHECK(!auth_equal_ct("a", 1, "b", 1));
+    CHECK(ct_equal("s3cret-token", 12, "s3cret-token", 12));
+    CHECK(!ct_equal("s3cret-token", 12, "s3cret-tokem", 12));
+    CHECK(!ct_equal("s3cret", 6, "s3cret-token", 12));          /* a prefix */
+    CHECK(!ct_equal("s3cret-token-and-more", 21, "s3cret-token", 12));
+    CHECK(!ct_equal("", 0, "s3cret-token", 12));
+    CHECK(!ct_equal("s3cret-token", 12, "", 0));
+    CHECK(ct_equal("", 0, "", 0));
+    CHECK(!ct_equal("a", 1, "b", 1));
     /* Bytes after the length given are not compared; NULs inside are. */
-    CHECK(auth_equal_ct("abcX", 3, "abcY", 3));
-    CHECK(!auth_equal_ct("a\0b", 3, "a\0c", 3));
-    CHECK(!auth_equal_ct("a\0", 2, "a", 1));
+    CHECK(ct_equal("abcX", 3, "abcY", 3));
+    CHECK(!ct_equal("a\0b", 3, "a\0c", 3));
+    CHECK(!ct_equal("a\0", 2, "a", 1));
     char big1[10000], big2[10000];
     memset(big1, 'k', sizeof big1);
     memcpy(big2, big1, sizeof big2);
-    CHECK(auth_equal_ct(big1, sizeof big1, big2, sizeof big2));
+    CHECK(ct_equal(big1, sizeof big1, big2, sizeof big2));
     big2[9999] = 'j';
-    CHECK(!auth_equal_ct(big1, sizeof big1, big2, sizeof big2));
-    CHECK(!auth_equal_ct(big1, 64, big2, 65));
+    CHECK(!ct_equal(big1, sizeof big1, big2, sizeof big2));
+    CHECK(!ct_equal(big1, 64, big2, 65));
 }
 
 int main(void)
