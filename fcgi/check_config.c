@@ -129,7 +129,7 @@ int check_config(FILE *out, FILE *err)
         fprintf(err, "cuegw: the schema registry: %s\n", st.msg);
         goto out;
     }
-    if (!cfg.metrics_off && cfg.metrics_dir && metrics_open(&cfg, -1, &st)) {
+    if (!cfg.metrics_off && cfg.metrics_dir && metrics_open(&cfg, NULL, &st)) {
         fprintf(err, "cuegw: %s\n", st.msg);
         goto out;
     }

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/text_list.h"
+#include "ops/metrics.h"
 
 static int is_loopback(const struct sockaddr *sa)
 {
@@ -186,4 +187,50 @@ int peer_filter_allows(const struct peer_filter *f, int fd)
             memcmp(f->peers[i].addr, a, family == AF_INET ? 4 : 16) == 0)
             return 1;
     return 0;
+}
+
+void listen_describe(int fd, struct metrics_socket *out)
+{
+    char *dir = out->dir, *base = out->base, *key = out->key;
+    size_t dir_n = sizeof out->dir, base_n = sizeof out->base, key_n = sizeof out->key;
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    dir[0] = base[0] = key[0] = '\0';
+    if (fd < 0 || getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+        return;
+    if (ss.ss_family == AF_UNIX) {
+        struct sockaddr_un *un = (struct sockaddr_un *)&ss;
+        size_t n = len > offsetof(struct sockaddr_un, sun_path)
+                       ? strnlen(un->sun_path, len - offsetof(struct sockaddr_un, sun_path))
+                       : 0;
+        if (n == 0 || un->sun_path[0] != '/')
+            return;                     /* unnamed or abstract */
+        char path[sizeof un->sun_path + 1];
+        memcpy(path, un->sun_path, n);
+        path[n] = '\0';
+        char *slash = strrchr(path, '/');
+        *slash = '\0';
+        snprintf(dir, dir_n, "%s", slash == path ? "/" : path);
+        char *b = slash + 1;
+        size_t k = strlen(b);
+        while (k > 0 && ((b[k - 1] >= '0' && b[k - 1] <= '9') || b[k - 1] == '-' ||
+                         b[k - 1] == '.'))
+            k--;
+        b[k] = '\0';
+        snprintf(base, base_n, "%s", b);
+        snprintf(key, key_n, "unix:%s/%s", dir, b);
+    } else if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6) {
+        char addr[INET6_ADDRSTRLEN] = "?";
+        int port;
+        if (ss.ss_family == AF_INET) {
+            struct sockaddr_in *in = (struct sockaddr_in *)&ss;
+            inet_ntop(AF_INET, &in->sin_addr, addr, sizeof addr);
+            port = ntohs(in->sin_port);
+        } else {
+            struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+            inet_ntop(AF_INET6, &in6->sin6_addr, addr, sizeof addr);
+            port = ntohs(in6->sin6_port);
+        }
+        snprintf(key, key_n, "tcp:%s:%d", addr, port);
+    }
 }

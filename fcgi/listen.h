@@ -12,6 +12,8 @@
 
 #include <stddef.h>
 
+#include "ops/metrics.h"
+
 /* Opens a listening socket at addr: "/path" (unix), "host:port",
  * "[v6addr]:port" or ":port" (every interface). Returns the fd, or -1 with
  * a message in err. */
@@ -39,5 +41,11 @@ int peer_filter_parse(struct peer_filter *f, const char *list, char *err, size_t
 /* Whether the peer of an accepted connection may talk to us: always for a
  * unix socket; for TCP, when the list is empty or names its address. */
 int peer_filter_allows(const struct peer_filter *f, int fd);
+
+/* Names the socket on fd for the pool's shared counters: a unix socket's
+ * directory and file name without the per-process number that lighttpd
+ * ("cuegw.sock-3") or mod_fcgid ("1234.5") appends, or a TCP address. All
+ * empty for fd -1, an unnamed or abstract socket. */
+void listen_describe(int fd, struct metrics_socket *out);
 
 #endif

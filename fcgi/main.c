@@ -121,7 +121,9 @@ int main(int argc, char **argv)
         return 2;
     }
     /* Not fatal: the API is served without metrics (they answer 503). */
-    if (!cfg.metrics_off && metrics_open(&cfg, 0, &st))
+    struct metrics_socket sock;
+    listen_describe(0, &sock);
+    if (!cfg.metrics_off && metrics_open(&cfg, &sock, &st))
         log_msg(CG_LOG_ERROR, "%s", st.msg);
     rc = worker_run(0, &cfg);
     config_free(&cfg);

@@ -67,7 +67,9 @@ int pool_run(const char *addr, int workers, struct cg_config *cfg)
     /* Mapped before the fork, so every worker, replacements included, adds
      * into the same counters. A failure leaves the API served. */
     struct cg_status st;
-    if (!cfg->metrics_off && metrics_open(cfg, fd, &st))
+    struct metrics_socket sock;
+    listen_describe(fd, &sock);
+    if (!cfg->metrics_off && metrics_open(cfg, &sock, &st))
         log_msg(CG_LOG_ERROR, "%s", st.msg);
 
     struct sigaction sa;

@@ -359,9 +359,9 @@ static void *serve(void *arg)
  * instead of sitting in another arena. While requests keep coming, freed
  * memory goes back to the system only past 4 MiB, and blocks up to 1 MiB
  * come from the heap: otherwise those buffers are unmapped after every
- * request and faulted in again page by page for the next, which measured
- * ~20 µs a page on a 2-core VM, a third of the CPU of a 5,000-job
- * GetJobs. A thread idle for IDLE_TRIM_MS trims it all (serve). */
+ * request and faulted in again page by page for the next, a large share
+ * of the CPU of a large answer (tests/bench/README.md, "Large call").
+ * A thread idle for IDLE_TRIM_MS trims it all (serve). */
 static void tune_malloc(void)
 {
     if (!GLIBC_MALLOC)

@@ -1,7 +1,8 @@
 /* A memory of the JWTs a thread has verified lately, so that a client that
  * sends the same token with every request (CueWeb, scripts) pays for the
- * base64, JSON parses and HMAC once instead of every time (about 10 µs a
- * request, a tenth of the gateway's whole budget for a small call).
+ * base64, JSON parses and HMAC once instead of every time: for a small
+ * call that check is a large part of the gateway's own work
+ * (tests/bench/README.md has the figures).
  *
  * What is remembered is only what a full check proved: this exact token
  * verified under this exact set of secrets, with these claims. A hit still

@@ -60,14 +60,24 @@ enum {
  * methods. READ_ONLY does not refuse it: a scrape changes nothing. */
 #define METRICS_PERMISSION "cuegw.Metrics/Scrape"
 
+/* The FastCGI socket a pool serves, as fcgi/listen.c describes it: by
+ * default the pool's file is placed beside a unix socket and named after it,
+ * so that the processes a web server starts on one socket count together. */
+struct metrics_socket {
+    char dir[300];              /* a unix socket's directory, or "" */
+    char base[120];             /* its file name, the per-process number cut */
+    char key[400];              /* "unix:DIR/BASE", "tcp:ADDR:PORT", or "" */
+};
+
 /* Maps the pool's file for a process (or pool parent) about to serve on
- * listen_fd (-1: none). Children forked later share the mapping. Returns 0;
+ * `sock` (NULL: none). Children forked later share the mapping. Returns 0;
  * or -1 with st saying why the file cannot be used (for the log: it names
  * the path), and metrics then answer 503 with a body that does not
  * (requests are served as usual). Directories are opened without
  * following a symbolic link and checked on the opened descriptor. A second call does nothing.
  * Needs nothing else; it builds the schema registry itself. */
-int metrics_open(const struct cg_config *cfg, int listen_fd, struct cg_status *st);
+int metrics_open(const struct cg_config *cfg, const struct metrics_socket *sock,
+                 struct cg_status *st);
 
 /* For a process that never called metrics_open (unit tests, tools): keeps
  * its counters in its own memory. Then claims this process's slot. Called

@@ -13,13 +13,9 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
-#include <netinet/in.h>
-#include <arpa/inet.h>
 
 #include "base/log.h"
 #include "pb/schema.h"
@@ -264,54 +260,6 @@ static int open_private_dir(int at, const char *name, int ours_by_name, char *wh
     return fd;
 }
 
-/* The socket's identity for the default placement: its path without the
- * per-process number lighttpd ("cuegw.sock-3") or mod_fcgid ("1234.5")
- * appends, or its TCP address. Empty when it has neither. */
-static void socket_key(int fd, char *dir, size_t dir_n, char *base, size_t base_n,
-                       char *key, size_t key_n)
-{
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-    dir[0] = base[0] = key[0] = '\0';
-    if (fd < 0 || getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
-        return;
-    if (ss.ss_family == AF_UNIX) {
-        struct sockaddr_un *un = (struct sockaddr_un *)&ss;
-        size_t n = len > offsetof(struct sockaddr_un, sun_path)
-                       ? strnlen(un->sun_path, len - offsetof(struct sockaddr_un, sun_path))
-                       : 0;
-        if (n == 0 || un->sun_path[0] != '/')
-            return;                     /* unnamed or abstract */
-        char path[sizeof un->sun_path + 1];
-        memcpy(path, un->sun_path, n);
-        path[n] = '\0';
-        char *slash = strrchr(path, '/');
-        *slash = '\0';
-        snprintf(dir, dir_n, "%s", slash == path ? "/" : path);
-        char *b = slash + 1;
-        size_t k = strlen(b);
-        while (k > 0 && ((b[k - 1] >= '0' && b[k - 1] <= '9') || b[k - 1] == '-' ||
-                         b[k - 1] == '.'))
-            k--;
-        b[k] = '\0';
-        snprintf(base, base_n, "%s", k ? b : "cuegw");
-        snprintf(key, key_n, "unix:%s/%s", dir, b);
-    } else if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6) {
-        char addr[INET6_ADDRSTRLEN] = "?";
-        int port;
-        if (ss.ss_family == AF_INET) {
-            struct sockaddr_in *in = (struct sockaddr_in *)&ss;
-            inet_ntop(AF_INET, &in->sin_addr, addr, sizeof addr);
-            port = ntohs(in->sin_port);
-        } else {
-            struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
-            inet_ntop(AF_INET6, &in6->sin6_addr, addr, sizeof addr);
-            port = ntohs(in6->sin6_port);
-        }
-        snprintf(key, key_n, "tcp:%s:%d", addr, port);
-    }
-}
-
 /* A directory of ours that others cannot write to (not /tmp), opened;
  * -1 otherwise. */
 static int open_socket_dir(const char *dir)
@@ -329,7 +277,8 @@ static int open_socket_dir(const char *dir)
 /* Fills *pl. Returns 0; 1 when the default directory cannot be had
  * safely (the counters then go to memory, see metrics_open); or -1 with
  * st set, for a METRICS_DIR that cannot be used. */
-static int choose_path(const struct cg_config *cfg, int listen_fd, struct place *pl,
+static int choose_path(const struct cg_config *cfg, const struct metrics_socket *sock,
+                       struct place *pl,
                        char *key, size_t key_n, struct cg_status *st)
 {
     char why[160];
@@ -342,11 +291,13 @@ static int choose_path(const struct cg_config *cfg, int listen_fd, struct place 
         snprintf(pl->path, sizeof pl->path, "%s/cuegw.metrics", cfg->metrics_dir);
         return 0;
     }
-    char dir[300], base[120], sock[400];
-    socket_key(listen_fd, dir, sizeof dir, base, sizeof base, sock, sizeof sock);
+    static const struct metrics_socket none;
+    if (!sock)
+        sock = &none;
+    const char *dir = sock->dir, *base = sock->base[0] ? sock->base : "cuegw";
     /* Two gateways may share a socket directory (mod_fcgid's) or a host. */
     char full[700];
-    snprintf(full, sizeof full, "%s prefix=%s cuebot=%s", sock[0] ? sock : "-",
+    snprintf(full, sizeof full, "%s prefix=%s cuebot=%s", sock->key[0] ? sock->key : "-",
              cfg->url_prefix ? cfg->url_prefix : "", cfg->cuebot_endpoint ? cfg->cuebot_endpoint : "");
     uint64_t h = fnv(FNV_START, full, strlen(full));
     snprintf(key, key_n, "%s", full);
@@ -482,7 +433,8 @@ static void map_memory(const char *what)
     __atomic_store_n(&shm, m, __ATOMIC_RELEASE);
 }
 
-int metrics_open(const struct cg_config *cfg, int listen_fd, struct cg_status *st)
+int metrics_open(const struct cg_config *cfg, const struct metrics_socket *sock,
+                 struct cg_status *st)
 {
     if (metrics_shm() || open_failed)
         return open_failed ? -1 : 0;
@@ -490,7 +442,7 @@ int metrics_open(const struct cg_config *cfg, int listen_fd, struct cg_status *s
         return -1;
     char key[700];
     struct place pl = {.dirfd = -1};
-    int r = choose_path(cfg, listen_fd, &pl, key, sizeof key, st);
+    int r = choose_path(cfg, sock, &pl, key, sizeof key, st);
     if (r < 0)
         return -1;
     if (r > 0) {

@@ -35,10 +35,10 @@
  * connected) when some thread polls. A call to a channel in
  * TRANSIENT_FAILURE fails inside grpc_call_start_batch, before its thread
  * ever polls, and between requests a worker waits in FastCGI, not in gRPC,
- * so the only poller left is gRPC's backup poller, every 5 s by default:
- * measured, a restarted Cuebot was found again only after 2-5 s. Polling
- * every 200 ms cost an idle worker about 1 ms of CPU a second on a small
- * VM. gRPC reads the setting from the environment once, in the first
+ * so the only poller left is gRPC's backup poller, every 5 s by default,
+ * and a restarted Cuebot would be found again only seconds later. A 200 ms
+ * poll finds it within the reconnect backoff above, for a small constant
+ * cost to an idle worker. gRPC reads the setting from the environment once, in the first
  * grpc_init; an operator's own value wins. */
 #define BACKUP_POLL_ENV "GRPC_CLIENT_CHANNEL_BACKUP_POLL_INTERVAL_MS"
 #define BACKUP_POLL_MS "200"
