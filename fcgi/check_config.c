@@ -77,23 +77,8 @@ static void warn_unmatched(void *ctx, const char *path, int line, const char *pa
                          "the %zu methods\n", path, line, pattern, schema_method_count());
 }
 
-static void describe(FILE *out, FILE *err, const struct cg_config *c)
+static void describe_metrics(FILE *out, const struct cg_config *c)
 {
-    fprintf(out, "cuegw: the settings are valid\n");
-    fprintf(out, "  Cuebot:          %s (%s), deadline %lld ms\n", c->cuebot_endpoint,
-            c->tls_ca ? (c->tls_cert ? "mutual TLS" : "TLS") : "plaintext",
-            (long long)c->request_timeout_ms);
-    describe_auth(out, err, c);
-    const char *policy = c->policy ? getenv("ACCESS_POLICY") : NULL;
-    fprintf(out, "  access policy:   %s\n", policy ? policy : "none");
-    if (c->policy)
-        policy_each_unmatched(c->policy, warn_unmatched, err);
-    fprintf(out, "  read-only:       %s\n", c->auth.read_only ? "yes" : "no");
-    if (c->url_prefix_len)
-        fprintf(out, "  URL prefix:      %.*s\n", (int)c->url_prefix_len, c->url_prefix);
-    else
-        fprintf(out, "  URL prefix:      (site root)\n");
-    fprintf(out, "  health path:     %s\n", or_unset(c->health_path));
     if (c->metrics_off) {
         fprintf(out, "  metrics:         off\n");
         return;
@@ -112,6 +97,41 @@ static void describe(FILE *out, FILE *err, const struct cg_config *c)
     fprintf(out, "; counters in a file beside the unix socket cuegw serves, or in "
                  "%s/cuegw-%ld for a TCP socket\n",
             tmp && tmp[0] == '/' ? tmp : "/tmp", (long)geteuid());
+}
+
+/* Every setting given a value, by the table, so that a setting added there
+ * is shown here too; a secret only as set. */
+static void describe_given(FILE *out, const struct cg_config *c)
+{
+    int any = 0;
+    for (size_t i = 0; i < SETTING_COUNT; i++) {
+        const struct setting *s = &settings[i];
+        if (!c->given[i])
+            continue;
+        if (!any++)
+            fprintf(out, "  set here (others are at their defaults, see cuegw --help):\n");
+        fprintf(out, "    %-22s %s\n", s->name, s->flags & SF_SECRET ? "(set, not shown)" : c->given[i]);
+    }
+}
+
+static void describe(FILE *out, FILE *err, const struct cg_config *c)
+{
+    fprintf(out, "cuegw: the settings are valid\n");
+    fprintf(out, "  Cuebot:          %s (%s), deadline %lld ms\n", c->cuebot_endpoint,
+            c->tls_ca ? (c->tls_cert ? "mutual TLS" : "TLS") : "plaintext",
+            (long long)c->request_timeout_ms);
+    describe_auth(out, err, c);
+    fprintf(out, "  access policy:   %s\n", c->policy ? c->access_policy : "none");
+    if (c->policy)
+        policy_each_unmatched(c->policy, warn_unmatched, err);
+    fprintf(out, "  read-only:       %s\n", c->auth.read_only ? "yes" : "no");
+    if (c->url_prefix_len)
+        fprintf(out, "  URL prefix:      %.*s\n", (int)c->url_prefix_len, c->url_prefix);
+    else
+        fprintf(out, "  URL prefix:      (site root)\n");
+    fprintf(out, "  health path:     %s\n", or_unset(c->health_path));
+    describe_metrics(out, c);
+    describe_given(out, c);
 }
 
 int check_config(FILE *out, FILE *err)

@@ -1,8 +1,10 @@
 #include "help.h"
 
-/* Kept in the order of conf/cuegw.env; tests/integration/test_lifecycle.py
- * checks that every setting config.c reads is listed here. */
-static const char text[] =
+#include <string.h>
+
+#include "ops/config.h"
+
+static const char usage[] =
     "usage: cuegw                         serve the FastCGI socket on standard input\n"
     "                                     (lighttpd bin-path, mod_fcgid, spawn-fcgi)\n"
     "       cuegw --listen ADDR [--workers N]\n"
@@ -15,66 +17,82 @@ static const char text[] =
     "       cuegw --check-config          check the settings and the policy file, call\n"
     "                                     Cuebot once; exit 0, 1 (Cuebot) or 2 (settings)\n"
     "       cuegw --openapi               print the OpenAPI document (honours URL_PREFIX)\n"
+    "       cuegw --list-settings         every setting: name, group, kind, default, flags\n"
     "       cuegw --version | --help\n"
     "\n"
     "Settings are environment variables; blank means unset (the default). Switches\n"
-    "(READ_ONLY, SETTINGS_FROM_PARAMS, ALLOW_CORE_DUMPS, ALLOW_NON_LOOPBACK) take\n"
-    "exactly 1 or 0; true, yes, on and the like are refused.\n"
-    "Cuebot:\n"
-    "  CUEBOT_ENDPOINT         host:port[,host:port...] (localhost:8443), fails over in order;\n"
-    "                          also [IPv6]:port, dns:///host:port, unix:/path (no http://)\n"
-    "  REQUEST_TIMEOUT         deadline of each call: 500ms, 30s, 2m, plain seconds (30s)\n"
-    "  GRPC_MAX_MESSAGE_SIZE   largest request body, bytes; larger is 413 (4194304)\n"
-    "  GRPC_MAX_RECV_MSG_MB    largest Cuebot response, MiB; larger is 500 (256)\n"
-    "  GRPC_KEEPALIVE_TIME     keepalive ping interval, a duration (gRPC's: none)\n"
-    "  GRPC_KEEPALIVE_TIMEOUT  how long a ping may wait for its answer (gRPC's: 20s)\n"
-    "  CUEBOT_TLS_CA           CA certificates (PEM, no key) that turn on TLS to Cuebot\n"
-    "  CUEBOT_TLS_CERT, CUEBOT_TLS_KEY  client certificate and key (PEM), for mutual TLS;\n"
-    "                          each file is read and checked at start\n"
-    "HTTP surface:\n"
-    "  URL_PREFIX              where the API is mounted, e.g. /cue (the site root)\n"
-    "  HEALTH_PATH             unauthenticated path: 200 while Cuebot is reachable, else 503\n"
-    "  CORS_ALLOWED_ORIGINS    comma list of browser origins, scheme://host[:port] (*); a\n"
-    "                          request from any other origin but its own gets 403; \"null\"\n"
-    "                          only if listed, and * does not count with AUTH_MODE=remote-user\n"
-    "  METRICS_PATH            Prometheus metrics, authenticated, GET; the whole path, or\n"
-    "                          off (URL_PREFIX + /metrics)\n"
-    "  METRICS_DIR             directory of the pool's shared counters file (beside the\n"
-    "                          FastCGI socket, else ${TMPDIR:-/tmp}/cuegw-UID)\n"
-    "  OPENAPI_PATH            unauthenticated path serving the OpenAPI document (unset)\n"
-    "Authentication (the first five and READ_ONLY also per request as FastCGI\n"
-    "parameters, but only with SETTINGS_FROM_PARAMS=1):\n"
-    "  JWT_SECRET              HS256/384/512 secret for Authorization: Bearer <JWT>\n"
-    "  EXPIRING_JWT_SECRET     a second accepted secret during a rotation\n"
-    "  JWT_LEEWAY              seconds of clock skew allowed on exp and nbf (0)\n"
-    "  AUTH_TOKEN              static bearer token, compared in constant time\n"
-    "  EXPIRING_AUTH_TOKEN     a second accepted static token during a rotation\n"
-    "  AUTH_MODE               token, or remote-user to trust REMOTE_USER (token)\n"
-    "  READ_ONLY               1: only Get*, Find*, Is*, Has* methods (0)\n"
-    "  ACCESS_POLICY           file mapping JWT role / user to allowed method patterns\n"
-    "  SETTINGS_FROM_PARAMS    1: read those settings from each request's FastCGI\n"
-    "                          parameters too, for secrets the web server sends (0).\n"
-    "                          Off, they are ignored: whoever reaches the socket must\n"
-    "                          not choose the secret. HTTP_* is never read as one.\n"
-    "Operation:\n"
-    "  LOG_LEVEL               debug, info (an access line per request), warn, error (info)\n"
-    "  LOG_FORMAT              text or json (text)\n"
-    "  SHUTDOWN_TIMEOUT        how long a stopping process may finish its requests (30s)\n"
-    "  WORKER_THREADS          requests one process serves at once, 1 to 256 (4)\n"
-    "  ALLOW_CORE_DUMPS        1: allow core dumps, which hold the secrets (0: not dumpable,\n"
-    "                          core size limit 0)\n"
-    "The FastCGI socket (no thread ever waits on the web server; these bound it):\n"
-    "  PARAMS_TIMEOUT          a request's params must arrive within this (10s)\n"
-    "  BODY_TIMEOUT            its body within this after the params; else 408 (60s)\n"
-    "  WRITE_TIMEOUT           the web server must take the answer within this (60s)\n"
-    "  IDLE_TIMEOUT            a kept connection may rest this long between requests (5m)\n"
-    "  ALLOW_NON_LOOPBACK      1: listen on TCP addresses other than loopback (0)\n"
-    "  FCGI_WEB_SERVER_ADDRS   comma list of the web servers' IPs that may connect (any)\n"
-    "\n"
-    "SIGTERM or SIGUSR1: finish the requests in hand (at most SHUTDOWN_TIMEOUT), exit 0.\n"
-    "See cuegw(8) and the README for the details.\n";
+    "take exactly 1 or 0; true, yes, on and the like are refused. Those marked *\n"
+    "may also come with each request as FastCGI parameters, but only with\n"
+    "SETTINGS_FROM_PARAMS=1.\n";
+
+#define NAME_COLUMN 26
+#define WIDTH 88
+
+/* Writes text from column `col` on, wrapped at WIDTH, continuation lines
+ * starting at NAME_COLUMN: the table holds one line of help per setting,
+ * and the terminal decides nothing. */
+static void wrap(FILE *f, int col, const char *text)
+{
+    const char *p = text;
+    while (*p) {
+        size_t word = strcspn(p, " ");
+        if (col > NAME_COLUMN && col + 1 + (int)word > WIDTH) {
+            fprintf(f, "\n%*s", NAME_COLUMN, "");
+            col = NAME_COLUMN;
+        } else if (col > NAME_COLUMN) {
+            fputc(' ', f);
+            col++;
+        }
+        fprintf(f, "%.*s", (int)word, p);
+        col += (int)word;
+        p += word;
+        p += strspn(p, " ");
+    }
+    fputc('\n', f);
+}
 
 void help_print(FILE *f)
 {
-    fputs(text, f);
+    fputs(usage, f);
+    for (int g = 0; g < GROUP_COUNT; g++) {
+        fprintf(f, "%s:\n", setting_group_titles[g]);
+        for (size_t i = 0; i < SETTING_COUNT; i++) {
+            const struct setting *s = &settings[i];
+            if ((int)s->group != g)
+                continue;
+            char line[600];
+            if (s->def[0])
+                snprintf(line, sizeof line, "%s (default: %s)", s->help, s->def);
+            else
+                snprintf(line, sizeof line, "%s", s->help);
+            int col = fprintf(f, "  %s%s", s->name, s->flags & SF_PER_REQUEST ? "*" : "");
+            fprintf(f, "%*s", col < NAME_COLUMN ? NAME_COLUMN - col : 1, "");
+            wrap(f, col < NAME_COLUMN ? NAME_COLUMN : col + 1, line);
+        }
+    }
+    fputs("\nSIGTERM or SIGUSR1: finish the requests in hand (at most SHUTDOWN_TIMEOUT), exit 0.\n"
+          "See cuegw(8) and the README for the details.\n", f);
+}
+
+/* One line a setting, tab-separated, for scripts and the docs' test:
+ * NAME GROUP KIND DEFAULT FLAGS ("-" for none, else comma-separated). */
+void settings_list_print(FILE *f)
+{
+    static const struct { unsigned flag; const char *name; } flag_names[] = {
+        {SF_SECRET, "secret"}, {SF_PER_REQUEST, "per-request"}, {SF_DERIVED, "derived"},
+        {SF_ANYCASE, "any-case"}, {SF_EARLY, "early"},
+    };
+    for (size_t i = 0; i < SETTING_COUNT; i++) {
+        const struct setting *s = &settings[i];
+        fprintf(f, "%s\t%s\t%s\t%s\t", s->name, setting_group_titles[s->group],
+                s->kind == KIND_ENUM ? s->choices : setting_kind_name(s->kind),
+                s->def[0] ? s->def : "unset");
+        const char *sep = "";
+        for (size_t j = 0; j < sizeof flag_names / sizeof *flag_names; j++)
+            if (s->flags & flag_names[j].flag) {
+                fprintf(f, "%s%s", sep, flag_names[j].name);
+                sep = ",";
+            }
+        fprintf(f, "%s\n", *sep ? "" : "-");
+    }
 }

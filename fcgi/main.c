@@ -61,6 +61,9 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
             help_print(stdout);
             return 0;
+        } else if (!strcmp(a, "--list-settings")) {
+            settings_list_print(stdout);
+            return 0;
         } else if (!strcmp(a, "--openapi")) {
             return openapi_print(stdout);
         } else if (!strcmp(a, "--listen") && i + 1 < argc) {

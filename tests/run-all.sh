@@ -52,6 +52,9 @@ for t in "$BUILD"/tests/test_*; do
     [ -x "$t" ] && run "$(basename "$t")" "$t"
 done
 
+# conf/cuegw.env, cuegw(8) and README.md agree with the settings table.
+run settings-docs "$PY" "$top/tests/settings/check_docs.py" "$BUILD/cuegw" "$top"
+
 # Includes point down the layers of common/ and no modules form a cycle.
 run layers "$PY" "$top/tests/layers/check_layers.py" "$top"
 

@@ -380,26 +380,15 @@ const char *openapi_document(const char *url_prefix, size_t prefix_len, size_t *
 
 /* ---- cuegw --openapi -------------------------------------------------- */
 
-/* Only URL_PREFIX shapes the document. It is read through config_load so
- * that it is checked and trimmed exactly as the gateway does; printing
- * needs no credential, so config_load's credential check is answered with
- * AUTH_MODE=remote-user, and every other setting reads as unset. */
-static const char *prefix_only(void *ctx, const char *name)
-{
-    (void)ctx;
-    if (strcmp(name, "URL_PREFIX") == 0)
-        return getenv(name);
-    if (strcmp(name, "AUTH_MODE") == 0)
-        return "remote-user";
-    return NULL;
-}
-
+/* Only URL_PREFIX shapes the document; the settings code reads it, so that
+ * it is checked and trimmed exactly as the gateway does, and nothing else
+ * (printing needs no credential). */
 int openapi_print(FILE *out)
 {
     struct cg_status st;
     struct cg_config cfg;
     cg_status_clear(&st);
-    if (schema_init(&st) != 0 || config_load(&cfg, prefix_only, NULL, &st) != 0) {
+    if (schema_init(&st) != 0 || config_load_one(&cfg, SET_URL_PREFIX, NULL, NULL, &st) != 0) {
         fprintf(stderr, "cuegw: %s\n", st.msg);
         return 2;
     }

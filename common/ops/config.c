@@ -1,6 +1,8 @@
 #include "ops/config.h"
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,142 +99,215 @@ static int plain_path(const char *s)
     return 1;
 }
 
-static int load_cuebot(struct cg_config *c, config_get_fn get, void *ctx,
+/* A string in LO's place is an enum's choices, a number is a bound: one
+ * column each would leave one of them empty on every other row. */
+#define BOUND(x) _Generic((x), char *: 0LL, const char *: 0LL, default: (x))
+#define CHOICES(x) _Generic((x), char *: (x), const char *: (x), default: NULL)
+
+const struct setting settings[SETTING_COUNT] = {
+#define SETTING_GROUP(ID, TITLE)
+#define SETTING(NAME, GROUP, KIND, FIELD, LO, HI, FLAGS, DEFAULT, HELP)                   \
+    [SET_##NAME] = {#NAME, GROUP_##GROUP, KIND, offsetof(struct cg_config, FIELD),          \
+                    sizeof(((struct cg_config *)0)->FIELD), BOUND(LO), HI, CHOICES(LO),   \
+                    FLAGS, DEFAULT, HELP},
+#include "ops/settings.def"
+#undef SETTING_GROUP
+#undef SETTING
+};
+
+const char *const setting_group_titles[GROUP_COUNT] = {
+#define SETTING_GROUP(ID, TITLE) [GROUP_##ID] = TITLE,
+#define SETTING(...)
+#include "ops/settings.def"
+#undef SETTING_GROUP
+#undef SETTING
+};
+
+const char *setting_kind_name(enum setting_kind kind)
+{
+    static const char *const names[] = {
+        [KIND_STRING] = "string", [KIND_FILE] = "file", [KIND_ENDPOINT] = "endpoints",
+        [KIND_ADDRS] = "addresses", [KIND_POLICY] = "file", [KIND_PREFIX] = "path",
+        [KIND_PATH] = "path", [KIND_PATH_OR_OFF] = "path|off", [KIND_DIR] = "directory",
+        [KIND_ORIGINS] = "origins", [KIND_DURATION] = "duration", [KIND_BYTES] = "bytes",
+        [KIND_MIB] = "MiB", [KIND_SECONDS] = "seconds", [KIND_INT] = "number",
+        [KIND_SWITCH] = "switch", [KIND_ENUM] = "choice",
+    };
+    return names[kind];
+}
+
+/* The refusal of value v: "NAME: expected <what>, got "v"", except that a
+ * secret's value is never quoted. */
+static int refuse(struct cg_status *st, const struct setting *s, const char *v, const char *fmt,
+                  ...) __attribute__((format(printf, 4, 5)));
+static int refuse(struct cg_status *st, const struct setting *s, const char *v, const char *fmt,
+                  ...)
+{
+    char what[200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    if (s->flags & SF_SECRET)
+        return cg_fail(st, CG_INVALID_ARGUMENT, "%s: expected %s", s->name, what);
+    return cg_fail(st, CG_INVALID_ARGUMENT, "%s: expected %s, got \"%.40s\"", s->name, what, v);
+}
+
+/* The choice v names, by index, or -1. */
+static int find_choice(const struct setting *s, const char *v)
+{
+    size_t n = strlen(v);
+    int index = 0;
+    for (const char *p = s->choices; *p; index++) {
+        for (;;) {           /* the spellings of one choice, '|' apart */
+            size_t len = strcspn(p, "| ");
+            if (len == n && !((s->flags & SF_ANYCASE) ? strncasecmp(p, v, n) : strncmp(p, v, n)))
+                return index;
+            p += len;
+            if (*p != '|')
+                break;
+            p++;
+        }
+        p += *p == ' ';
+    }
+    return -1;
+}
+
+/* "a, b, c or d": the first spelling of each choice. */
+static void list_choices(const struct setting *s, char *out, size_t n)
+{
+    size_t len = 0, count = 1;
+    for (const char *p = s->choices; *p; p++)
+        count += *p == ' ';
+    const char *p = s->choices;
+    for (size_t i = 0; i < count && len < n; i++) {
+        size_t word = strcspn(p, "| ");
+        len += (size_t)snprintf(out + len, n - len, "%s%.*s", i == 0 ? "" : i + 1 == count ? " or " : ", ",
+                                (int)word, p);
+        p += strcspn(p, " ");
+        p += *p == ' ';
+    }
+}
+
+/* Numbers of every width go through one reader, so the table need not say
+ * each field's type: only its size. */
+static void store_number(char *field, size_t size, long long v)
+{
+    if (size == sizeof(int32_t)) {
+        int32_t x = (int32_t)v;
+        memcpy(field, &x, sizeof x);
+    } else {
+        int64_t x = (int64_t)v;
+        memcpy(field, &x, sizeof x);
+    }
+}
+
+/* Reads v into `field` (the setting's field in c, or in a request's copy
+ * of the auth settings, where c is NULL). */
+static int parse_value(const struct setting *s, const char *v, struct cg_config *c, char *field,
                        struct cg_status *st)
 {
-    const char *v;
-    c->cuebot_endpoint = (v = value(get, ctx, "CUEBOT_ENDPOINT")) ? v : "localhost:8443";
-
-    if ((v = value(get, ctx, "REQUEST_TIMEOUT"))) {
-        c->request_timeout_ms = config_parse_duration(v);
-        if (c->request_timeout_ms <= 0)
-            return cg_fail(st, CG_INVALID_ARGUMENT,
-                           "REQUEST_TIMEOUT: expected a duration such as 30s, 500ms, 2m "
-                           "or plain seconds (above 0, at most a day), got \"%.40s\"", v);
-    }
     long n;
-    if ((v = value(get, ctx, "GRPC_MAX_MESSAGE_SIZE"))) {
-        if (parse_long(v, 1, INT_MAX, &n))
-            return cg_fail(st, CG_INVALID_ARGUMENT,
-                           "GRPC_MAX_MESSAGE_SIZE: expected a byte count from 1 to %d, got \"%.40s\"",
-                           INT_MAX, v);
-        c->max_request = (size_t)n;
-    }
-    if ((v = value(get, ctx, "GRPC_MAX_RECV_MSG_MB"))) {
-        if (parse_long(v, 1, 2047, &n))
-            return cg_fail(st, CG_INVALID_ARGUMENT,
-                           "GRPC_MAX_RECV_MSG_MB: expected a whole number of MiB from 1 to 2047, got \"%.40s\"",
-                           v);
-        c->max_response = (size_t)n * 1024 * 1024;
-    }
-    static const struct { const char *name; size_t off; } keepalive[] = {
-        {"GRPC_KEEPALIVE_TIME", offsetof(struct cg_config, keepalive_time_ms)},
-        {"GRPC_KEEPALIVE_TIMEOUT", offsetof(struct cg_config, keepalive_timeout_ms)},
-    };
-    for (size_t i = 0; i < 2; i++) {
-        if (!(v = value(get, ctx, keepalive[i].name)))
-            continue;
-        int64_t ms = config_parse_duration(v);
-        if (ms <= 0)
-            return cg_fail(st, CG_INVALID_ARGUMENT,
-                           "%s: expected a duration such as 30s or 10s, got \"%.40s\"",
-                           keepalive[i].name, v);
-        *(int *)((char *)c + keepalive[i].off) = (int)ms;
-    }
-    c->tls_ca = value(get, ctx, "CUEBOT_TLS_CA");
-    c->tls_cert = value(get, ctx, "CUEBOT_TLS_CERT");
-    c->tls_key = value(get, ctx, "CUEBOT_TLS_KEY");
-    if (!c->tls_cert != !c->tls_key)
-        return cg_fail(st, CG_INVALID_ARGUMENT,
-                       "%s: mutual TLS needs both CUEBOT_TLS_CERT and CUEBOT_TLS_KEY",
-                       c->tls_cert ? "CUEBOT_TLS_KEY" : "CUEBOT_TLS_CERT");
-    /* Here rather than when a worker opens its channel: a bad value must stop
-     * start-up (and --check-config) before anything is served. */
-    struct cuebot_settings cs = {.endpoints = c->cuebot_endpoint, .tls_ca = c->tls_ca,
-                                 .tls_cert = c->tls_cert, .tls_key = c->tls_key};
-    return cuebot_check_settings(&cs, st);
-}
-
-static int load_http(struct cg_config *c, config_get_fn get, void *ctx,
-                     struct cg_status *st)
-{
-    const char *v;
-    c->url_prefix = "";
-    if ((v = value(get, ctx, "URL_PREFIX"))) {
-        size_t n = strlen(v);
-        while (n > 0 && v[n - 1] == '/')
-            n--;               /* "/cue/" and "/cue" mount the same place */
-        if (n > 0 && (!plain_path(v) || n > CG_MAX_PREFIX))
-            return cg_fail(st, CG_INVALID_ARGUMENT,
-                           "URL_PREFIX: expected a path such as /cue (at most %d bytes, "
-                           "no spaces or '?'), got \"%.40s\"", CG_MAX_PREFIX, v);
+    switch (s->kind) {
+    case KIND_STRING: case KIND_FILE: case KIND_ENDPOINT: case KIND_ADDRS: case KIND_POLICY:
+        *(const char **)field = v;
+        return 0;
+    case KIND_PREFIX: {
+        size_t len = strlen(v);
+        while (len > 0 && v[len - 1] == '/')
+            len--;               /* "/cue/" and "/cue" mount the same place */
+        if (len > 0 && (!plain_path(v) || len > (size_t)s->hi))
+            return refuse(st, s, v, "a path such as /cue (at most %lld bytes, no spaces or '?')",
+                          s->hi);
         c->url_prefix = v;
-        c->url_prefix_len = n;
+        c->url_prefix_len = len;
+        return 0;
     }
-    if ((v = value(get, ctx, "HEALTH_PATH"))) {
-        if (!plain_path(v))
-            return cg_fail(st, CG_INVALID_ARGUMENT,
-                           "HEALTH_PATH: expected a path such as /healthz, got \"%.40s\"", v);
-        c->health_path = v;
-    }
-    if ((v = value(get, ctx, "OPENAPI_PATH"))) {
-        if (!plain_path(v))
-            return cg_fail(st, CG_INVALID_ARGUMENT,
-                           "OPENAPI_PATH: expected a path such as /openapi.json, got \"%.40s\"", v);
-        c->openapi_path = v;
-    }
-    c->cors_origins = (v = value(get, ctx, "CORS_ALLOWED_ORIGINS")) ? v : "*";
-    if (origin_list_parse(&c->cors_allowed, "CORS_ALLOWED_ORIGINS", c->cors_origins, st))
-        return -1;
-    if ((v = value(get, ctx, "METRICS_PATH"))) {
-        if (!strcmp(v, "off"))
+    case KIND_PATH_OR_OFF:
+        if (!strcmp(v, "off")) {
             c->metrics_off = 1;
-        else if (!plain_path(v))
-            return cg_fail(st, CG_INVALID_ARGUMENT,
-                           "METRICS_PATH: expected a path such as /metrics, or off, got \"%.40s\"", v);
-        else
-            c->metrics_path = v;
-    }
-    if ((v = value(get, ctx, "METRICS_DIR"))) {
+            return 0;
+        }
+        /* fall through */
+    case KIND_PATH:
+        if (!plain_path(v))
+            return refuse(st, s, v, "a path that starts with '/', without spaces, '?' or '#'%s",
+                          s->kind == KIND_PATH_OR_OFF ? ", or off" : "");
+        *(const char **)field = v;
+        return 0;
+    case KIND_DIR:
         if (v[0] != '/')
-            return cg_fail(st, CG_INVALID_ARGUMENT,
-                           "METRICS_DIR: expected an absolute directory path, got \"%.40s\"", v);
-        c->metrics_dir = v;
+            return refuse(st, s, v, "an absolute directory path");
+        *(const char **)field = v;
+        return 0;
+    case KIND_ORIGINS:
+        origin_list_free(&c->cors_allowed);     /* the default's, when one is given */
+        *(const char **)field = v;
+        return origin_list_parse(&c->cors_allowed, s->name, v, st);
+    case KIND_DURATION: {
+        int64_t ms = config_parse_duration(v);
+        if (ms < s->lo)
+            return refuse(st, s, v, "a duration such as 30s, 500ms, 2m or plain seconds (%sat most "
+                          "a day)", s->lo > 0 ? "above 0, " : "");
+        store_number(field, s->size, ms);
+        return 0;
     }
+    case KIND_BYTES: case KIND_MIB: case KIND_SECONDS: case KIND_INT: {
+        static const char *const unit[] = {[KIND_BYTES] = "a byte count",
+                                           [KIND_MIB] = "a whole number of MiB",
+                                           [KIND_SECONDS] = "whole seconds",
+                                           [KIND_INT] = "a number"};
+        if (parse_long(v, (long)s->lo, (long)s->hi, &n))
+            return refuse(st, s, v, "%s from %lld to %lld", unit[s->kind], s->lo, s->hi);
+        store_number(field, s->size, s->kind == KIND_MIB ? (long long)n << 20 : n);
+        return 0;
+    }
+    case KIND_SWITCH: {
+        int on;
+        if (config_parse_switch(v, &on))
+            return refuse(st, s, v, SWITCH_EXPECTED);
+        store_number(field, s->size, on);
+        return 0;
+    }
+    case KIND_ENUM: {
+        int i = find_choice(s, v);
+        if (i < 0) {
+            char list[120];
+            list_choices(s, list, sizeof list);
+            return refuse(st, s, v, "%s", list);
+        }
+        store_number(field, s->size, i);
+        return 0;
+    }
+    }
+    return refuse(st, s, v, "a value");
+}
+
+/* Whether the default text is a value to read (else it only describes). */
+static int has_default(const struct setting *s)
+{
+    return s->def[0] && !(s->flags & SF_DERIVED);
+}
+
+static int load_defaults(struct cg_config *c, struct cg_status *st)
+{
+    memset(c, 0, sizeof *c);
+    c->url_prefix = "";
+    for (size_t i = 0; i < SETTING_COUNT; i++)
+        if (has_default(&settings[i]) &&
+            parse_value(&settings[i], settings[i].def, c, (char *)c + settings[i].off, st))
+            return -1;
     return 0;
 }
 
-/* The settings both the environment and a request's parameters may set. */
-static int read_auth(struct auth_settings *a, config_get_fn get, void *ctx, int override,
-                     struct cg_status *st)
+/* Reads setting i from `get` over its default. */
+static int load_setting(struct cg_config *c, size_t i, config_get_fn get, void *ctx,
+                        struct cg_status *st)
 {
-    static const struct { const char *name; size_t off; } secrets[] = {
-        {"JWT_SECRET", offsetof(struct auth_settings, jwt_secret)},
-        {"EXPIRING_JWT_SECRET", offsetof(struct auth_settings, expiring_jwt_secret)},
-        {"AUTH_TOKEN", offsetof(struct auth_settings, auth_token)},
-        {"EXPIRING_AUTH_TOKEN", offsetof(struct auth_settings, expiring_auth_token)},
-    };
-    for (size_t i = 0; i < sizeof secrets / sizeof *secrets; i++) {
-        const char *raw = get(ctx, secrets[i].name);
-        if (override && !raw)
-            continue;        /* not sent with this request: the process's own */
-        *(const char **)((char *)a + secrets[i].off) = unless_blank(raw);
-    }
-    /* As for the secrets: absent keeps the current value, present but
-     * blank means the default. */
-    const char *raw = get(ctx, "JWT_LEEWAY"), *v = unless_blank(raw);
-    if (raw && !v)
-        a->jwt_leeway = 0;
-    if (v && parse_long(v, 0, 86400, &a->jwt_leeway))
-        return cg_fail(st, CG_INVALID_ARGUMENT,
-                       "JWT_LEEWAY: expected whole seconds from 0 to 86400, got \"%.40s\"", v);
-    raw = get(ctx, "READ_ONLY");
-    v = unless_blank(raw);
-    if (raw && !v)
-        a->read_only = 0;
-    if (v && config_parse_switch(v, &a->read_only))
-        return cg_fail(st, CG_INVALID_ARGUMENT, "READ_ONLY: " SWITCH_EXPECTED ", got \"%.40s\"", v);
-    return 0;
+    const struct setting *s = &settings[i];
+    const char *v = value(get, ctx, s->name);
+    c->given[i] = v;
+    return v ? parse_value(s, v, c, (char *)c + s->off, st) : 0;
 }
 
 int config_request_auth(const struct cg_config *c, config_get_fn param, void *ctx,
@@ -244,94 +319,47 @@ int config_request_auth(const struct cg_config *c, config_get_fn param, void *ct
      * and sign their own tokens, or READ_ONLY=0. */
     if (!c->settings_from_params)
         return 0;
-    return read_auth(out, param, ctx, 1, st);
+    for (size_t i = 0; i < SETTING_COUNT; i++) {
+        const struct setting *s = &settings[i];
+        if (!(s->flags & SF_PER_REQUEST))
+            continue;
+        const char *raw = param(ctx, s->name);
+        if (!raw)
+            continue;        /* not sent with this request: the process's own */
+        /* Present but blank means the default, as in the environment. */
+        char *field = (char *)out + (s->off - offsetof(struct cg_config, auth));
+        const char *v = unless_blank(raw);
+        if (!v && !has_default(s)) {
+            memset(field, 0, s->size);
+            continue;
+        }
+        if (parse_value(s, v ? v : s->def, NULL, field, st))
+            return -1;
+    }
+    return 0;
 }
 
-static int load_auth(struct cg_config *c, config_get_fn get, void *ctx,
-                     struct cg_status *st)
+/* What no single setting can say: pairs, credentials, files. */
+static int check_across(struct cg_config *c, struct cg_status *st)
 {
-    const char *v;
-    if (read_auth(&c->auth, get, ctx, 0, st))
-        return -1;
-    if ((v = value(get, ctx, "AUTH_MODE"))) {
-        if (!strcmp(v, "remote-user"))
-            c->auth.remote_user = 1;
-        else if (strcmp(v, "token"))
-            return cg_fail(st, CG_INVALID_ARGUMENT,
-                           "AUTH_MODE: expected token or remote-user, got \"%.40s\"", v);
-    }
-    if ((v = value(get, ctx, "SETTINGS_FROM_PARAMS")) && config_parse_switch(v, &c->settings_from_params))
+    if (!c->tls_cert != !c->tls_key)
         return cg_fail(st, CG_INVALID_ARGUMENT,
-                       "SETTINGS_FROM_PARAMS: " SWITCH_EXPECTED ", got \"%.40s\"", v);
+                       "%s: mutual TLS needs both CUEBOT_TLS_CERT and CUEBOT_TLS_KEY",
+                       c->tls_cert ? "CUEBOT_TLS_KEY" : "CUEBOT_TLS_CERT");
+    /* Here rather than when a worker opens its channel: a bad value must stop
+     * start-up (and --check-config) before anything is served. */
+    struct cuebot_settings cs = {.endpoints = c->cuebot_endpoint, .tls_ca = c->tls_ca,
+                                 .tls_cert = c->tls_cert, .tls_key = c->tls_key};
+    if (cuebot_check_settings(&cs, st))
+        return -1;
     if (!auth_settings_usable(&c->auth) && !c->settings_from_params)
         return cg_fail(st, CG_INVALID_ARGUMENT,
                        "JWT_SECRET: no credential is configured; set JWT_SECRET or "
                        "AUTH_TOKEN, or AUTH_MODE=remote-user behind an authenticating "
                        "web server, or SETTINGS_FROM_PARAMS=1 when the web server sends "
                        "them with each request");
-    if ((v = value(get, ctx, "ACCESS_POLICY")) && !(c->policy = policy_load(v, st)))
+    if (c->access_policy && !(c->policy = policy_load(c->access_policy, st)))
         return -1;
-    return 0;
-}
-
-static int load_operation(struct cg_config *c, config_get_fn get, void *ctx,
-                          struct cg_status *st)
-{
-    const char *v;
-    if ((v = value(get, ctx, "LOG_LEVEL"))) {
-        static const char *const names[] = {"debug", "info", "warn", "error"};
-        int found = -1;
-        for (int i = 0; i < 4; i++)
-            if (!strcasecmp(v, names[i]))
-                found = i;
-        if (!strcasecmp(v, "warning"))
-            found = CG_LOG_WARN;
-        if (found < 0)
-            return cg_fail(st, CG_INVALID_ARGUMENT,
-                           "LOG_LEVEL: expected debug, info, warn or error, got \"%.40s\"", v);
-        c->log_level = (enum log_level)found;
-    }
-    if ((v = value(get, ctx, "LOG_FORMAT"))) {
-        if (!strcmp(v, "json"))
-            c->log_json = 1;
-        else if (strcmp(v, "text"))
-            return cg_fail(st, CG_INVALID_ARGUMENT,
-                           "LOG_FORMAT: expected text or json, got \"%.40s\"", v);
-    }
-    if ((v = value(get, ctx, "SHUTDOWN_TIMEOUT"))) {
-        c->shutdown_timeout_ms = config_parse_duration(v);
-        if (c->shutdown_timeout_ms < 0)
-            return cg_fail(st, CG_INVALID_ARGUMENT,
-                           "SHUTDOWN_TIMEOUT: expected a duration such as 30s, got \"%.40s\"", v);
-    }
-    long n;
-    if ((v = value(get, ctx, "WORKER_THREADS"))) {
-        if (parse_long(v, 1, CG_MAX_WORKER_THREADS, &n))
-            return cg_fail(st, CG_INVALID_ARGUMENT,
-                           "WORKER_THREADS: expected a number from 1 to %d, got \"%.40s\"",
-                           CG_MAX_WORKER_THREADS, v);
-        c->worker_threads = (int)n;
-    }
-    static const struct { const char *name; size_t off; } peer[] = {
-        {"PARAMS_TIMEOUT", offsetof(struct cg_config, params_timeout_ms)},
-        {"BODY_TIMEOUT", offsetof(struct cg_config, body_timeout_ms)},
-        {"WRITE_TIMEOUT", offsetof(struct cg_config, write_timeout_ms)},
-        {"IDLE_TIMEOUT", offsetof(struct cg_config, idle_timeout_ms)},
-    };
-    for (size_t i = 0; i < sizeof peer / sizeof *peer; i++) {
-        if (!(v = value(get, ctx, peer[i].name)))
-            continue;
-        int64_t ms = config_parse_duration(v);
-        if (ms <= 0)
-            return cg_fail(st, CG_INVALID_ARGUMENT,
-                           "%s: expected a duration such as 10s or 500ms (above 0), got \"%.40s\"",
-                           peer[i].name, v);
-        *(int64_t *)((char *)c + peer[i].off) = ms;
-    }
-    if ((v = value(get, ctx, "ALLOW_NON_LOOPBACK")) && config_parse_switch(v, &c->allow_non_loopback))
-        return cg_fail(st, CG_INVALID_ARGUMENT,
-                       "ALLOW_NON_LOOPBACK: " SWITCH_EXPECTED ", got \"%.40s\"", v);
-    c->web_server_addrs = value(get, ctx, "FCGI_WEB_SERVER_ADDRS");
     return 0;
 }
 
@@ -345,21 +373,22 @@ void config_free(struct cg_config *c)
 int config_load(struct cg_config *c, config_get_fn get, void *ctx,
                 struct cg_status *st)
 {
-    memset(c, 0, sizeof *c);
-    c->request_timeout_ms = 30000;
-    c->max_request = CG_DEFAULT_MAX_REQUEST;
-    c->max_response = CG_DEFAULT_MAX_RESPONSE;
-    c->log_level = CG_LOG_INFO;
-    c->shutdown_timeout_ms = 30000;
-    c->worker_threads = CG_DEFAULT_WORKER_THREADS;
-    c->params_timeout_ms = CG_DEFAULT_PARAMS_TIMEOUT_MS;
-    c->body_timeout_ms = CG_DEFAULT_BODY_TIMEOUT_MS;
-    c->write_timeout_ms = CG_DEFAULT_WRITE_TIMEOUT_MS;
-    c->idle_timeout_ms = CG_DEFAULT_IDLE_TIMEOUT_MS;
     if (!get)
         get = env_get;
-    if (load_cuebot(c, get, ctx, st) || load_http(c, get, ctx, st) ||
-        load_auth(c, get, ctx, st) || load_operation(c, get, ctx, st)) {
+    int rc = load_defaults(c, st);
+    for (size_t i = 0; i < SETTING_COUNT && !rc; i++)
+        rc = load_setting(c, i, get, ctx, st);
+    if (rc || check_across(c, st)) {
+        config_free(c);
+        return -1;
+    }
+    return 0;
+}
+
+int config_load_one(struct cg_config *c, enum setting_id id, config_get_fn get, void *ctx,
+                    struct cg_status *st)
+{
+    if (load_defaults(c, st) || load_setting(c, id, get ? get : env_get, ctx, st)) {
         config_free(c);
         return -1;
     }

@@ -1,6 +1,8 @@
 /* The gateway's settings (SPEC §2-§4), read once at start-up from the
  * process environment (spawn-fcgi, lighttpd bin-environment, mod_fcgid
- * FcgidInitialEnv, systemd EnvironmentFile).
+ * FcgidInitialEnv, systemd EnvironmentFile). Which settings there are, their
+ * kinds, defaults and help are in settings.def, the one table everything
+ * else (loading, --help, --check-config, the docs' test) reads.
  *
  * A blank value means unset, so a web server config that passes an empty
  * variable behaves like one that does not pass it. A bad value stops
@@ -18,6 +20,68 @@
 #include "base/status.h"
 
 struct policy;
+
+/* How a setting's value is read (see settings.def). */
+enum setting_kind {
+    KIND_STRING,        /* any text, kept as is */
+    KIND_FILE,          /* a file's path, checked when it is opened */
+    KIND_ENDPOINT,      /* CUEBOT_ENDPOINT's list, checked by the upstream */
+    KIND_ADDRS,         /* a comma list of IP addresses, checked by fcgi/listen.c */
+    KIND_POLICY,        /* the policy file, loaded once all else is read */
+    KIND_PREFIX,        /* URL_PREFIX: "" or /x[/y], trailing '/' trimmed */
+    KIND_PATH,          /* a whole URL path */
+    KIND_PATH_OR_OFF,   /* the same, or "off" */
+    KIND_DIR,           /* an absolute directory */
+    KIND_ORIGINS,       /* a list of web origins (base/origin.h) */
+    KIND_DURATION,      /* "30s", "500ms", "2m", "1h", plain seconds -> ms */
+    KIND_BYTES,         /* a byte count */
+    KIND_MIB,           /* whole MiB, stored in bytes */
+    KIND_SECONDS,       /* whole seconds */
+    KIND_INT,           /* a plain number */
+    KIND_SWITCH,        /* exactly 1 or 0 */
+    KIND_ENUM,          /* one of the choices, stored as its index */
+};
+
+#define SF_SECRET      1u   /* never quoted in a message nor shown */
+#define SF_PER_REQUEST 2u   /* may come with a request (SETTINGS_FROM_PARAMS=1) */
+#define SF_DERIVED     4u   /* the default text says what unset means */
+#define SF_ANYCASE     8u   /* choices match whatever the case */
+#define SF_EARLY      16u   /* read from the environment before all else */
+
+enum setting_group {
+#define SETTING_GROUP(ID, TITLE) GROUP_##ID,
+#define SETTING(...)
+#include "ops/settings.def"
+#undef SETTING_GROUP
+#undef SETTING
+    GROUP_COUNT
+};
+
+enum setting_id {
+#define SETTING_GROUP(ID, TITLE)
+#define SETTING(NAME, ...) SET_##NAME,
+#include "ops/settings.def"
+#undef SETTING_GROUP
+#undef SETTING
+    SETTING_COUNT
+};
+
+struct setting {
+    const char *name;
+    enum setting_group group;
+    enum setting_kind kind;
+    size_t off, size;           /* of its field in struct cg_config */
+    long long lo, hi;
+    const char *choices;        /* KIND_ENUM */
+    unsigned flags;             /* SF_* */
+    const char *def;            /* the default as the docs show it */
+    const char *help;
+};
+
+extern const struct setting settings[SETTING_COUNT];
+extern const char *const setting_group_titles[GROUP_COUNT];
+/* "duration", "bytes", ...: what --list-settings shows. */
+const char *setting_kind_name(enum setting_kind kind);
 
 struct cg_config {
     /* Cuebot */
@@ -63,6 +127,12 @@ struct cg_config {
     int64_t idle_timeout_ms;            /* IDLE_TIMEOUT */
     int allow_non_loopback;             /* ALLOW_NON_LOOPBACK=1 (--allow-non-loopback) */
     const char *web_server_addrs;       /* FCGI_WEB_SERVER_ADDRS or NULL */
+
+    const char *access_policy;          /* ACCESS_POLICY, the file's path */
+    int allow_core_dumps;               /* ALLOW_CORE_DUMPS (acted on by fcgi/core_guard.c) */
+    /* Each setting's value as given (not blank), or NULL: what --check-config
+     * shows of the settings that differ from their defaults. */
+    const char *given[SETTING_COUNT];
 };
 
 /* Where settings come from: returns the value of a variable or NULL. */
@@ -82,6 +152,12 @@ int config_load(struct cg_config *c, config_get_fn get, void *ctx,
  * Returns -1 with st naming a parameter whose value is invalid. */
 int config_request_auth(const struct cg_config *c, config_get_fn param, void *ctx,
                         struct auth_settings *out, struct cg_status *st);
+
+/* Fills c with every default and then reads only setting `id` from `get`
+ * (the environment when NULL), without the checks across settings: for
+ * what needs one setting and no credential (cuegw --openapi). */
+int config_load_one(struct cg_config *c, enum setting_id id, config_get_fn get, void *ctx,
+                    struct cg_status *st);
 
 /* Releases what config_load allocated (the policy). */
 void config_free(struct cg_config *c);

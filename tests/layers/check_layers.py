@@ -35,7 +35,7 @@ def sources(root):
     for top in ("common", "fcgi"):
         for d, _, names in os.walk(os.path.join(root, top)):
             for n in sorted(names):
-                if n.endswith((".c", ".h")):
+                if n.endswith((".c", ".h", ".def")):   # .def: an X-macro table, included as a header
                     yield os.path.relpath(os.path.join(d, n), root)
 
 
