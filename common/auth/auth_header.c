@@ -4,26 +4,29 @@
 
 #include "base/cg_limits.h"
 
-/* Labels are part of the metrics interface: never rename one. */
-static const char *const names[AUTH_RESULT_COUNT] = {
-    [AUTH_OK] = "ok",
-    [AUTH_MISSING] = "missing",
-    [AUTH_BAD_HEADER] = "bad_header",
-    [AUTH_MALFORMED] = "malformed",
-    [AUTH_BAD_ALG] = "bad_alg",
-    [AUTH_UNSUPPORTED] = "unsupported",
-    [AUTH_BAD_SIGNATURE] = "bad_signature",
-    [AUTH_EXPIRED] = "expired",
-    [AUTH_NOT_YET_VALID] = "not_yet_valid",
-    [AUTH_BAD_CLAIM] = "bad_claim",
-    [AUTH_INTERNAL] = "internal",
+static const enum cg_error kinds[AUTH_RESULT_COUNT] = {
+    [AUTH_OK] = CG_E_OK,
+#define CG_ERROR(cls, kind, code, http, phrase, label, message) KIND_OF_##cls(kind)
+#define KIND_OF_CODE(kind)
+#define KIND_OF_AUTH(kind) [kind] = CG_E_##kind,
+#define KIND_OF_DENY(kind)
+#define KIND_OF_GATEWAY(kind)
+#include "base/errors.def"
+#undef CG_ERROR
 };
+
+enum cg_error auth_result_error(enum auth_result r)
+{
+    return (unsigned)r < AUTH_RESULT_COUNT ? kinds[r] : CG_E_UNKNOWN;
+}
 
 const char *auth_result_name(enum auth_result r)
 {
-    if ((unsigned)r >= AUTH_RESULT_COUNT || !names[r])
+    if (r == AUTH_OK)
+        return "ok";        /* not an error, so not in the table */
+    if ((unsigned)r >= AUTH_RESULT_COUNT)
         return "unknown";
-    return names[r];
+    return cg_errors[kinds[r]].label;
 }
 
 static int is_ows(char c) { return c == ' ' || c == '\t'; }

@@ -8,27 +8,35 @@
 
 #include <stddef.h>
 
+#include "base/errors.h"
+
+/* The verdicts: AUTH_OK, then the AUTH rows of base/errors.def in their
+ * order, each named as its kind there (AUTH_MISSING is CG_E_AUTH_MISSING),
+ * which also says when each is given. Dense, so it indexes arrays; the
+ * kind of a verdict is auth_result_error's. */
 enum auth_result {
     AUTH_OK = 0,
-    AUTH_MISSING,           /* no Authorization header, or an empty one */
-    AUTH_BAD_HEADER,        /* not "Bearer <token>": other scheme, spaces in the
-                             * token, bytes outside printable ASCII, too long */
-    AUTH_MALFORMED,         /* not a compact JWS: bad base64url, bad JSON, a
-                             * payload that is not an object, a typ other
-                             * than JWT */
-    AUTH_BAD_ALG,           /* alg other than exactly HS256, HS384 or HS512 */
-    AUTH_UNSUPPORTED,       /* a "crit" header member: an extension we do
-                             * not implement */
-    AUTH_BAD_SIGNATURE,     /* no configured secret verifies it */
-    AUTH_EXPIRED,           /* exp (with leeway) has passed */
-    AUTH_NOT_YET_VALID,     /* nbf (with leeway) is still ahead */
-    AUTH_BAD_CLAIM,         /* exp or nbf present but not a JSON integer */
-    AUTH_INTERNAL,          /* out of memory: answer 5xx, never let through */
+#define CG_ERROR(cls, kind, code, http, phrase, label, message) CG_AUTH_ROW_##cls(kind)
+#define CG_AUTH_ROW_CODE(kind)
+#define CG_AUTH_ROW_AUTH(kind) kind,
+#define CG_AUTH_ROW_DENY(kind)
+#define CG_AUTH_ROW_GATEWAY(kind)
+#include "base/errors.def"
+#undef CG_ERROR
+#undef CG_AUTH_ROW_CODE
+#undef CG_AUTH_ROW_AUTH
+#undef CG_AUTH_ROW_DENY
+#undef CG_AUTH_ROW_GATEWAY
     AUTH_RESULT_COUNT
 };
 
+/* The error kind of a verdict (CG_E_OK for AUTH_OK); CG_E_UNKNOWN for a
+ * value outside the enum. */
+enum cg_error auth_result_error(enum auth_result r);
+
 /* A short, stable, lower-case label for metrics and logs ("missing",
- * "expired", ...); "unknown" for a value outside the enum. */
+ * "expired", ...): the kind's label, "ok" for AUTH_OK; "unknown" for a value
+ * outside the enum. */
 const char *auth_result_name(enum auth_result r);
 
 /* Finds the token in an Authorization header value: the scheme "Bearer" in

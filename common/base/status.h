@@ -1,25 +1,34 @@
 /* The error status every fallible cuegw function fills in: a gRPC code and a
  * short message in a fixed buffer, so reporting an error never allocates.
- * The code -> HTTP status table lives in status.c and nowhere else. */
+ * What a code or kind answers over HTTP is errors.def's, and nowhere else. */
 #ifndef CUEGW_STATUS_H
 #define CUEGW_STATUS_H
 
 #include "base/cg_limits.h"
+#include "base/errors.h"
 
 /* gRPC status codes (grpc/status.h has the same numbers; this header keeps
- * the transcoder free of the gRPC dependency). */
+ * the transcoder free of the gRPC dependency): the CODE rows of errors.def. */
 enum cg_code {
-    CG_OK = 0, CG_CANCELLED = 1, CG_UNKNOWN = 2, CG_INVALID_ARGUMENT = 3,
-    CG_DEADLINE_EXCEEDED = 4, CG_NOT_FOUND = 5, CG_ALREADY_EXISTS = 6,
-    CG_PERMISSION_DENIED = 7, CG_RESOURCE_EXHAUSTED = 8,
-    CG_FAILED_PRECONDITION = 9, CG_ABORTED = 10, CG_OUT_OF_RANGE = 11,
-    CG_UNIMPLEMENTED = 12, CG_INTERNAL = 13, CG_UNAVAILABLE = 14,
-    CG_DATA_LOSS = 15, CG_UNAUTHENTICATED = 16
+#define CG_ERROR(cls, kind, code, http, phrase, label, message) CG_CODE_ROW_##cls(kind, code)
+#define CG_CODE_ROW_CODE(kind, code) CG_##kind = code,
+#define CG_CODE_ROW_AUTH(kind, code)
+#define CG_CODE_ROW_DENY(kind, code)
+#define CG_CODE_ROW_GATEWAY(kind, code)
+#include "base/errors.def"
+#undef CG_ERROR
+#undef CG_CODE_ROW_CODE
+#undef CG_CODE_ROW_AUTH
+#undef CG_CODE_ROW_DENY
+#undef CG_CODE_ROW_GATEWAY
 };
 
 struct cg_status {
     int code;                         /* enum cg_code */
-    int http;                         /* 0: derive from code */
+    /* enum cg_error. 0: the code's own kind. Set for the few gateway errors
+     * whose status is not the code's (405, 413) or that the gateway words
+     * itself (cg_fail_kind). */
+    int kind;
     /* 1: msg is for the log only: gRPC wrote it about its own channel (the
      * addresses it tried, the socket errors), so a client is told only
      * that Cuebot is unavailable. Cleared by cg_fail and cg_status_clear. */
@@ -32,10 +41,9 @@ struct cg_status {
 int cg_fail(struct cg_status *st, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Like cg_fail with an explicit HTTP status, for the few gateway errors whose
- * status is not the one grpc-gateway derives from the code (413, 405). */
-int cg_fail_http(struct cg_status *st, int code, int http, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+/* Records an error of a kind: its code, and its message with a and b for
+ * the %s in it (NULL reads as ""). Returns -1. */
+int cg_fail_kind(struct cg_status *st, enum cg_error kind, const char *a, const char *b);
 
 void cg_status_clear(struct cg_status *st);
 
@@ -43,7 +51,10 @@ void cg_status_clear(struct cg_status *st);
  * does not know. */
 int cg_http_status(int code);
 
-/* HTTP status of a filled status: its explicit one, else the mapped one. */
+/* The kind of a filled status: its own, else its code's. */
+enum cg_error cg_status_kind(const struct cg_status *st);
+
+/* HTTP status of a filled status: its kind's. */
 int cg_status_http(const struct cg_status *st);
 
 /* The canonical upper-case name of a code ("NOT_FOUND"), for logs. */

@@ -1,6 +1,5 @@
 #include "http/gateway.h"
 
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,34 +42,13 @@ static int send_bytes(struct cg_exchange *x, const char *p, size_t n)
     return send_bytes_with(x, p, n, x->io->write);
 }
 
-static const char *reason_phrase(int http)
-{
-    switch (http) {
-    case 200: return "OK";
-    case 204: return "No Content";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 409: return "Conflict";
-    case 413: return "Payload Too Large";
-    case 429: return "Too Many Requests";
-    case 499: return "Client Closed Request";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
-    case 504: return "Gateway Timeout";
-    default: return http >= 500 ? "Internal Server Error" : "Error";
-    }
-}
-
 /* Writes the header block. content_length < 0: unknown (streamed body);
  * `extra` holds complete header lines or is NULL. */
-static int send_head(struct cg_exchange *x, int http, long long content_length,
-                     const char *extra)
+static int send_head(struct cg_exchange *x, int http, const char *phrase,
+                     long long content_length, const char *extra)
 {
     char h[CG_MAX_HEADERS];
-    int n = snprintf(h, sizeof h, "Status: %d %s\r\n", http, reason_phrase(http));
+    int n = snprintf(h, sizeof h, "Status: %d %s\r\n", http, phrase);
     if (http != 204)
         n += snprintf(h + n, sizeof h - (size_t)n, "Content-Type: %s\r\n",
                       x->content_type ? x->content_type : "application/json");
@@ -114,28 +92,26 @@ static void send_error(struct cg_exchange *x, const struct cg_status *st, const 
     json_write_string(&ob, msg, strlen(msg));
     outbuf_puts_lit(&ob, ",\"details\":[]}");
     x->code = st->code;
-    int http = cg_status_http(st);
+    const struct cg_error_row *row = &cg_errors[cg_status_kind(st)];
     /* Every 401 says how to authenticate, as grpc-gateway's do: Cuebot's own
      * UNAUTHENTICATED as much as ours. */
-    if (http == 401 && !extra)
+    if (row->http == 401 && !extra)
         extra = "WWW-Authenticate: Bearer\r\n";
-    if (send_head(x, http, (long long)ob.len, extra) == 0)
+    if (send_head(x, row->http, row->phrase, (long long)ob.len, extra) == 0)
         send_bytes(x, ob.data, ob.len);
 }
 
-static void fail(struct cg_exchange *x, int code, int http, const char *extra,
-                 const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-
-static void fail(struct cg_exchange *x, int code, int http, const char *extra,
-                 const char *fmt, ...)
+/* Answers with an error of the table: a and b fill the %s of its message. */
+static void fail(struct cg_exchange *x, enum cg_error kind, const char *extra, const char *a,
+                 const char *b)
 {
-    va_list ap;
-    va_start(ap, fmt);
-    x->st.code = code;
-    x->st.http = http;
-    vsnprintf(x->st.msg, sizeof x->st.msg, fmt, ap);
-    va_end(ap);
+    cg_fail_kind(&x->st, kind, a, b);
     send_error(x, &x->st, extra);
+}
+
+static void not_allowed(struct cg_exchange *x, const char *allow, const char *use)
+{
+    fail(x, CG_E_METHOD_NOT_ALLOWED, allow, x->http_method[0] ? x->http_method : "-", use);
 }
 
 /* ---- pieces of the request ------------------------------------------- */
@@ -163,7 +139,7 @@ static const char *path_for_message(struct cg_exchange *x)
 static void preflight(struct cg_exchange *x)
 {
     if (!x->allow_origin) {         /* a disallowed origin learns nothing */
-        send_head(x, 204, -1, NULL);
+        send_head(x, 204, "No Content", -1, NULL);
         x->code = CG_OK;
         return;
     }
@@ -173,7 +149,7 @@ static void preflight(struct cg_exchange *x)
              "Access-Control-Allow-Methods: POST, OPTIONS\r\n"
              "Access-Control-Allow-Headers: %s\r\n"
              "Access-Control-Max-Age: 600\r\n", allow);
-    send_head(x, 204, -1, extra);
+    send_head(x, 204, "No Content", -1, extra);
     x->code = CG_OK;
 }
 
@@ -184,12 +160,12 @@ static void health(struct cg_exchange *x)
     if (g->cuebot && cuebot_wait_usable(g->cuebot, wait)) {
         static const char body[] = "{\"status\":\"SERVING\"}";
         x->code = CG_OK;
-        if (send_head(x, 200, (long long)sizeof body - 1, NULL) == 0)
+        if (send_head(x, 200, "OK", (long long)sizeof body - 1, NULL) == 0)
             send_bytes(x, body, sizeof body - 1);
         return;
     }
-    fail(x, CG_UNAVAILABLE, 0, NULL, "Cuebot channel is not usable (%s)",
-         g->cuebot ? cuebot_state_name(g->cuebot) : "no client");
+    fail(x, CG_E_CUEBOT_NOT_USABLE, NULL, g->cuebot ? cuebot_state_name(g->cuebot) : "no client",
+         NULL);
 }
 
 /* OPENAPI_PATH: the document, without credentials, like HEALTH_PATH: it
@@ -199,35 +175,19 @@ static void health(struct cg_exchange *x)
 static void openapi_doc(struct cg_exchange *x)
 {
     if (!is_method(x, "GET") && !is_method(x, "HEAD")) {
-        fail(x, CG_UNIMPLEMENTED, 405, "Allow: GET, HEAD\r\n",
-             "method %s is not allowed; use GET", x->http_method[0] ? x->http_method : "-");
+        not_allowed(x, "Allow: GET, HEAD\r\n", "GET");
         return;
     }
     const struct cg_config *cfg = x->g->cfg;
     size_t len;
     const char *doc = openapi_document(cfg->url_prefix, cfg->url_prefix_len, &len);
     if (!doc) {
-        fail(x, CG_RESOURCE_EXHAUSTED, 0, NULL, "out of memory building the OpenAPI document");
+        fail(x, CG_E_OPENAPI_NO_MEMORY, NULL, NULL, NULL);
         return;
     }
     x->code = CG_OK;
-    if (send_head(x, 200, (long long)len, NULL) == 0 && !is_method(x, "HEAD"))
+    if (send_head(x, 200, "OK", (long long)len, NULL) == 0 && !is_method(x, "HEAD"))
         send_bytes_with(x, doc, len, x->io->write_static ? x->io->write_static : x->io->write);
-}
-
-static const char *auth_message(enum auth_result r)
-{
-    switch (r) {
-    case AUTH_MISSING: return "missing credentials";
-    case AUTH_BAD_HEADER: return "malformed Authorization header";
-    case AUTH_MALFORMED: return "malformed token";
-    case AUTH_BAD_ALG: return "token algorithm not accepted";
-    case AUTH_EXPIRED: return "token expired";
-    case AUTH_NOT_YET_VALID: return "token not yet valid";
-    case AUTH_BAD_CLAIM: return "token claims are invalid";
-    case AUTH_UNSUPPORTED: return "token header not supported";
-    default: return "invalid token";
-    }
 }
 
 static int authenticate(struct cg_exchange *x)
@@ -235,8 +195,8 @@ static int authenticate(struct cg_exchange *x)
     if (config_request_auth(x->g->cfg, x->io->param, x->io->ctx, &x->auth, &x->st)) {
         log_request(CG_LOG_ERROR, x->rid, "the web server sent an invalid setting: %s",
                     x->st.msg);
-        metrics_auth_failure(METRICS_DENY_BAD_SETTING);
-        fail(x, CG_INTERNAL, 0, NULL, "the gateway is misconfigured; see its log");
+        metrics_auth_failure(CG_E_DENY_BAD_SETTING);
+        fail(x, CG_E_DENY_BAD_SETTING, NULL, NULL, NULL);
         return -1;
     }
     if (!auth_settings_usable(&x->auth)) {
@@ -245,8 +205,8 @@ static int authenticate(struct cg_exchange *x)
         log_request(CG_LOG_ERROR, x->rid, "no credential setting reached this request: the web "
                     "server must send JWT_SECRET or AUTH_TOKEN as FastCGI parameters "
                     "(SETTINGS_FROM_PARAMS=1)");
-        metrics_auth_failure(METRICS_DENY_NO_CREDENTIAL);
-        fail(x, CG_INTERNAL, 0, NULL, "the gateway has no credential configured; see its log");
+        metrics_auth_failure(CG_E_DENY_NO_CREDENTIAL);
+        fail(x, CG_E_DENY_NO_CREDENTIAL, NULL, NULL, NULL);
         return -1;
     }
     struct jwt_claims claims;
@@ -258,13 +218,11 @@ static int authenticate(struct cg_exchange *x)
         x->user = x->auth.remote_user ? remote_user : claims.sub;
         return 0;
     }
-    if (r == AUTH_INTERNAL) {
-        fail(x, CG_INTERNAL, 0, NULL, "out of memory checking the credentials");
-        return -1;
+    if (r != AUTH_INTERNAL) {
+        log_request(CG_LOG_DEBUG, x->rid, "authentication failed: %s", auth_result_name(r));
+        metrics_auth_failure(auth_result_error(r));
     }
-    log_request(CG_LOG_DEBUG, x->rid, "authentication failed: %s", auth_result_name(r));
-    metrics_auth_failure((int)r);
-    fail(x, CG_UNAUTHENTICATED, 0, NULL, "%s", auth_message(r));
+    fail(x, auth_result_error(r), NULL, NULL, NULL);
     return -1;
 }
 
@@ -296,7 +254,7 @@ static const struct method_info *find_method(const struct cg_exchange *x)
 static const struct method_info *route(struct cg_exchange *x)
 {
     if (!x->method)
-        fail(x, CG_NOT_FOUND, 0, NULL, "unknown method: %s", path_for_message(x));
+        fail(x, CG_E_UNKNOWN_METHOD, NULL, path_for_message(x), NULL);
     return x->method;
 }
 
@@ -324,13 +282,12 @@ static void scrape(struct cg_exchange *x)
     struct gateway *g = x->g;
     static const char perm[] = METRICS_PERMISSION;
     if (g->cfg->policy && !policy_allows(g->cfg->policy, x->role, x->user, perm, sizeof perm - 1)) {
-        metrics_auth_failure(METRICS_DENY_POLICY);
-        fail(x, CG_PERMISSION_DENIED, 0, NULL, "metrics are not allowed for this caller");
+        metrics_auth_failure(CG_E_DENY_POLICY);
+        fail(x, CG_E_DENY_POLICY, NULL, "metrics", "are");
         return;
     }
     if (!is_method(x, "GET")) {
-        fail(x, CG_UNIMPLEMENTED, 405, "Allow: GET\r\n",
-             "method %s is not allowed; use GET", x->http_method[0] ? x->http_method : "-");
+        not_allowed(x, "Allow: GET\r\n", "GET");
         return;
     }
     x->content_type = "text/plain; version=0.0.4; charset=utf-8";
@@ -343,7 +300,7 @@ static void scrape(struct cg_exchange *x)
     }
     x->code = CG_OK;
     if (!x->head_sent) {
-        if (send_head(x, 200, (long long)g->out.len, NULL) == 0)
+        if (send_head(x, 200, "OK", (long long)g->out.len, NULL) == 0)
             send_bytes(x, g->out.data, g->out.len);
         return;
     }
@@ -366,10 +323,9 @@ static long long parse_length(const char *s)
 
 static void body_too_big(struct cg_exchange *x)
 {
-    cg_fail_http(&x->st, CG_RESOURCE_EXHAUSTED, 413,
-                 "request body is larger than the %zu-byte limit (GRPC_MAX_MESSAGE_SIZE)",
-                 x->g->cfg->max_request);
-    send_error(x, &x->st, NULL);
+    char limit[24];
+    snprintf(limit, sizeof limit, "%zu", x->g->cfg->max_request);
+    fail(x, CG_E_BODY_TOO_LARGE, NULL, "request body", limit);
 }
 
 /* What the body may be: refused with 413 before a byte of it is read when
@@ -381,7 +337,7 @@ static int body_limits(struct cg_exchange *x, size_t *hint)
     const char *cl = param(x, "CONTENT_LENGTH");
     long long declared = parse_length(cl);
     if (cl && *cl && declared < 0) {
-        fail(x, CG_INVALID_ARGUMENT, 0, NULL, "invalid Content-Length");
+        fail(x, CG_E_BAD_CONTENT_LENGTH, NULL, NULL, NULL);
         return -1;
     }
     if (declared > (long long)limit) {
@@ -436,7 +392,7 @@ static enum cg_body read_body(struct cg_exchange *x, size_t hint, char **body, s
 static int stream_sink(void *ctx, const char *p, size_t n)
 {
     struct cg_exchange *x = ctx;
-    if (!x->head_sent && send_head(x, 200, -1, NULL) != 0)
+    if (!x->head_sent && send_head(x, 200, "OK", -1, NULL) != 0)
         return -1;
     return send_bytes(x, p, n);
 }
@@ -452,7 +408,7 @@ static void call(struct cg_exchange *x, const struct method_info *m, const char 
         return;
     }
     if (!g->cuebot) {
-        fail(x, CG_UNAVAILABLE, 0, NULL, "no Cuebot client");
+        fail(x, CG_E_NO_CUEBOT, NULL, NULL, NULL);
         return;
     }
     if (cuebot_call(g->cuebot, m->path, req, req_len, g->cfg->request_timeout_ms, x->rid,
@@ -480,7 +436,7 @@ static void call(struct cg_exchange *x, const struct method_info *m, const char 
     }
     x->code = CG_OK;
     if (!x->head_sent) {                  /* it all fit in one chunk */
-        if (send_head(x, 200, (long long)g->out.len, NULL) == 0)
+        if (send_head(x, 200, "OK", (long long)g->out.len, NULL) == 0)
             send_bytes(x, g->out.data, g->out.len);
         return;
     }
@@ -500,14 +456,13 @@ static int refuse_cross_site(struct cg_exchange *x)
         return 0;
     const char *origin = param(x, "HTTP_ORIGIN");
     x->allow_origin = NULL;          /* the page may not even read the refusal */
-    metrics_auth_failure(METRICS_DENY_CROSS_SITE);
+    metrics_auth_failure(CG_E_DENY_CROSS_SITE);
+    char why[160];
     if (origin)
-        fail(x, CG_PERMISSION_DENIED, 0, NULL,
-             "cross-site request refused: the origin %.100s is not allowed", origin);
+        snprintf(why, sizeof why, "%.100s is not allowed", origin);
     else
-        fail(x, CG_PERMISSION_DENIED, 0, NULL,
-             "cross-site request refused: the origin is not allowed (Sec-Fetch-Site: "
-             "cross-site, no Origin)");
+        snprintf(why, sizeof why, "is not allowed (Sec-Fetch-Site: cross-site, no Origin)");
+    fail(x, CG_E_DENY_CROSS_SITE, NULL, why, NULL);
     return 1;
 }
 
@@ -536,23 +491,21 @@ static int serve(struct cg_exchange *x, size_t *hint)
         return 0;
     }
     if (!is_method(x, "POST")) {
-        fail(x, CG_UNIMPLEMENTED, 405, "Allow: POST, OPTIONS\r\n",
-             "method %s is not allowed; use POST", x->http_method[0] ? x->http_method : "-");
+        not_allowed(x, "Allow: POST, OPTIONS\r\n", "POST");
         return 0;
     }
     const struct method_info *m = route(x);
     if (!m)
         return 0;
     if (x->auth.read_only && !read_only_allows(m->name)) {
-        metrics_auth_failure(METRICS_DENY_READ_ONLY);
-        fail(x, CG_PERMISSION_DENIED, 0, NULL,
-             "%s is not allowed: the gateway is read-only", m->path);
+        metrics_auth_failure(CG_E_DENY_READ_ONLY);
+        fail(x, CG_E_DENY_READ_ONLY, NULL, m->path, NULL);
         return 0;
     }
     if (cfg->policy &&
         !policy_allows(cfg->policy, x->role, x->user, m->path + 1, m->path_len - 1)) {
-        metrics_auth_failure(METRICS_DENY_POLICY);
-        fail(x, CG_PERMISSION_DENIED, 0, NULL, "%s is not allowed for this caller", m->path);
+        metrics_auth_failure(CG_E_DENY_POLICY);
+        fail(x, CG_E_DENY_POLICY, NULL, m->path, "is");
         return 0;
     }
     if (body_limits(x, hint))
@@ -593,14 +546,15 @@ static unsigned metrics_method(const struct cg_exchange *x)
 static void refuse(struct cg_exchange *x, enum cg_refusal why)
 {
     switch (why) {
-    case CG_REFUSE_PARAMS_TOO_BIG:
-        fail(x, CG_RESOURCE_EXHAUSTED, 431, NULL,
-             "the request's headers are too large: more than %u bytes or %u FastCGI "
-             "parameters", CG_MAX_PARAMS_BYTES, CG_MAX_PARAMS_COUNT);
+    case CG_REFUSE_PARAMS_TOO_BIG: {
+        char bytes[16], count[16];
+        snprintf(bytes, sizeof bytes, "%u", CG_MAX_PARAMS_BYTES);
+        snprintf(count, sizeof count, "%u", CG_MAX_PARAMS_COUNT);
+        fail(x, CG_E_HEADERS_TOO_LARGE, NULL, bytes, count);
         return;
+    }
     case CG_REFUSE_PARAMS_BAD:
-        fail(x, CG_INVALID_ARGUMENT, 400, NULL,
-             "the request's FastCGI parameters are malformed or hold a NUL byte");
+        fail(x, CG_E_PARAMS_MALFORMED, NULL, NULL, NULL);
         return;
     case CG_REFUSE_NONE:
         return;
@@ -652,11 +606,10 @@ void gateway_resume(struct gateway *g, struct cg_exchange *x, const struct cg_re
         body_too_big(x);
         return;
     case CG_BODY_TIMEOUT:
-        fail(x, CG_DEADLINE_EXCEEDED, 408, NULL,
-             "the request body did not arrive in time (BODY_TIMEOUT)");
+        fail(x, CG_E_BODY_TIMEOUT, NULL, NULL, NULL);
         return;
     case CG_BODY_BROKEN:
-        fail(x, CG_INVALID_ARGUMENT, 0, NULL, "could not read the request body");
+        fail(x, CG_E_BODY_UNREADABLE, NULL, NULL, NULL);
         return;
     }
 }

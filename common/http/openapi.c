@@ -44,7 +44,7 @@ static const struct { int http; const char *reason; } own_reasons[] = {
 #define N_OWN (sizeof own_reasons / sizeof *own_reasons)
 
 /* The error statuses an operation may answer, ascending: every status a
- * gRPC code maps to, and 413 (the body limit), which no code maps to. */
+ * gRPC code maps to, and the body limit's (413), which no code maps to. */
 static size_t error_statuses(int *out)
 {
     size_t n = 0;
@@ -56,7 +56,7 @@ static size_t error_statuses(int *out)
         if (!seen)
             out[n++] = http;
     }
-    out[n++] = 413;
+    out[n++] = cg_errors[CG_E_BODY_TOO_LARGE].http;
     for (size_t i = 1; i < n; i++)            /* a dozen: insertion sort */
         for (size_t j = i; j > 0 && out[j - 1] > out[j]; j--) {
             int t = out[j];
@@ -89,9 +89,9 @@ static void write_error_response(struct outbuf *ob, int http)
                               code);
         sep = ", ";
     }
-    if (http == 413)
-        snprintf(text + n, sizeof text - n, "%s%s (%d)", sep, cg_code_name(CG_RESOURCE_EXHAUSTED),
-                 CG_RESOURCE_EXHAUSTED);
+    const struct cg_error_row *big = &cg_errors[CG_E_BODY_TOO_LARGE];
+    if (http == big->http)
+        snprintf(text + n, sizeof text - n, "%s%s (%d)", sep, cg_code_name(big->code), big->code);
     oa_key(ob, name);
     outbuf_putc(ob, '{');
     oa_member(ob, "description", text);

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth/auth_header.h"
 #include "pb/schema.h"
 
 const uint64_t metrics_bucket_us[METRICS_BUCKETS - 1] = {
@@ -95,11 +94,27 @@ void metrics_peer_timeout(int phase)
         ADD(m->peer_timeouts[phase], 1);
 }
 
-void metrics_auth_failure(int reason)
+/* Whether a kind is a reason of cuegw_auth_failures_total. */
+static int is_reason(enum cg_error kind)
+{
+    switch (cg_errors[kind].cls) {
+    case CG_CLASS_AUTH:
+        /* Out of memory is the gateway's failure, not a refusal. */
+        return kind != CG_E_AUTH_INTERNAL;
+    case CG_CLASS_DENY:
+        return 1;
+    case CG_CLASS_CODE:
+    case CG_CLASS_GATEWAY:
+        return 0;
+    }
+    return 0;
+}
+
+void metrics_auth_failure(enum cg_error kind)
 {
     struct metrics_shared *m = metrics_shm();
-    if (m && reason > 0 && reason < METRICS_REASONS)
-        ADD(m->auth_failures[reason], 1);
+    if (m && (unsigned)kind < CG_E_COUNT && is_reason(kind))
+        ADD(m->auth_failures[kind], 1);
 }
 
 /* ---- exposition ---------------------------------------------------------- */
@@ -152,18 +167,6 @@ static const char *method_label(unsigned method)
     const struct method_info *mi =
         method >= METRICS_FIRST_METHOD ? schema_method_at(method - METRICS_FIRST_METHOD) : NULL;
     return mi ? mi->path + 1 : "other";
-}
-
-static const char *reason_label(int r)
-{
-    switch (r) {
-    case METRICS_DENY_READ_ONLY: return "read_only";
-    case METRICS_DENY_POLICY: return "policy";
-    case METRICS_DENY_NO_CREDENTIAL: return "no_credential_configured";
-    case METRICS_DENY_BAD_SETTING: return "bad_setting";
-    case METRICS_DENY_CROSS_SITE: return "cross_site";
-    default: return r > 0 && r < AUTH_RESULT_COUNT ? auth_result_name((enum auth_result)r) : NULL;
-    }
 }
 
 struct series {
@@ -226,13 +229,12 @@ static void auth_failures(struct outbuf *ob, struct metrics_shared *m)
 {
     family(ob, "cuegw_auth_failures_total", "counter",
            "Requests refused for their credentials (401) or their rights (403), by reason.");
-    for (int r = 1; r < METRICS_REASONS; r++) {
-        const char *name = reason_label(r);
-        if (!name || r == AUTH_INTERNAL)
+    for (int k = 0; k < CG_E_COUNT; k++) {
+        if (!is_reason((enum cg_error)k))
             continue;
         put(ob, "cuegw_auth_failures_total{reason=");
-        label_value(ob, name);
-        putf(ob, "} %llu\n", (unsigned long long)LOAD(m->auth_failures[r]));
+        label_value(ob, cg_errors[k].label);
+        putf(ob, "} %llu\n", (unsigned long long)LOAD(m->auth_failures[k]));
     }
 }
 
@@ -290,7 +292,7 @@ int metrics_render(struct outbuf *ob, const char *channel_state, struct cg_statu
     /* The reason names files and directories: it went to the log at
      * start-up, and a client learns only that there are no metrics. */
     if (!m)
-        return cg_fail(st, CG_UNAVAILABLE, "metrics are not available; see the gateway's log");
+        return cg_fail_kind(st, CG_E_METRICS_UNAVAILABLE, NULL, NULL);
     metrics_channel_state(channel_state);
     requests(ob, m);
     latency(ob, m);

@@ -44,16 +44,6 @@ enum {
     METRICS_FIRST_METHOD = 3
 };
 
-/* Reasons a caller was refused, beyond auth_result's (whose values come
- * first, by their auth_result_name). */
-enum {
-    METRICS_DENY_READ_ONLY = 32,     /* READ_ONLY refused the method */
-    METRICS_DENY_POLICY,             /* ACCESS_POLICY refused it */
-    METRICS_DENY_NO_CREDENTIAL,      /* SETTINGS_FROM_PARAMS, none came */
-    METRICS_DENY_BAD_SETTING,        /* a credential parameter was invalid */
-    METRICS_DENY_CROSS_SITE          /* another site's page sent it (SPEC §2) */
-};
-
 /* The ACCESS_POLICY permission a caller needs to scrape: named like a
  * method, so a policy line allows it on purpose ("cuegw.Metrics/Scrape",
  * "cuegw.*") or with everything ("*"), and never with an interface's
@@ -111,8 +101,9 @@ enum { METRICS_TIMEOUT_PARAMS = 0, METRICS_TIMEOUT_BODY, METRICS_TIMEOUT_WRITE,
        METRICS_TIMEOUT_PHASES };
 void metrics_peer_timeout(int phase);
 
-/* A refusal: an auth_result other than AUTH_OK, or a METRICS_DENY_*. */
-void metrics_auth_failure(int reason);
+/* A refusal, counted under its kind's label: a kind of class AUTH (but
+ * AUTH_INTERNAL) or DENY in base/errors.def. Other kinds are ignored. */
+void metrics_auth_failure(enum cg_error kind);
 
 /* Writes the text exposition format (version 0.0.4). channel_state: the
  * calling process's Cuebot channel state now. Returns -1 with st set when

@@ -10,6 +10,8 @@
 
 #include <stdint.h>
 
+#include "base/errors.h"
+
 #define METRICS_MAGIC 0x31574743u    /* "CGW1", written last when a file is made */
 #define METRICS_VERSION 1u
 
@@ -20,7 +22,8 @@
 #define METRICS_TABLE_BITS 13
 #define METRICS_TABLE (1u << METRICS_TABLE_BITS)
 #define METRICS_PROBES 64
-#define METRICS_REASONS 48
+/* Refusals are counted by error kind; only the reason kinds are shown. */
+#define METRICS_REASONS CG_E_COUNT
 /* Latency buckets, in microseconds; the last one is +Inf. */
 #define METRICS_BUCKETS 14
 extern const uint64_t metrics_bucket_us[METRICS_BUCKETS - 1];
@@ -49,7 +52,7 @@ struct metrics_shared {
     uint64_t bytes_in, bytes_out;
     uint64_t buckets[METRICS_BUCKETS];   /* per bucket, not cumulative */
     uint64_t duration_sum_us, duration_count;
-    uint64_t auth_failures[METRICS_REASONS];
+    uint64_t auth_failures[METRICS_REASONS];   /* by enum cg_error */
     uint64_t table_overflow;
     uint64_t peer_timeouts[4];           /* by METRICS_TIMEOUT_* */
     struct metrics_slot slots[METRICS_SLOTS];

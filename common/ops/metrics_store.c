@@ -63,8 +63,9 @@ static uint64_t fnv(uint64_t h, const void *p, size_t n)
 
 #define FNV_START 14695981039346656037ull
 
-/* The method table decides what a series' method index means, so a binary
- * built against another schema must not add into this file. */
+/* The method table decides what a series' method index means, and the
+ * error table what a refusal's index means, so a binary built against
+ * another schema or another error table must not add into this file. */
 uint64_t metrics_layout(void)
 {
     uint64_t h = FNV_START;
@@ -75,6 +76,8 @@ uint64_t metrics_layout(void)
         const struct method_info *m = schema_method_at(i);
         h = fnv(h, m->path, m->path_len + 1);
     }
+    for (int k = 0; k < CG_E_COUNT; k++)
+        h = fnv(h, cg_errors[k].label, strlen(cg_errors[k].label) + 1);
     return h;
 }
 

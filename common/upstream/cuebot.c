@@ -204,7 +204,7 @@ static int finish(struct cuebot *cb, const struct attempt *at, int all_unavailab
     if (code < CG_CANCELLED || code > CG_UNAUTHENTICATED)
         code = CG_UNKNOWN;
     st->code = code;
-    st->http = 0;
+    st->kind = 0;
     int channel_failed = code == CG_UNAVAILABLE && !at->from_peer;
     /* The hint comes first: gRPC's own words may fill the rest. */
     const char *hint = channel_failed && cb->tls_without_cert &&
@@ -233,10 +233,12 @@ int cuebot_call(struct cuebot *cb, const char *method_path,
 {
     *resp = NULL;
     *resp_len = 0;
-    if (req_len > cb->max_send)
-        return cg_fail_http(st, CG_RESOURCE_EXHAUSTED, 413,
-                            "the %zu-byte request is larger than the %zu-byte limit "
-                            "(GRPC_MAX_MESSAGE_SIZE)", req_len, cb->max_send);
+    if (req_len > cb->max_send) {
+        char what[48], limit[24];
+        snprintf(what, sizeof what, "the %zu-byte request", req_len);
+        snprintf(limit, sizeof limit, "%zu", cb->max_send);
+        return cg_fail_kind(st, CG_E_BODY_TOO_LARGE, what, limit);
+    }
 
     grpc_metadata md;
     size_t n_md = 0;

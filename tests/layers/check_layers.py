@@ -3,8 +3,8 @@
 
 Each folder under common/ is a layer and may include only its own headers and
 those of the layers listed for it below; fcgi/ sits on top and may include
-any. Over the whole tree the modules (a .c and its .h) must not include each
-other in a cycle, so every file can be read knowing only what is below it.
+any. Over the whole tree the modules (a .c and its .h, and its .def: a table
+read as X-macros, base/errors.def) must not include each other in a cycle, so every file can be read knowing only what is below it.
 An include is written with its layer ("base/arena.h"), so where it points is
 visible at the include itself. Exits 1, naming each offending line, if a rule
 is broken; prints "N passed, N failed" like the other suites."""

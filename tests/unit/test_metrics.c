@@ -56,9 +56,10 @@ static void test_exposition(void)
     request(shows, 401, 16, 10);
     request(METRICS_OTHER, 404, 5, 10);
     request(METRICS_HEALTH, 503, 14, 10);
-    metrics_auth_failure(AUTH_EXPIRED);
-    metrics_auth_failure(METRICS_DENY_POLICY);
-    metrics_auth_failure(999);          /* out of range: ignored */
+    metrics_auth_failure(auth_result_error(AUTH_EXPIRED));
+    metrics_auth_failure(CG_E_DENY_POLICY);
+    metrics_auth_failure((enum cg_error)999);   /* out of range: ignored */
+    metrics_auth_failure(CG_E_METHOD_NOT_ALLOWED);   /* not a reason: ignored */
     char *t = render();
     CHECK(has_line(t, "# TYPE cuegw_requests_total counter"));
     CHECK(has_line(t, "cuegw_requests_total{method=\"show.ShowInterface/GetShows\",status=\"200\",code=\"OK\"} 2"));
