@@ -9,7 +9,6 @@
 
 #include "auth/auth.h"
 #include "http/cors.h"
-#include "upstream/cuebot.h"
 #include "json/json_to_pb.h"
 #include "json/json_write.h"
 #include "base/log.h"
@@ -181,7 +180,8 @@ static void health(struct cg_exchange *x)
 {
     struct gateway *g = x->g;
     int64_t wait = g->cfg->request_timeout_ms < 1000 ? g->cfg->request_timeout_ms : 1000;
-    if (g->cuebot && cuebot_wait_usable(g->cuebot, wait)) {
+    int present = upstream_present(&g->upstream);
+    if (present && upstream_wait_usable(&g->upstream, wait)) {
         static const char body[] = "{\"status\":\"SERVING\"}";
         x->code = CG_OK;
         if (send_head(x, 200, (long long)sizeof body - 1, NULL) == 0)
@@ -189,7 +189,7 @@ static void health(struct cg_exchange *x)
         return;
     }
     fail(x, CG_UNAVAILABLE, 0, NULL, "Cuebot channel is not usable (%s)",
-         g->cuebot ? cuebot_state_name(g->cuebot) : "no client");
+         present ? upstream_state_name(&g->upstream) : "no client");
 }
 
 /* OPENAPI_PATH: the document, without credentials, like HEALTH_PATH: it
@@ -336,7 +336,7 @@ static void scrape(struct cg_exchange *x)
     x->content_type = "text/plain; version=0.0.4; charset=utf-8";
     outbuf_clear(&g->out);
     g->out.sink_ctx = x;
-    if (metrics_render(&g->out, g->cuebot ? cuebot_state_name(g->cuebot) : NULL, &x->st)) {
+    if (metrics_render(&g->out, upstream_present(&g->upstream) ? upstream_state_name(&g->upstream) : NULL, &x->st)) {
         x->content_type = NULL;
         send_error(x, &x->st, NULL);
         return;
@@ -451,12 +451,12 @@ static void call(struct cg_exchange *x, const struct method_info *m, const char 
         send_error(x, &x->st, NULL);
         return;
     }
-    if (!g->cuebot) {
+    if (!upstream_present(&g->upstream)) {
         fail(x, CG_UNAVAILABLE, 0, NULL, "no Cuebot client");
         return;
     }
-    if (cuebot_call(g->cuebot, m->path, req, req_len, g->cfg->request_timeout_ms, x->rid,
-                    x->arena, &resp, &resp_len, &x->st)) {
+    if (upstream_call(&g->upstream, m->path, req, req_len, g->cfg->request_timeout_ms, x->rid,
+                      x->arena, &resp, &resp_len, &x->st)) {
         if (x->st.code != CG_NOT_FOUND && x->st.code != CG_INVALID_ARGUMENT)
             log_request(CG_LOG_WARN, x->rid, "%s: %s %s: %s", m->path,
                         x->st.msg_internal ? "Cuebot unreachable," : "Cuebot answered",
@@ -678,7 +678,7 @@ void gateway_end(struct cg_exchange *x, int64_t duration_us, enum cg_delivery ho
     struct metrics_request mr = {
         .method = metrics_method(x), .http = x->http, .code = x->code,
         .duration_us = duration_us, .bytes_in = x->bytes_in, .bytes_out = x->bytes_out,
-        .channel_state = g->cuebot ? cuebot_state_name(g->cuebot) : NULL,
+        .channel_state = upstream_present(&g->upstream) ? upstream_state_name(&g->upstream) : NULL,
     };
     metrics_request_end(&mr);
 }
@@ -713,15 +713,16 @@ size_t gateway_arena_limit(const struct cg_config *cfg)
     return saturating_add(limit, 16u << 20);
 }
 
-int gateway_init(struct gateway *g, const struct cg_config *cfg, struct cuebot *cuebot,
+int gateway_init(struct gateway *g, const struct cg_config *cfg, const struct upstream *up,
                  struct cg_status *st)
 {
     memset(g, 0, sizeof *g);
     g->cfg = cfg;
-    g->cuebot = cuebot;
+    if (up)
+        g->upstream = *up;
     metrics_ensure();
-    if (cuebot)
-        metrics_channel_state(cuebot_state_name(cuebot));
+    if (upstream_present(&g->upstream))
+        metrics_channel_state(upstream_state_name(&g->upstream));
     arena_init(&g->arena, gateway_arena_limit(cfg));
     outbuf_init(&g->out, 0);
     if (outbuf_set_sink(&g->out, CG_RESPONSE_CHUNK, stream_sink, NULL))
