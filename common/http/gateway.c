@@ -394,8 +394,11 @@ static int body_limits(struct cg_exchange *x, size_t *hint)
 }
 
 /* For gateway_handle: reads the whole body into the arena through
- * io->read, up to one byte past the limit (which makes it too big). */
-static enum cg_body read_body(struct cg_exchange *x, size_t hint, char **body, size_t *len)
+ * io->read, up to one byte past the limit (which makes it too big). Returns
+ * -1 when the arena has no room for it: the gateway's failure, not a
+ * broken connection. */
+static int read_body(struct cg_exchange *x, size_t hint, char **body, size_t *len,
+                     enum cg_body *how)
 {
     size_t limit = x->body_limit;
     size_t cap = hint ? hint + 1 : 16384;
@@ -403,12 +406,15 @@ static enum cg_body read_body(struct cg_exchange *x, size_t hint, char **body, s
         cap = limit + 1;
     char *buf = arena_alloc(x->arena, cap);
     size_t n = 0;
+    *how = CG_BODY_OK;
     for (;;) {
         if (!buf)
-            return CG_BODY_BROKEN;
+            return -1;
         if (n == cap) {
-            if (cap > limit)
-                return CG_BODY_TOO_BIG;
+            if (cap > limit) {
+                *how = CG_BODY_TOO_BIG;
+                return 0;
+            }
             size_t bigger = cap * 2 > limit + 1 ? limit + 1 : cap * 2;
             char *nb = arena_alloc(x->arena, bigger);
             if (nb)
@@ -418,17 +424,21 @@ static enum cg_body read_body(struct cg_exchange *x, size_t hint, char **body, s
             continue;
         }
         long r = x->io->read(x->io->ctx, buf + n, cap - n);
-        if (r < 0)
-            return CG_BODY_BROKEN;
+        if (r < 0) {
+            *how = CG_BODY_BROKEN;
+            return 0;
+        }
         if (r == 0)
             break;
         n += (size_t)r;
-        if (n > limit)
-            return CG_BODY_TOO_BIG;
+        if (n > limit) {
+            *how = CG_BODY_TOO_BIG;
+            return 0;
+        }
     }
     *body = buf;
     *len = n;
-    return CG_BODY_OK;
+    return 0;
 }
 
 /* The first chunk of a large response goes out after a header block
@@ -441,6 +451,18 @@ static int stream_sink(void *ctx, const char *p, size_t n)
     return send_bytes(x, p, n);
 }
 
+/* The codecs say RESOURCE_EXHAUSTED when the request's arena refuses. A
+ * body within its limit and a response within GRPC_MAX_RECV_MSG_MB fit
+ * gateway_arena_limit, so that is this process out of memory, or a
+ * response's scratch over its cap: the gateway's failure (500), never a
+ * rate limit the client should wait out (429), as cuebot_call answers a
+ * response it has no room for. */
+static void memory_is_internal(struct cg_status *st)
+{
+    if (st->code == CG_RESOURCE_EXHAUSTED && st->http == 0)
+        st->code = CG_INTERNAL;
+}
+
 static void call(struct cg_exchange *x, const struct method_info *m, const char *body,
                  size_t body_len)
 {
@@ -448,6 +470,7 @@ static void call(struct cg_exchange *x, const struct method_info *m, const char 
     uint8_t *req, *resp;
     size_t req_len, resp_len;
     if (json_to_pb(m->in, body, body_len, x->arena, &req, &req_len, &x->st)) {
+        memory_is_internal(&x->st);
         send_error(x, &x->st, NULL);
         return;
     }
@@ -467,6 +490,7 @@ static void call(struct cg_exchange *x, const struct method_info *m, const char 
     outbuf_clear(&g->out);
     g->out.sink_ctx = x;
     if (pb_to_json(m->out, resp, resp_len, x->arena, &g->out, &x->st)) {
+        memory_is_internal(&x->st);
         /* Past the first chunk the answer can only be cut short. A client
          * that went away (UNAVAILABLE) is the access line's to tell. */
         if (x->st.code != CG_UNAVAILABLE)
@@ -561,6 +585,7 @@ static int serve(struct cg_exchange *x, size_t *hint)
     return 1;
 }
 
+/* NULL when the arena has no room to rebuild it. */
 static const char *request_path(struct cg_exchange *x)
 {
     const char *uri = param(x, "REQUEST_URI");
@@ -571,7 +596,7 @@ static const char *request_path(struct cg_exchange *x)
     size_t a = sn ? strlen(sn) : 0, b = pi ? strlen(pi) : 0;
     char *p = arena_alloc(x->arena, a + b + 1);
     if (!p)
-        return "";
+        return NULL;
     memcpy(p, sn ? sn : "", a);
     memcpy(p + a, pi ? pi : "", b);
     p[a + b] = '\0';
@@ -622,6 +647,9 @@ int gateway_begin(struct gateway *g, struct cg_exchange *x, struct arena *a,
     const char *m = param(x, "REQUEST_METHOD");
     x->http_method = m ? m : "";
     x->path = request_path(x);
+    int no_path = !x->path;          /* answered below, once the head can be */
+    if (no_path)
+        x->path = "";
     x->path_len = strcspn(x->path, "?");
     x->method = find_method(x);      /* once: routing and the metrics label */
     x->allow_origin = cors_allow_origin(&g->cfg->cors_allowed, param(x, "HTTP_ORIGIN"));
@@ -629,6 +657,10 @@ int gateway_begin(struct gateway *g, struct cg_exchange *x, struct arena *a,
 
     if (refusal != CG_REFUSE_NONE) {
         refuse(x, refusal);
+        return 0;
+    }
+    if (no_path) {
+        fail(x, CG_INTERNAL, 0, NULL, "out of memory reading the request's path");
         return 0;
     }
     *body_hint = 0;
@@ -692,8 +724,11 @@ void gateway_handle(struct gateway *g, const struct cg_request_io *io)
     if (gateway_begin(g, &x, &g->arena, io, CG_REFUSE_NONE, &max, &hint)) {
         char *body = NULL;
         size_t len = 0;
-        enum cg_body how = read_body(&x, hint, &body, &len);
-        gateway_resume(g, &x, io, body, len, how);
+        enum cg_body how;
+        if (read_body(&x, hint, &body, &len, &how))
+            fail(&x, CG_INTERNAL, 0, NULL, "out of memory reading the request body");
+        else
+            gateway_resume(g, &x, io, body, len, how);
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     gateway_end(&x, (t1.tv_sec - t0.tv_sec) * 1000000LL + (t1.tv_nsec - t0.tv_nsec) / 1000,

@@ -166,7 +166,7 @@ static int copy_response(grpc_byte_buffer *bb, struct arena *a, uint8_t **out,
     uint8_t *p = arena_alloc(a, n);
     if (!p) {
         grpc_byte_buffer_reader_destroy(&r);
-        return cg_fail(st, CG_RESOURCE_EXHAUSTED,
+        return cg_fail(st, CG_INTERNAL,
                        "Cuebot's %zu-byte response does not fit the request's memory cap", n);
     }
     size_t off = 0;
