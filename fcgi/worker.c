@@ -299,7 +299,7 @@ static void run_step(struct gateway *g, struct conn *c)
 struct thread_ctx {
     pthread_t tid;
     const struct cg_config *cfg;
-    struct cuebot *cb;
+    const struct upstream *up;
     int failed;
 };
 
@@ -309,7 +309,7 @@ static void *serve(void *arg)
     struct cg_status st;
     struct gateway g;
     cg_status_clear(&st);
-    if (gateway_init(&g, t->cfg, t->cb, &st)) {
+    if (gateway_init(&g, t->cfg, t->up, &st)) {
         log_msg(CG_LOG_ERROR, "%s", st.msg);
         t->failed = 1;
         on_stop(0);                        /* the supervisor starts a fresh process */
@@ -409,6 +409,7 @@ int worker_run(int listen_fd, const struct cg_config *cfg)
         log_msg(CG_LOG_ERROR, "cannot set up the Cuebot client: %s", st.msg);
         return 1;
     }
+    struct upstream up = cuebot_upstream(cb);
     int n = cfg->worker_threads > 0 ? cfg->worker_threads : 1;
     Q.keep_arenas = n;
     Q.arena_limit = gateway_arena_limit(cfg);
@@ -423,7 +424,7 @@ int worker_run(int listen_fd, const struct cg_config *cfg)
     }
     int started = 0;
     for (int i = 0; i < n; i++) {
-        t[i] = (struct thread_ctx){.cfg = cfg, .cb = cb};
+        t[i] = (struct thread_ctx){.cfg = cfg, .up = &up};
         if (pthread_create(&t[i].tid, NULL, serve, &t[i]) != 0)
             break;
         started++;

@@ -79,8 +79,12 @@ static int grow(struct arena *a, size_t need)
     return 0;
 }
 
+unsigned long arena_fail_countdown;
+
 void *arena_alloc(struct arena *a, size_t n)
 {
+    if (__builtin_expect(arena_fail_countdown != 0, 0) && --arena_fail_countdown == 0)
+        return NULL;
     if (n == 0)
         n = 1;
     if (n > SIZE_MAX - ALIGN)

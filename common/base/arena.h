@@ -28,6 +28,15 @@ void arena_init(struct arena *a, size_t limit);
 /* Returns n bytes, or NULL when the limit or malloc refuses. */
 void *arena_alloc(struct arena *a, size_t n);
 
+/* Test hook, which cuegw itself never sets: while nonzero, every
+ * arena_alloc (of any arena) counts it down, and the one that brings it to
+ * 0 returns NULL as if memory ran out; it then stays 0, so later ones
+ * succeed. A test sets k to fail a request's k-th allocation, or a large
+ * value to count how many the request made (what it went down by). Only
+ * single-threaded tests may set it. Shipped code pays one load and a
+ * branch never taken. */
+extern unsigned long arena_fail_countdown;
+
 /* Copies n bytes and appends a NUL. */
 char *arena_strndup(struct arena *a, const char *s, size_t n);
 

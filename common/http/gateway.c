@@ -8,7 +8,6 @@
 
 #include "auth/auth.h"
 #include "http/cors.h"
-#include "upstream/cuebot.h"
 #include "json/json_to_pb.h"
 #include "json/json_write.h"
 #include "base/log.h"
@@ -157,15 +156,16 @@ static void health(struct cg_exchange *x)
 {
     struct gateway *g = x->g;
     int64_t wait = g->cfg->request_timeout_ms < 1000 ? g->cfg->request_timeout_ms : 1000;
-    if (g->cuebot && cuebot_wait_usable(g->cuebot, wait)) {
+    int present = upstream_present(&g->upstream);
+    if (present && upstream_wait_usable(&g->upstream, wait)) {
         static const char body[] = "{\"status\":\"SERVING\"}";
         x->code = CG_OK;
         if (send_head(x, 200, "OK", (long long)sizeof body - 1, NULL) == 0)
             send_bytes(x, body, sizeof body - 1);
         return;
     }
-    fail(x, CG_E_CUEBOT_NOT_USABLE, NULL, g->cuebot ? cuebot_state_name(g->cuebot) : "no client",
-         NULL);
+    fail(x, CG_E_CUEBOT_NOT_USABLE, NULL,
+         present ? upstream_state_name(&g->upstream) : "no client", NULL);
 }
 
 /* OPENAPI_PATH: the document, without credentials, like HEALTH_PATH: it
@@ -293,7 +293,7 @@ static void scrape(struct cg_exchange *x)
     x->content_type = "text/plain; version=0.0.4; charset=utf-8";
     outbuf_clear(&g->out);
     g->out.sink_ctx = x;
-    if (metrics_render(&g->out, g->cuebot ? cuebot_state_name(g->cuebot) : NULL, &x->st)) {
+    if (metrics_render(&g->out, upstream_present(&g->upstream) ? upstream_state_name(&g->upstream) : NULL, &x->st)) {
         x->content_type = NULL;
         send_error(x, &x->st, NULL);
         return;
@@ -350,8 +350,11 @@ static int body_limits(struct cg_exchange *x, size_t *hint)
 }
 
 /* For gateway_handle: reads the whole body into the arena through
- * io->read, up to one byte past the limit (which makes it too big). */
-static enum cg_body read_body(struct cg_exchange *x, size_t hint, char **body, size_t *len)
+ * io->read, up to one byte past the limit (which makes it too big). Returns
+ * -1 when the arena has no room for it: the gateway's failure, not a
+ * broken connection. */
+static int read_body(struct cg_exchange *x, size_t hint, char **body, size_t *len,
+                     enum cg_body *how)
 {
     size_t limit = x->body_limit;
     size_t cap = hint ? hint + 1 : 16384;
@@ -359,12 +362,15 @@ static enum cg_body read_body(struct cg_exchange *x, size_t hint, char **body, s
         cap = limit + 1;
     char *buf = arena_alloc(x->arena, cap);
     size_t n = 0;
+    *how = CG_BODY_OK;
     for (;;) {
         if (!buf)
-            return CG_BODY_BROKEN;
+            return -1;
         if (n == cap) {
-            if (cap > limit)
-                return CG_BODY_TOO_BIG;
+            if (cap > limit) {
+                *how = CG_BODY_TOO_BIG;
+                return 0;
+            }
             size_t bigger = cap * 2 > limit + 1 ? limit + 1 : cap * 2;
             char *nb = arena_alloc(x->arena, bigger);
             if (nb)
@@ -374,17 +380,21 @@ static enum cg_body read_body(struct cg_exchange *x, size_t hint, char **body, s
             continue;
         }
         long r = x->io->read(x->io->ctx, buf + n, cap - n);
-        if (r < 0)
-            return CG_BODY_BROKEN;
+        if (r < 0) {
+            *how = CG_BODY_BROKEN;
+            return 0;
+        }
         if (r == 0)
             break;
         n += (size_t)r;
-        if (n > limit)
-            return CG_BODY_TOO_BIG;
+        if (n > limit) {
+            *how = CG_BODY_TOO_BIG;
+            return 0;
+        }
     }
     *body = buf;
     *len = n;
-    return CG_BODY_OK;
+    return 0;
 }
 
 /* The first chunk of a large response goes out after a header block
@@ -397,6 +407,18 @@ static int stream_sink(void *ctx, const char *p, size_t n)
     return send_bytes(x, p, n);
 }
 
+/* The codecs say RESOURCE_EXHAUSTED when the request's arena refuses. A
+ * body within its limit and a response within GRPC_MAX_RECV_MSG_MB fit
+ * gateway_arena_limit, so that is this process out of memory, or a
+ * response's scratch over its cap: the gateway's failure (500), never a
+ * rate limit the client should wait out (429), as cuebot_call answers a
+ * response it has no room for. */
+static void memory_is_internal(struct cg_status *st)
+{
+    if (st->code == CG_RESOURCE_EXHAUSTED && st->kind == 0)
+        st->code = CG_INTERNAL;
+}
+
 static void call(struct cg_exchange *x, const struct method_info *m, const char *body,
                  size_t body_len)
 {
@@ -404,15 +426,16 @@ static void call(struct cg_exchange *x, const struct method_info *m, const char 
     uint8_t *req, *resp;
     size_t req_len, resp_len;
     if (json_to_pb(m->in, body, body_len, x->arena, &req, &req_len, &x->st)) {
+        memory_is_internal(&x->st);
         send_error(x, &x->st, NULL);
         return;
     }
-    if (!g->cuebot) {
+    if (!upstream_present(&g->upstream)) {
         fail(x, CG_E_NO_CUEBOT, NULL, NULL, NULL);
         return;
     }
-    if (cuebot_call(g->cuebot, m->path, req, req_len, g->cfg->request_timeout_ms, x->rid,
-                    x->arena, &resp, &resp_len, &x->st)) {
+    if (upstream_call(&g->upstream, m->path, req, req_len, g->cfg->request_timeout_ms, x->rid,
+                      x->arena, &resp, &resp_len, &x->st)) {
         if (x->st.code != CG_NOT_FOUND && x->st.code != CG_INVALID_ARGUMENT)
             log_request(CG_LOG_WARN, x->rid, "%s: %s %s: %s", m->path,
                         x->st.msg_internal ? "Cuebot unreachable," : "Cuebot answered",
@@ -423,6 +446,7 @@ static void call(struct cg_exchange *x, const struct method_info *m, const char 
     outbuf_clear(&g->out);
     g->out.sink_ctx = x;
     if (pb_to_json(m->out, resp, resp_len, x->arena, &g->out, &x->st)) {
+        memory_is_internal(&x->st);
         /* Past the first chunk the answer can only be cut short. A client
          * that went away (UNAVAILABLE) is the access line's to tell. */
         if (x->st.code != CG_UNAVAILABLE)
@@ -514,6 +538,7 @@ static int serve(struct cg_exchange *x, size_t *hint)
     return 1;
 }
 
+/* NULL when the arena has no room to rebuild it. */
 static const char *request_path(struct cg_exchange *x)
 {
     const char *uri = param(x, "REQUEST_URI");
@@ -524,7 +549,7 @@ static const char *request_path(struct cg_exchange *x)
     size_t a = sn ? strlen(sn) : 0, b = pi ? strlen(pi) : 0;
     char *p = arena_alloc(x->arena, a + b + 1);
     if (!p)
-        return "";
+        return NULL;
     memcpy(p, sn ? sn : "", a);
     memcpy(p + a, pi ? pi : "", b);
     p[a + b] = '\0';
@@ -576,6 +601,9 @@ int gateway_begin(struct gateway *g, struct cg_exchange *x, struct arena *a,
     const char *m = param(x, "REQUEST_METHOD");
     x->http_method = m ? m : "";
     x->path = request_path(x);
+    int no_path = !x->path;          /* answered below, once the head can be */
+    if (no_path)
+        x->path = "";
     x->path_len = strcspn(x->path, "?");
     x->method = find_method(x);      /* once: routing and the metrics label */
     x->allow_origin = cors_allow_origin(&g->cfg->cors_allowed, param(x, "HTTP_ORIGIN"));
@@ -583,6 +611,10 @@ int gateway_begin(struct gateway *g, struct cg_exchange *x, struct arena *a,
 
     if (refusal != CG_REFUSE_NONE) {
         refuse(x, refusal);
+        return 0;
+    }
+    if (no_path) {
+        fail(x, CG_E_OUT_OF_MEMORY, NULL, "the request's path", NULL);
         return 0;
     }
     *body_hint = 0;
@@ -631,7 +663,7 @@ void gateway_end(struct cg_exchange *x, int64_t duration_us, enum cg_delivery ho
     struct metrics_request mr = {
         .method = metrics_method(x), .http = x->http, .code = x->code,
         .duration_us = duration_us, .bytes_in = x->bytes_in, .bytes_out = x->bytes_out,
-        .channel_state = g->cuebot ? cuebot_state_name(g->cuebot) : NULL,
+        .channel_state = upstream_present(&g->upstream) ? upstream_state_name(&g->upstream) : NULL,
     };
     metrics_request_end(&mr);
 }
@@ -645,8 +677,11 @@ void gateway_handle(struct gateway *g, const struct cg_request_io *io)
     if (gateway_begin(g, &x, &g->arena, io, CG_REFUSE_NONE, &max, &hint)) {
         char *body = NULL;
         size_t len = 0;
-        enum cg_body how = read_body(&x, hint, &body, &len);
-        gateway_resume(g, &x, io, body, len, how);
+        enum cg_body how;
+        if (read_body(&x, hint, &body, &len, &how))
+            fail(&x, CG_E_OUT_OF_MEMORY, NULL, "the request body", NULL);
+        else
+            gateway_resume(g, &x, io, body, len, how);
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     gateway_end(&x, (t1.tv_sec - t0.tv_sec) * 1000000LL + (t1.tv_nsec - t0.tv_nsec) / 1000,
@@ -666,15 +701,16 @@ size_t gateway_arena_limit(const struct cg_config *cfg)
     return saturating_add(limit, 16u << 20);
 }
 
-int gateway_init(struct gateway *g, const struct cg_config *cfg, struct cuebot *cuebot,
+int gateway_init(struct gateway *g, const struct cg_config *cfg, const struct upstream *up,
                  struct cg_status *st)
 {
     memset(g, 0, sizeof *g);
     g->cfg = cfg;
-    g->cuebot = cuebot;
+    if (up)
+        g->upstream = *up;
     metrics_ensure();
-    if (cuebot)
-        metrics_channel_state(cuebot_state_name(cuebot));
+    if (upstream_present(&g->upstream))
+        metrics_channel_state(upstream_state_name(&g->upstream));
     arena_init(&g->arena, gateway_arena_limit(cfg));
     outbuf_init(&g->out, 0);
     if (outbuf_set_sink(&g->out, CG_RESPONSE_CHUNK, stream_sink, NULL))

@@ -16,8 +16,8 @@
 #include "base/outbuf.h"
 #include "http/request_id.h"
 #include "base/status.h"
+#include "upstream/upstream.h"
 
-struct cuebot;
 struct method_info;
 
 struct cg_request_io {
@@ -35,11 +35,11 @@ struct cg_request_io {
 };
 
 /* Per-thread state, reused by every request the thread serves: the
- * settings, the Cuebot client, an arena for gateway_handle's requests and
+ * settings, Cuebot (through the upstream interface), an arena for gateway_handle's requests and
  * the streaming output buffer (reset, not freed, between requests). */
 struct gateway {
     const struct cg_config *cfg;
-    struct cuebot *cuebot;       /* NULL: every call answers 503 */
+    struct upstream upstream;    /* ops NULL: every call answers 503 */
     struct arena arena;
     struct outbuf out;
 };
@@ -86,8 +86,9 @@ struct cg_exchange {
     struct cg_status st;
 };
 
-/* cfg and cuebot must outlive g. Needs schema_init to have run. */
-int gateway_init(struct gateway *g, const struct cg_config *cfg, struct cuebot *cuebot,
+/* cfg and what up names must outlive g; up is copied, and NULL means no
+ * upstream (every call answers 503). Needs schema_init to have run. */
+int gateway_init(struct gateway *g, const struct cg_config *cfg, const struct upstream *up,
                  struct cg_status *st);
 
 /* The most a request's arena may hand out under cfg: its body and packed

@@ -166,7 +166,7 @@ static int copy_response(grpc_byte_buffer *bb, struct arena *a, uint8_t **out,
     uint8_t *p = arena_alloc(a, n);
     if (!p) {
         grpc_byte_buffer_reader_destroy(&r);
-        return cg_fail(st, CG_RESOURCE_EXHAUSTED,
+        return cg_fail(st, CG_INTERNAL,
                        "Cuebot's %zu-byte response does not fit the request's memory cap", n);
     }
     size_t off = 0;
@@ -295,4 +295,40 @@ int cuebot_call(struct cuebot *cb, const char *method_path,
     if (n_md)
         grpc_slice_unref(md.value);
     return rc;
+}
+
+/* ---- the upstream interface -------------------------------------------------- */
+
+static int up_call(void *ctx, const char *method_path, const uint8_t *req, size_t req_len,
+                   int64_t timeout_ms, const char *request_id, struct arena *a,
+                   uint8_t **resp, size_t *resp_len, struct cg_status *st)
+{
+    return cuebot_call(ctx, method_path, req, req_len, timeout_ms, request_id, a, resp,
+                       resp_len, st);
+}
+
+static int up_wait_usable(void *ctx, int64_t timeout_ms)
+{
+    return cuebot_wait_usable(ctx, timeout_ms);
+}
+
+static const char *up_state_name(void *ctx)
+{
+    return cuebot_state_name(ctx);
+}
+
+static const char *up_current_endpoint(void *ctx)
+{
+    return cuebot_current_endpoint(ctx);
+}
+
+static const struct upstream_ops cuebot_ops = {
+    .call = up_call, .wait_usable = up_wait_usable, .state_name = up_state_name,
+    .current_endpoint = up_current_endpoint,
+};
+
+struct upstream cuebot_upstream(struct cuebot *cb)
+{
+    struct upstream u = {.ops = cb ? &cuebot_ops : NULL, .ctx = cb};
+    return u;
 }

@@ -17,6 +17,7 @@
 
 #include "base/arena.h"
 #include "base/status.h"
+#include "upstream/upstream.h"
 
 /* More endpoints than this in CUEBOT_ENDPOINT is a configuration error. */
 #define CUEBOT_MAX_ENDPOINTS 16
@@ -95,6 +96,9 @@ const char *cuebot_state_name(struct cuebot *cb);
 
 /* The endpoint calls start at now ("host:port", owned by cb). */
 const char *cuebot_current_endpoint(struct cuebot *cb);
+
+/* cb behind the interface the gateway calls through; cb must outlive it. */
+struct upstream cuebot_upstream(struct cuebot *cb);
 
 /* Destroys the channels and calls grpc_shutdown. No call may be in flight.
  * NULL is allowed. */

@@ -1,7 +1,8 @@
-/* Settings, CORS, request ids, and the request handler driven through a
- * fake FastCGI request (no web server, no Cuebot: a call that passes every
- * check answers 503). The whole path through real servers is in
- * tests/integration. */
+/* Settings, CORS, request ids, and the Vary header of the request
+ * handler's answers, driven through a fake FastCGI request (no web server,
+ * no Cuebot: a call that passes every check answers 503). The handler's
+ * answers, successes included, are the cases of tests/data (test_cases.c);
+ * the whole path through real servers is in tests/integration. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -590,109 +591,6 @@ static int starts(const char *s, const char *prefix)
     return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-static void test_handler(void)
-{
-    struct cg_status st;
-    cg_status_clear(&st);
-    CHECK(schema_init(&st) == 0);
-    struct cg_config c;
-    struct kv vars[] = {{"AUTH_TOKEN", "tok-1"}, {"GRPC_MAX_MESSAGE_SIZE", "64"},
-                        {"HEALTH_PATH", "/healthz"}, {"READ_ONLY", "1"}, {NULL, NULL}};
-    CHECK(load(vars, &c, &st) == 0);
-    struct gateway g;
-    CHECK(gateway_init(&g, &c, NULL, &st) == 0);
-    struct fake f;
-    const char *out;
-
-#define AUTH {"HTTP_AUTHORIZATION", "Bearer tok-1"}
-    struct kv root[] = {{"REQUEST_METHOD", "GET"}, {"REQUEST_URI", "/"}, {NULL, NULL}};
-    out = serve(&g, &f, root, NULL);
-    CHECK(starts(out, "Status: 401 Unauthorized\r\n"));
-    CHECK(strstr(out, "WWW-Authenticate: Bearer\r\n") != NULL);
-    CHECK(strstr(out, "\r\n\r\n{\"code\":16,\"message\":\"missing credentials\",\"details\":[]}") != NULL);
-
-    struct kv wrong[] = {{"REQUEST_METHOD", "POST"}, {"REQUEST_URI", "/show.ShowInterface/GetShows"},
-                         {"HTTP_AUTHORIZATION", "Bearer tok-2"}, {NULL, NULL}};
-    out = serve(&g, &f, wrong, "{}");
-    CHECK(starts(out, "Status: 401"));
-
-    struct kv get[] = {{"REQUEST_METHOD", "GET"}, {"REQUEST_URI", "/show.ShowInterface/GetShows"},
-                       AUTH, {NULL, NULL}};
-    out = serve(&g, &f, get, NULL);
-    CHECK(starts(out, "Status: 405") && strstr(out, "Allow: POST, OPTIONS\r\n"));
-    CHECK(strstr(out, "\"code\":12") != NULL);
-
-    struct kv unknown[] = {{"REQUEST_METHOD", "POST"}, {"REQUEST_URI", "/x.Y/Z?q=1"}, AUTH,
-                           {NULL, NULL}};
-    out = serve(&g, &f, unknown, "{}");
-    CHECK(starts(out, "Status: 404") && strstr(out, "\"code\":5,\"message\":\"unknown method: /x.Y/Z\""));
-
-    struct kv write_call[] = {{"REQUEST_METHOD", "POST"}, {"REQUEST_URI", "/show.ShowInterface/CreateShow"},
-                              AUTH, {NULL, NULL}};
-    out = serve(&g, &f, write_call, "{}");
-    CHECK(starts(out, "Status: 403") && strstr(out, "\"code\":7"));
-
-    struct kv find[] = {{"REQUEST_METHOD", "POST"}, {"REQUEST_URI", "/show.ShowInterface/FindShow"},
-                        AUTH, {NULL, NULL}};
-    out = serve(&g, &f, find, "{\"name\": 5}");
-    CHECK(starts(out, "Status: 400") && strstr(out, "\"code\":3,\"message\":\"name:"));
-    out = serve(&g, &f, find, "{\"name\": \"a\"} x");
-    CHECK(starts(out, "Status: 400"));
-    out = serve(&g, &f, find, "{\"name\": \"0123456789012345678901234567890123456789012345678901234567890123456789\"}");
-    CHECK(starts(out, "Status: 413") && strstr(out, "\"code\":8"));
-    out = serve(&g, &f, find, "{\"name\": \"a\"}");
-    CHECK(starts(out, "Status: 503") && strstr(out, "\"code\":14"));   /* no Cuebot here */
-
-    struct kv declared[] = {{"REQUEST_METHOD", "POST"}, {"REQUEST_URI", "/show.ShowInterface/FindShow"},
-                            {"CONTENT_LENGTH", "100000"}, AUTH, {NULL, NULL}};
-    out = serve(&g, &f, declared, "");
-    CHECK(starts(out, "Status: 413"));
-    struct kv badlen[] = {{"REQUEST_METHOD", "POST"}, {"REQUEST_URI", "/show.ShowInterface/FindShow"},
-                          {"CONTENT_LENGTH", "-1"}, AUTH, {NULL, NULL}};
-    out = serve(&g, &f, badlen, "");
-    CHECK(starts(out, "Status: 400"));
-
-    struct kv pre[] = {{"REQUEST_METHOD", "OPTIONS"}, {"REQUEST_URI", "/show.ShowInterface/GetShows"},
-                       {"HTTP_ORIGIN", "https://a.example"},
-                       {"HTTP_ACCESS_CONTROL_REQUEST_METHOD", "POST"}, {NULL, NULL}};
-    out = serve(&g, &f, pre, NULL);
-    CHECK(starts(out, "Status: 204") && strstr(out, "Access-Control-Allow-Origin: *\r\n") &&
-          strstr(out, "Access-Control-Allow-Methods: POST, OPTIONS\r\n"));
-
-    struct kv health[] = {{"REQUEST_METHOD", "GET"}, {"REQUEST_URI", "/healthz"}, {NULL, NULL}};
-    out = serve(&g, &f, health, NULL);
-    CHECK(starts(out, "Status: 503"));   /* no Cuebot client */
-
-    /* Without REQUEST_URI the path is SCRIPT_NAME + PATH_INFO. */
-    struct kv split[] = {{"REQUEST_METHOD", "POST"}, {"SCRIPT_NAME", "/show.ShowInterface"},
-                         {"PATH_INFO", "/CreateShow"}, AUTH, {NULL, NULL}};
-    out = serve(&g, &f, split, "{}");
-    CHECK(starts(out, "Status: 403"));
-
-    /* A cross-site request is refused before authentication (a bad token
-     * answers 403, not 401) with no CORS header, but Vary: Origin. The
-     * wildcard here allows every origin but "null". */
-    struct kv cross[] = {{"REQUEST_METHOD", "POST"}, {"REQUEST_URI", "/show.ShowInterface/FindShow"},
-                         {"HTTP_HOST", "gw.example"}, {"HTTP_ORIGIN", "null"},
-                         {"HTTP_AUTHORIZATION", "Bearer nope"}, {NULL, NULL}};
-    out = serve(&g, &f, cross, "{}");
-    CHECK(starts(out, "Status: 403") && strstr(out, "\"code\":7") &&
-          strstr(out, "origin null is not allowed") &&
-          strstr(out, "Vary: Origin, Sec-Fetch-Site\r\n") && !strstr(out, "Access-Control-Allow-Origin"));
-    struct kv own_origin[] = {{"REQUEST_METHOD", "POST"}, {"REQUEST_URI", "/show.ShowInterface/FindShow"},
-                              {"HTTP_HOST", "gw.example"}, {"HTTP_ORIGIN", "http://gw.example"},
-                              AUTH, {NULL, NULL}};
-    out = serve(&g, &f, own_origin, "{\"name\": \"a\"}");
-    CHECK(starts(out, "Status: 503"));
-
-    /* Every answer carries the request id. */
-    struct kv rid[] = {{"REQUEST_METHOD", "GET"}, {"REQUEST_URI", "/"}, {"HTTP_X_REQUEST_ID", "r-1"},
-                       {NULL, NULL}};
-    out = serve(&g, &f, rid, NULL);
-    CHECK(strstr(out, "X-Request-Id: r-1\r\n") != NULL);
-    gateway_free(&g);
-}
-
 /* The one Vary header of an answer's header block: its value, or "" when
  * there is none, "(twice)" when there are more. */
 static const char *vary_of(const char *out)
@@ -790,7 +688,6 @@ int main(void)
     test_cors();
     test_cross_site();
     test_request_ids();
-    test_handler();
     test_vary();
     return unit_report("gateway");
 }
