@@ -24,8 +24,9 @@ LIBS_PB   := -lprotobuf-c
 # directly is enough (their own dependencies come along by soname). cuegw
 # speaks FastCGI itself (fcgi/fcgi_in.c, outq.c: libfcgi's API blocks on
 # the socket) and takes only the protocol's constants from libfcgi-dev's
-# fastcgi.h; the benchmark's trivial responder links libfcgi.
-LIBS_ALL  := $(LIBS_PB) -lgrpc -lgpr -ljwt -lcrypto -lm
+# fastcgi.h; the benchmark's trivial responder links libfcgi. json-c
+# builds the OpenAPI document (common/http/openapi*.c) and nothing else.
+LIBS_ALL  := $(LIBS_PB) -lgrpc -lgpr -ljwt -ljson-c -lcrypto -lm
 
 PROTOS     := $(wildcard $(PROTO_DIR)/*.proto)
 PROTO_NAMES:= $(notdir $(PROTOS:.proto=))

@@ -18,7 +18,7 @@ for cmd in cc make pkg-config protoc-c protoc lighttpd nginx apache2 htpasswd sp
            curl wrk valgrind clang node npm groff setpriv dpkg-buildpackage dh lintian; do
     command -v "$cmd" >/dev/null 2>&1 || [ -x "$sbin/$cmd" ] || missing="$missing $cmd"
 done
-for h in grpc/grpc.h fastcgi.h jwt.h protobuf-c/protobuf-c.h; do
+for h in grpc/grpc.h fastcgi.h jwt.h json-c/json_object.h protobuf-c/protobuf-c.h; do
     [ -f "/usr/include/$h" ] || missing="$missing $h"
 done
 # Apache's FastCGI modules are files, not programs.

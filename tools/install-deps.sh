@@ -5,7 +5,7 @@ set -eu
 export DEBIAN_FRONTEND=noninteractive
 # Build: C toolchain, the schema compilers, and the libraries cuegw links.
 BUILD_PKGS="gcc make pkg-config protobuf-c-compiler libprotobuf-c-dev protobuf-compiler
-  libfcgi-dev libgrpc-dev libjwt-dev libssl-dev"
+  libfcgi-dev libgrpc-dev libjwt-dev libjson-c-dev libssl-dev"
 # The Debian package (make deb) and its checker.
 DEB_PKGS="dpkg-dev debhelper lintian"
 # Tests and benchmark: Debian's Python with protobuf (the JSON oracle), gRPC and

@@ -2,9 +2,12 @@
 
 #include <ctype.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <json-c/json_object.h>
 
 #include "ops/config.h"
 #include "http/openapi_types.h"
@@ -66,14 +69,47 @@ static size_t error_statuses(int *out)
     return n;
 }
 
-static void put_int(struct outbuf *ob, long v)
+/* A string value from printf's format; NULL (noted in t) when out of
+ * memory. */
+__attribute__((format(printf, 2, 3)))
+static json_object *str_printf(struct oa_tree *t, const char *fmt, ...)
 {
-    char num[24];
-    int n = snprintf(num, sizeof num, "%ld", v);
-    outbuf_put(ob, num, (size_t)n);
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *text = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    json_object *s = NULL;
+    if (text) {
+        va_start(ap, fmt);
+        vsnprintf(text, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+        s = json_object_new_string_len(text, n);
+    }
+    free(text);
+    t->failed |= !s;
+    return s;
 }
 
-static void write_error_response(struct outbuf *ob, int http)
+/* {"X-Request-Id":{"$ref":"#/components/headers/X-Request-Id"}}: every
+ * answer carries the request's id. */
+static json_object *request_id_header(struct oa_tree *t)
+{
+    json_object *headers = oa_object(t);
+    oa_set(t, headers, "X-Request-Id", oa_ref_to(t, "#/components/headers/", "X-Request-Id"));
+    return headers;
+}
+
+/* {"application/json":{"schema":{"$ref":...NAME}}} */
+static json_object *json_content(struct oa_tree *t, const char *schema_name)
+{
+    json_object *content = oa_object(t), *media = oa_object(t);
+    oa_set(t, media, "schema", oa_ref(t, schema_name));
+    oa_set(t, content, "application/json", media);
+    return content;
+}
+
+static void add_error_response(struct oa_tree *t, json_object *responses, int http)
 {
     char name[16], text[400];
     snprintf(name, sizeof name, "Error%d", http);
@@ -92,30 +128,38 @@ static void write_error_response(struct outbuf *ob, int http)
     const struct cg_error_row *big = &cg_errors[CG_E_BODY_TOO_LARGE];
     if (http == big->http)
         snprintf(text + n, sizeof text - n, "%s%s (%d)", sep, cg_code_name(big->code), big->code);
-    oa_key(ob, name);
-    outbuf_putc(ob, '{');
-    oa_member(ob, "description", text);
-    outbuf_puts_lit(ob, "\"headers\":{\"X-Request-Id\":"
-                        "{\"$ref\":\"#/components/headers/X-Request-Id\"}");
-    if (http == 401)
-        outbuf_puts_lit(ob, ",\"WWW-Authenticate\":{\"description\":\"Bearer\","
-                            "\"schema\":{\"type\":\"string\"}}");
-    outbuf_puts_lit(ob, "},\"content\":{\"application/json\":{\"schema\":");
-    oa_ref(ob, ERROR_SCHEMA);
-    outbuf_puts_lit(ob, "}}}");
+    json_object *r = oa_object(t), *headers = request_id_header(t);
+    oa_set_str(t, r, "description", text);
+    if (http == 401) {
+        json_object *auth = oa_strings(t, "description", "Bearer", NULL);
+        oa_set(t, auth, "schema", oa_strings(t, "type", "string", NULL));
+        oa_set(t, headers, "WWW-Authenticate", auth);
+    }
+    oa_set(t, r, "headers", headers);
+    oa_set(t, r, "content", json_content(t, ERROR_SCHEMA));
+    oa_set(t, responses, name, r);
 }
 
-static void write_error_schema(struct outbuf *ob)
+static json_object *error_schema(struct oa_tree *t)
 {
-    oa_key(ob, ERROR_SCHEMA);
-    outbuf_puts_lit(ob,
-        "{\"type\":\"object\",\"required\":[\"code\",\"message\",\"details\"],"
-        "\"properties\":{"
-        "\"code\":{\"type\":\"integer\",\"format\":\"int32\",\"minimum\":1,\"maximum\":16,"
-        "\"description\":\"gRPC status code (3 INVALID_ARGUMENT, 5 NOT_FOUND, "
-        "16 UNAUTHENTICATED, ...)\"},"
-        "\"message\":{\"type\":\"string\"},"
-        "\"details\":{\"type\":\"array\",\"items\":{\"type\":\"object\"}}}}");
+    json_object *o = oa_strings(t, "type", "object", NULL), *required = oa_array(t);
+    static const char *const members[] = {"code", "message", "details"};
+    for (size_t i = 0; i < sizeof members / sizeof *members; i++)
+        oa_push(t, required, json_object_new_string(members[i]));
+    oa_set(t, o, "required", required);
+    json_object *props = oa_object(t);
+    json_object *code = oa_strings(t, "type", "integer", "format", "int32", NULL);
+    oa_set(t, code, "minimum", json_object_new_int(1));
+    oa_set(t, code, "maximum", json_object_new_int(16));
+    oa_set_str(t, code, "description", "gRPC status code (3 INVALID_ARGUMENT, 5 NOT_FOUND, "
+                                       "16 UNAUTHENTICATED, ...)");
+    oa_set(t, props, "code", code);
+    oa_set(t, props, "message", oa_strings(t, "type", "string", NULL));
+    json_object *details = oa_strings(t, "type", "array", NULL);
+    oa_set(t, details, "items", oa_strings(t, "type", "object", NULL));
+    oa_set(t, props, "details", details);
+    oa_set(t, o, "properties", props);
+    return o;
 }
 
 /* operationId: `<Service>_<Method>` with the service's short name, unless
@@ -134,17 +178,24 @@ static bool short_name_shared(const char *service)
     return false;
 }
 
-static void write_operation_id(struct outbuf *ob, const struct method_info *m, bool full)
+static json_object *operation_id(struct oa_tree *t, const struct method_info *m, bool full)
 {
     const char *s = m->service;
     if (!full && strrchr(s, '.'))
         s = strrchr(s, '.') + 1;
-    outbuf_putc(ob, '"');
-    for (; *s; s++)
-        outbuf_putc(ob, *s == '.' ? '_' : *s);
-    outbuf_putc(ob, '_');
-    outbuf_put(ob, m->name, strlen(m->name));
-    outbuf_putc(ob, '"');
+    size_t ns = strlen(s), nm = strlen(m->name);
+    char *id = malloc(ns + nm + 2);
+    json_object *v = NULL;
+    if (id) {
+        for (size_t i = 0; i < ns; i++)
+            id[i] = s[i] == '.' ? '_' : s[i];
+        id[ns] = '_';
+        memcpy(id + ns + 1, m->name, nm + 1);
+        v = json_object_new_string(id);
+    }
+    free(id);
+    t->failed |= !v;
+    return v;
 }
 
 /* A capital starts a word after a lower-case letter or a digit, and after
@@ -156,11 +207,11 @@ static bool word_starts(const char *s, size_t i)
            (!isupper(u[i - 1]) || (u[i + 1] && islower(u[i + 1])));
 }
 
-/* The words of a CamelCase name, in lower case but for acronyms
- * ("SetTimeoutLLU": "set timeout LLU"), each after a space but a sentence's
- * first word, which gets its capital. Names are protobuf identifiers
- * ([A-Za-z0-9_]): nothing in them needs a JSON escape. */
-static void put_words(struct outbuf *ob, const char *s, size_t n, bool *first)
+/* Appends to out the words of a CamelCase name, in lower case but for
+ * acronyms ("SetTimeoutLLU": "set timeout LLU"), each after a space but a
+ * sentence's first word, which gets its capital. Writes at most 2n bytes
+ * (a space before each letter at worst); returns past the last. */
+static char *put_words(char *out, const char *s, size_t n, bool *first)
 {
     size_t start = 0;
     for (size_t i = 1; i <= n; i++) {
@@ -170,20 +221,21 @@ static void put_words(struct outbuf *ob, const char *s, size_t n, bool *first)
         for (size_t j = start; j < i; j++)
             caps += isupper((unsigned char)s[j]) != 0;
         if (!*first)
-            outbuf_putc(ob, ' ');
+            *out++ = ' ';
         for (size_t j = start; j < i; j++) {
             int c = (unsigned char)s[j];
-            outbuf_putc(ob, (char)(*first && j == start ? toupper(c) : caps > 1 ? c : tolower(c)));
+            *out++ = (char)(*first && j == start ? toupper(c) : caps > 1 ? c : tolower(c));
         }
         *first = false;
         start = i;
     }
+    return out;
 }
 
 /* The summary is a short sentence from the method's name ("Get shows"). A
  * name of one word ("Delete") would say nothing in a list of every
  * operation, so it names what the interface handles ("Delete frame"). */
-static void write_summary(struct outbuf *ob, const struct method_info *m)
+static json_object *summary(struct oa_tree *t, const struct method_info *m)
 {
     static const char suffix[] = "Interface";
     const size_t suffix_len = sizeof suffix - 1;
@@ -196,110 +248,103 @@ static void write_summary(struct outbuf *ob, const struct method_info *m)
     size_t svc_len = strlen(svc);
     if (svc_len > suffix_len && !strcmp(svc + svc_len - suffix_len, suffix))
         svc_len -= suffix_len;
-    bool first = true;
-    outbuf_puts_lit(ob, "\"summary\":\"");
-    put_words(ob, m->name, n, &first);
-    if (one_word)
-        put_words(ob, svc, svc_len, &first);
-    outbuf_puts_lit(ob, "\",");
-}
-
-/* What the operation does, for readers of the document and for linters
- * that want every operation described: the Cuebot call and its types. */
-static void write_description(struct outbuf *ob, const struct method_info *m)
-{
-    outbuf_puts_lit(ob, "\"description\":\"Calls Cuebot's `");
-    outbuf_put(ob, m->service, strlen(m->service));
-    outbuf_putc(ob, '/');
-    outbuf_put(ob, m->name, strlen(m->name));
-    outbuf_puts_lit(ob, "` with the body as its `");
-    outbuf_put(ob, m->in->desc->name, strlen(m->in->desc->name));
-    outbuf_puts_lit(ob, "`, and answers its `");
-    outbuf_put(ob, m->out->desc->name, strlen(m->out->desc->name));
-    outbuf_puts_lit(ob, "`.\",");
-}
-
-static void write_operation(struct outbuf *ob, const struct method_info *m, bool full_id,
-                            const int *errors, size_t n_errors)
-{
-    oa_key(ob, m->path);
-    outbuf_puts_lit(ob, "{\"post\":{\"tags\":[");
-    oa_str(ob, m->service);
-    outbuf_puts_lit(ob, "],");
-    write_summary(ob, m);
-    write_description(ob, m);
-    outbuf_puts_lit(ob, "\"operationId\":");
-    write_operation_id(ob, m, full_id);
-    outbuf_puts_lit(ob, ",\"parameters\":[{\"$ref\":\"#/components/parameters/X-Request-Id\"}],"
-                        "\"requestBody\":{\"content\":{\"application/json\":{\"schema\":");
-    oa_ref(ob, m->in->desc->name);
-    outbuf_puts_lit(ob, "}}},\"responses\":{\"200\":{");
-    oa_member(ob, "description", m->out->desc->name);
-    outbuf_puts_lit(ob, "\"headers\":{\"X-Request-Id\":"
-                        "{\"$ref\":\"#/components/headers/X-Request-Id\"}},"
-                        "\"content\":{\"application/json\":{\"schema\":");
-    oa_ref(ob, m->out->desc->name);
-    outbuf_puts_lit(ob, "}}}");
-    for (size_t i = 0; i < n_errors; i++) {
-        outbuf_puts_lit(ob, ",\"");
-        put_int(ob, errors[i]);
-        outbuf_puts_lit(ob, "\":{\"$ref\":\"#/components/responses/Error");
-        put_int(ob, errors[i]);
-        outbuf_puts_lit(ob, "\"}");
+    char *text = malloc(2 * (n + svc_len) + 1);
+    json_object *v = NULL;
+    if (text) {
+        bool first = true;
+        char *end = put_words(text, m->name, n, &first);
+        if (one_word)
+            end = put_words(end, svc, svc_len, &first);
+        v = json_object_new_string_len(text, (int)(end - text));
     }
-    outbuf_puts_lit(ob, "}}}");
+    free(text);
+    t->failed |= !v;
+    return v;
 }
 
-static void write_info(struct outbuf *ob, const char *prefix, size_t prefix_len)
+/* {"post":{...}}: one route. */
+static json_object *path_item(struct oa_tree *t, const struct method_info *m, bool full_id,
+                              const int *errors, size_t n_errors)
 {
-    outbuf_puts_lit(ob, "{\"openapi\":\"3.1.0\",\"info\":{");
-    oa_member(ob, "title", "OpenCue REST gateway (cuegw)");
-    oa_member(ob, "version", CUEGW_VERSION);
-    oa_member(ob, "description", description);
+    json_object *item = oa_object(t), *post = oa_object(t), *tags = oa_array(t);
+    oa_push(t, tags, json_object_new_string(m->service));
+    oa_set(t, post, "tags", tags);
+    oa_set(t, post, "summary", summary(t, m));
+    /* What the operation does, for readers of the document and for linters
+     * that want every operation described: the Cuebot call and its types. */
+    oa_set(t, post, "description",
+           str_printf(t, "Calls Cuebot's `%s/%s` with the body as its `%s`, and answers its `%s`.",
+                      m->service, m->name, m->in->desc->name, m->out->desc->name));
+    oa_set(t, post, "operationId", operation_id(t, m, full_id));
+    json_object *params = oa_array(t);
+    oa_push(t, params, oa_ref_to(t, "#/components/parameters/", "X-Request-Id"));
+    oa_set(t, post, "parameters", params);
+    json_object *body = oa_object(t);
+    oa_set(t, body, "content", json_content(t, m->in->desc->name));
+    oa_set(t, post, "requestBody", body);
+    json_object *responses = oa_object(t), *ok = oa_object(t);
+    oa_set_str(t, ok, "description", m->out->desc->name);
+    oa_set(t, ok, "headers", request_id_header(t));
+    oa_set(t, ok, "content", json_content(t, m->out->desc->name));
+    oa_set(t, responses, "200", ok);
+    for (size_t i = 0; i < n_errors; i++) {
+        char status[16], name[16];
+        snprintf(status, sizeof status, "%d", errors[i]);
+        snprintf(name, sizeof name, "Error%d", errors[i]);
+        oa_set(t, responses, status, oa_ref_to(t, "#/components/responses/", name));
+    }
+    oa_set(t, post, "responses", responses);
+    oa_set(t, item, "post", post);
+    return item;
+}
+
+static void add_info(struct oa_tree *t, json_object *doc, const char *prefix, size_t prefix_len)
+{
+    json_object *info = oa_strings(t, "title", "OpenCue REST gateway (cuegw)",
+                                   "version", CUEGW_VERSION, "description", description, NULL);
+    oa_set_str(t, doc, "openapi", "3.1.0");
     /* OpenCue's license: the project names no other. */
-    outbuf_puts_lit(ob, "\"license\":{\"name\":\"Apache-2.0\",\"identifier\":\"Apache-2.0\"}"
-                        "},\"servers\":[{\"url\":");
+    oa_set(t, info, "license", oa_strings(t, "name", "Apache-2.0", "identifier", "Apache-2.0", NULL));
+    oa_set(t, doc, "info", info);
     char url[CG_MAX_PREFIX + 2] = "/";
     if (prefix_len && prefix_len <= CG_MAX_PREFIX) {
         memcpy(url, prefix, prefix_len);
         url[prefix_len] = '\0';
     }
-    oa_str(ob, url);
-    outbuf_puts_lit(ob, ",\"description\":\"relative to where this document is served "
-                        "(URL_PREFIX)\"}],\"security\":[{\"bearer\":[]}],");
+    json_object *servers = oa_array(t);
+    oa_push(t, servers, oa_strings(t, "url", url, "description",
+                                   "relative to where this document is served (URL_PREFIX)", NULL));
+    oa_set(t, doc, "servers", servers);
+    json_object *security = oa_array(t), *bearer = oa_object(t);
+    oa_set(t, bearer, "bearer", oa_array(t));
+    oa_push(t, security, bearer);
+    oa_set(t, doc, "security", security);
 }
 
 /* One tag per interface, in route order (the routes are sorted by path,
  * so each interface's methods are together), described by what a reader
  * of the tag list wants to know: which calls it holds. */
-static void write_tags(struct outbuf *ob)
+static json_object *tag_list(struct oa_tree *t)
 {
-    outbuf_puts_lit(ob, "\"tags\":[");
+    json_object *tags = oa_array(t);
     size_t count = schema_method_count();
     for (size_t i = 0, next; i < count; i = next) {
         const char *s = schema_method_at(i)->service;
         for (next = i + 1; next < count && !strcmp(schema_method_at(next)->service, s); next++)
             ;
-        if (i)
-            outbuf_putc(ob, ',');
-        outbuf_putc(ob, '{');
-        oa_member(ob, "name", s);
-        /* Service names are protobuf names ([A-Za-z0-9_.]): no escape. */
-        outbuf_puts_lit(ob, "\"description\":\"Cuebot's ");
-        outbuf_put(ob, s, strlen(s));
-        outbuf_puts_lit(ob, ": ");
-        put_int(ob, (long)(next - i));
-        const char *each = next - i == 1 ? " method, `POST /" : " methods, each `POST /";
-        outbuf_put(ob, each, strlen(each));
-        outbuf_put(ob, s, strlen(s));
-        outbuf_puts_lit(ob, "/<Method>`.\"}");
+        json_object *tag = oa_object(t);
+        oa_set_str(t, tag, "name", s);
+        oa_set(t, tag, "description",
+               str_printf(t, "Cuebot's %s: %zu %s%s/<Method>`.", s, next - i,
+                          next - i == 1 ? "method, `POST /" : "methods, each `POST /", s));
+        oa_push(t, tags, tag);
     }
-    outbuf_puts_lit(ob, "],");
+    return tags;
 }
 
-static void write_paths(struct outbuf *ob, const int *errors, size_t n_errors)
+static json_object *path_list(struct oa_tree *t, const int *errors, size_t n_errors)
 {
-    outbuf_puts_lit(ob, "\"paths\":{");
+    json_object *paths = oa_object(t);
     const char *service = NULL;
     bool full_id = false;
     for (size_t i = 0; i < schema_method_count(); i++) {
@@ -308,50 +353,74 @@ static void write_paths(struct outbuf *ob, const int *errors, size_t n_errors)
             service = m->service;
             full_id = short_name_shared(service);
         }
-        if (i)
-            outbuf_putc(ob, ',');
-        write_operation(ob, m, full_id, errors, n_errors);
+        oa_set(t, paths, m->path, path_item(t, m, full_id, errors, n_errors));
     }
-    outbuf_puts_lit(ob, "},");
+    return paths;
 }
 
-static void write_components_head(struct outbuf *ob, const int *errors, size_t n_errors)
+static json_object *components(struct oa_tree *t, const int *errors, size_t n_errors)
 {
-    outbuf_puts_lit(ob,
-        "\"components\":{\"securitySchemes\":{\"bearer\":{\"type\":\"http\","
-        "\"scheme\":\"bearer\",\"bearerFormat\":\"JWT\",\"description\":"
-        "\"A JWT signed with JWT_SECRET (HS256, HS384 or HS512), or a static token "
+    json_object *c = oa_object(t);
+    json_object *schemes = oa_object(t);
+    oa_set(t, schemes, "bearer", oa_strings(t,
+        "type", "http", "scheme", "bearer", "bearerFormat", "JWT", "description",
+        "A JWT signed with JWT_SECRET (HS256, HS384 or HS512), or a static token "
         "(AUTH_TOKEN). A gateway run with AUTH_MODE=remote-user trusts the web server's "
-        "own authentication instead.\"}},"
-        "\"parameters\":{\"X-Request-Id\":{\"name\":\"X-Request-Id\",\"in\":\"header\","
-        "\"required\":false,\"schema\":{\"type\":\"string\"},\"description\":"
-        "\"Passed on to Cuebot and logged; a missing, long or odd one is replaced by a "
-        "new one.\"}},"
-        "\"headers\":{\"X-Request-Id\":{\"schema\":{\"type\":\"string\"},\"description\":"
-        "\"The request's id, as sent to Cuebot.\"}},"
-        "\"responses\":{");
-    for (size_t i = 0; i < n_errors; i++) {
-        if (i)
-            outbuf_putc(ob, ',');
-        write_error_response(ob, errors[i]);
-    }
-    outbuf_puts_lit(ob, "},");
+        "own authentication instead.", NULL));
+    oa_set(t, c, "securitySchemes", schemes);
+
+    json_object *params = oa_object(t);
+    json_object *param = oa_strings(t, "name", "X-Request-Id", "in", "header", NULL);
+    oa_set(t, param, "required", json_object_new_boolean(0));
+    oa_set(t, param, "schema", oa_strings(t, "type", "string", NULL));
+    oa_set_str(t, param, "description",
+               "Passed on to Cuebot and logged; a missing, long or odd one is replaced by a "
+               "new one.");
+    oa_set(t, params, "X-Request-Id", param);
+    oa_set(t, c, "parameters", params);
+
+    json_object *headers = oa_object(t), *header = oa_object(t);
+    oa_set(t, header, "schema", oa_strings(t, "type", "string", NULL));
+    oa_set_str(t, header, "description", "The request's id, as sent to Cuebot.");
+    oa_set(t, headers, "X-Request-Id", header);
+    oa_set(t, c, "headers", headers);
+
+    json_object *responses = oa_object(t);
+    for (size_t i = 0; i < n_errors; i++)
+        add_error_response(t, responses, errors[i]);
+    oa_set(t, c, "responses", responses);
+
+    json_object *schemas = oa_object(t);
+    openapi_add_types(t, schemas);
+    oa_set(t, schemas, ERROR_SCHEMA, error_schema(t));
+    oa_set(t, c, "schemas", schemas);
+    return c;
 }
+
+/* Compact, and with '/' as itself: the document is full of paths and
+ * $refs, and json-c would write each slash as "\/". Insertion order is
+ * json-c's member order, so the output is the same on every build. */
+#define DOC_FLAGS (JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE)
 
 int openapi_write(struct outbuf *ob, const char *url_prefix, size_t prefix_len)
 {
     int errors[CG_UNAUTHENTICATED + 2];
     size_t n_errors = error_statuses(errors);
-    write_info(ob, url_prefix, prefix_len);
-    write_tags(ob);
-    write_paths(ob, errors, n_errors);
-    write_components_head(ob, errors, n_errors);
-    outbuf_puts_lit(ob, "\"schemas\":{");
-    if (openapi_write_types(ob) != 0)
-        return -1;
-    write_error_schema(ob);
-    outbuf_puts_lit(ob, "}}}\n");
-    return ob->failed ? -1 : 0;
+    struct oa_tree t = {false};
+    json_object *doc = oa_object(&t);
+    add_info(&t, doc, url_prefix, prefix_len);
+    oa_set(&t, doc, "tags", tag_list(&t));
+    oa_set(&t, doc, "paths", path_list(&t, errors, n_errors));
+    oa_set(&t, doc, "components", components(&t, errors, n_errors));
+    size_t len = 0;
+    const char *text = t.failed ? NULL : json_object_to_json_string_length(doc, DOC_FLAGS, &len);
+    if (text) {
+        outbuf_put(ob, text, len);
+        outbuf_putc(ob, '\n');
+    }
+    /* The text lives in the tree's print buffer: copied out, both go. */
+    json_object_put(doc);
+    return text && !ob->failed ? 0 : -1;
 }
 
 /* ---- the process's copy ----------------------------------------------- */

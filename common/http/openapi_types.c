@@ -1,35 +1,78 @@
 #include "http/openapi_types.h"
 
-#include <stdbool.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "json/json_write.h"
+#include <json-c/json_object.h>
+
 #include "pb/schema.h"
 
-void oa_key(struct outbuf *ob, const char *k)
+void oa_set(struct oa_tree *t, json_object *obj, const char *key, json_object *val)
 {
-    oa_str(ob, k);
-    outbuf_putc(ob, ':');
+    if (!obj || !val || json_object_object_add(obj, key, val) != 0) {
+        json_object_put(val);
+        t->failed = true;
+    }
 }
 
-void oa_str(struct outbuf *ob, const char *s)
+void oa_push(struct oa_tree *t, json_object *arr, json_object *val)
 {
-    json_write_string(ob, s, strlen(s));
+    if (!arr || !val || json_object_array_add(arr, val) != 0) {
+        json_object_put(val);
+        t->failed = true;
+    }
 }
 
-void oa_member(struct outbuf *ob, const char *k, const char *v)
+void oa_set_str(struct oa_tree *t, json_object *obj, const char *key, const char *s)
 {
-    oa_key(ob, k);
-    oa_str(ob, v);
-    outbuf_putc(ob, ',');
+    oa_set(t, obj, key, json_object_new_string(s));
 }
 
-void oa_ref(struct outbuf *ob, const char *name)
+json_object *oa_object(struct oa_tree *t)
 {
-    outbuf_puts_lit(ob, "{\"$ref\":\"#/components/schemas/");
-    outbuf_put(ob, name, strlen(name));   /* full proto names: [A-Za-z0-9_.] */
-    outbuf_puts_lit(ob, "\"}");
+    json_object *o = json_object_new_object();
+    t->failed |= !o;
+    return o;
+}
+
+json_object *oa_strings(struct oa_tree *t, ...)
+{
+    json_object *o = oa_object(t);
+    va_list ap;
+    va_start(ap, t);
+    for (const char *k; (k = va_arg(ap, const char *)) != NULL;)
+        oa_set_str(t, o, k, va_arg(ap, const char *));
+    va_end(ap);
+    return o;
+}
+
+json_object *oa_array(struct oa_tree *t)
+{
+    json_object *a = json_object_new_array();
+    t->failed |= !a;
+    return a;
+}
+
+json_object *oa_ref_to(struct oa_tree *t, const char *prefix, const char *name)
+{
+    size_t p = strlen(prefix), n = strlen(name);
+    char *target = malloc(p + n + 1);
+    json_object *ref = oa_object(t);
+    if (target) {
+        memcpy(target, prefix, p);
+        memcpy(target + p, name, n + 1);
+        oa_set(t, ref, "$ref", json_object_new_string_len(target, (int)(p + n)));
+    } else {
+        t->failed = true;
+    }
+    free(target);
+    return ref;
+}
+
+json_object *oa_ref(struct oa_tree *t, const char *name)
+{
+    return oa_ref_to(t, "#/components/schemas/", name);
 }
 
 /* ---- which types the routes reach ------------------------------------- */
@@ -122,55 +165,53 @@ static const char *ref_name(const ProtobufCFieldDescriptor *fd)
                : ((const ProtobufCMessageDescriptor *)fd->descriptor)->name;
 }
 
-/* The members describing a scalar's JSON form (not for enums and
- * messages). 64-bit integers are strings; uint32 needs more than int32, so
- * it is an int64 with bounds, as grpc-gateway's OpenAPI generator does. */
-static void write_scalar_members(struct outbuf *ob, const ProtobufCFieldDescriptor *fd)
+/* A scalar's JSON form (enums and messages are references instead).
+ * 64-bit integers are strings; uint32 needs more than int32, so it is an
+ * int64 with bounds, as grpc-gateway's OpenAPI generator does. */
+static const struct scalar_form {
+    const char *type, *format;
+    bool uint32_bounds;
+} scalar_forms[] = {
+    [PROTOBUF_C_TYPE_INT32] = {"integer", "int32", false},
+    [PROTOBUF_C_TYPE_SINT32] = {"integer", "int32", false},
+    [PROTOBUF_C_TYPE_SFIXED32] = {"integer", "int32", false},
+    [PROTOBUF_C_TYPE_UINT32] = {"integer", "int64", true},
+    [PROTOBUF_C_TYPE_FIXED32] = {"integer", "int64", true},
+    [PROTOBUF_C_TYPE_INT64] = {"string", "int64", false},
+    [PROTOBUF_C_TYPE_SINT64] = {"string", "int64", false},
+    [PROTOBUF_C_TYPE_SFIXED64] = {"string", "int64", false},
+    [PROTOBUF_C_TYPE_UINT64] = {"string", "uint64", false},
+    [PROTOBUF_C_TYPE_FIXED64] = {"string", "uint64", false},
+    [PROTOBUF_C_TYPE_FLOAT] = {"number", "float", false},
+    [PROTOBUF_C_TYPE_DOUBLE] = {"number", "double", false},
+    [PROTOBUF_C_TYPE_BOOL] = {"boolean", NULL, false},
+    [PROTOBUF_C_TYPE_STRING] = {"string", NULL, false},
+    [PROTOBUF_C_TYPE_BYTES] = {"string", "byte", false},
+};
+
+static void add_scalar_members(struct oa_tree *t, json_object *o, const ProtobufCFieldDescriptor *fd)
 {
-    switch (fd->type) {
-    case PROTOBUF_C_TYPE_INT32: case PROTOBUF_C_TYPE_SINT32: case PROTOBUF_C_TYPE_SFIXED32:
-        outbuf_puts_lit(ob, "\"type\":\"integer\",\"format\":\"int32\"");
-        break;
-    case PROTOBUF_C_TYPE_UINT32: case PROTOBUF_C_TYPE_FIXED32:
-        outbuf_puts_lit(ob, "\"type\":\"integer\",\"format\":\"int64\","
-                            "\"minimum\":0,\"maximum\":4294967295");
-        break;
-    case PROTOBUF_C_TYPE_INT64: case PROTOBUF_C_TYPE_SINT64: case PROTOBUF_C_TYPE_SFIXED64:
-        outbuf_puts_lit(ob, "\"type\":\"string\",\"format\":\"int64\"");
-        break;
-    case PROTOBUF_C_TYPE_UINT64: case PROTOBUF_C_TYPE_FIXED64:
-        outbuf_puts_lit(ob, "\"type\":\"string\",\"format\":\"uint64\"");
-        break;
-    case PROTOBUF_C_TYPE_FLOAT:
-        outbuf_puts_lit(ob, "\"type\":\"number\",\"format\":\"float\"");
-        break;
-    case PROTOBUF_C_TYPE_DOUBLE:
-        outbuf_puts_lit(ob, "\"type\":\"number\",\"format\":\"double\"");
-        break;
-    case PROTOBUF_C_TYPE_BOOL:
-        outbuf_puts_lit(ob, "\"type\":\"boolean\"");
-        break;
-    case PROTOBUF_C_TYPE_STRING:
-        outbuf_puts_lit(ob, "\"type\":\"string\"");
-        break;
-    case PROTOBUF_C_TYPE_BYTES:
-        outbuf_puts_lit(ob, "\"type\":\"string\",\"format\":\"byte\"");
-        break;
-    case PROTOBUF_C_TYPE_ENUM: case PROTOBUF_C_TYPE_MESSAGE:
-        break;                     /* references: see write_value */
+    if ((size_t)fd->type >= sizeof scalar_forms / sizeof *scalar_forms ||
+        !scalar_forms[fd->type].type)
+        return;                    /* enums, messages: see value_schema */
+    const struct scalar_form *f = &scalar_forms[fd->type];
+    oa_set_str(t, o, "type", f->type);
+    if (f->format)
+        oa_set_str(t, o, "format", f->format);
+    if (f->uint32_bounds) {
+        oa_set(t, o, "minimum", json_object_new_int(0));
+        oa_set(t, o, "maximum", json_object_new_int64(4294967295));
     }
 }
 
 /* One value (an array item, a map value): a whole schema object. */
-static void write_value(struct outbuf *ob, const ProtobufCFieldDescriptor *fd)
+static json_object *value_schema(struct oa_tree *t, const ProtobufCFieldDescriptor *fd)
 {
-    if (is_ref(fd)) {
-        oa_ref(ob, ref_name(fd));
-        return;
-    }
-    outbuf_putc(ob, '{');
-    write_scalar_members(ob, fd);
-    outbuf_putc(ob, '}');
+    if (is_ref(fd))
+        return oa_ref(t, ref_name(fd));
+    json_object *o = oa_object(t);
+    add_scalar_members(t, o, fd);
+    return o;
 }
 
 /* A map key's text form, for the description (JSON keys are strings). */
@@ -186,7 +227,7 @@ static const char *map_key_text(const ProtobufCFieldDescriptor *kd)
     }
 }
 
-static void write_field(struct outbuf *ob, const struct field_info *fi)
+static json_object *field_schema(struct oa_tree *t, const struct field_info *fi)
 {
     const ProtobufCFieldDescriptor *fd = fi->fd;
     bool deprecated = (fd->flags & PROTOBUF_C_FIELD_FLAG_DEPRECATED) != 0;
@@ -194,103 +235,93 @@ static void write_field(struct outbuf *ob, const struct field_info *fi)
     bool single = fd->label != PROTOBUF_C_LABEL_REPEATED;
     /* An unset message field is written as null. */
     bool nullable = single && fd->type == PROTOBUF_C_TYPE_MESSAGE;
-    oa_key(ob, fi->json_name);
-    if (single && is_ref(fd) && !deprecated && !presence && !nullable) {
-        oa_ref(ob, ref_name(fd));
-        return;
-    }
-    outbuf_putc(ob, '{');
+    if (single && is_ref(fd) && !deprecated && !presence && !nullable)
+        return oa_ref(t, ref_name(fd));
+    json_object *o = oa_object(t);
     const char *note = NULL;
     if (fi->is_map) {
         const ProtobufCFieldDescriptor *kd = &fi->sub->desc->fields[0];
-        outbuf_puts_lit(ob, "\"type\":\"object\",\"additionalProperties\":");
-        write_value(ob, fi->sub->fields[1].fd);
+        oa_set_str(t, o, "type", "object");
+        oa_set(t, o, "additionalProperties", value_schema(t, fi->sub->fields[1].fd));
         note = map_key_text(kd);
     } else if (!single) {
-        outbuf_puts_lit(ob, "\"type\":\"array\",\"items\":");
-        write_value(ob, fd);
+        oa_set_str(t, o, "type", "array");
+        oa_set(t, o, "items", value_schema(t, fd));
     } else if (nullable) {
         /* JSON Schema's null type, not 3.0's `nullable`: beside a $ref that
          * has no effect, and generated clients then never expect null. */
-        outbuf_puts_lit(ob, "\"oneOf\":[");
-        oa_ref(ob, ref_name(fd));
-        outbuf_puts_lit(ob, ",{\"type\":\"null\"}]");
+        json_object *one_of = oa_array(t);
+        oa_push(t, one_of, oa_ref(t, ref_name(fd)));
+        oa_push(t, one_of, oa_strings(t, "type", "null", NULL));
+        oa_set(t, o, "oneOf", one_of);
     } else if (is_ref(fd)) {
         /* 3.1 allows members beside a $ref, but generators written for 3.0
          * drop them: wrap it. */
-        outbuf_puts_lit(ob, "\"allOf\":[");
-        oa_ref(ob, ref_name(fd));
-        outbuf_putc(ob, ']');
+        json_object *all_of = oa_array(t);
+        oa_push(t, all_of, oa_ref(t, ref_name(fd)));
+        oa_set(t, o, "allOf", all_of);
     } else {
-        write_scalar_members(ob, fd);
+        add_scalar_members(t, o, fd);
     }
     if (deprecated)
-        outbuf_puts_lit(ob, ",\"deprecated\":true");
+        oa_set(t, o, "deprecated", json_object_new_boolean(1));
     if (presence)
         note = "Written only when set (then even when it is 0, false or empty); "
                "left out otherwise.";
-    if (note) {
-        outbuf_putc(ob, ',');
-        oa_key(ob, "description");
-        oa_str(ob, note);
-    }
-    outbuf_putc(ob, '}');
+    if (note)
+        oa_set_str(t, o, "description", note);
+    return o;
 }
 
 /* ---- components ------------------------------------------------------- */
 
-static void write_message(struct outbuf *ob, const struct msg_info *mi)
+static json_object *message_schema(struct oa_tree *t, const struct msg_info *mi)
 {
-    oa_key(ob, mi->desc->name);
-    outbuf_puts_lit(ob, "{\"type\":\"object\",\"properties\":{");
-    for (unsigned f = 0; f < mi->desc->n_fields; f++) {
-        if (f)
-            outbuf_putc(ob, ',');
-        write_field(ob, &mi->fields[f]);
-    }
-    outbuf_puts_lit(ob, "}},");
+    json_object *o = oa_strings(t, "type", "object", NULL), *props = oa_object(t);
+    for (unsigned f = 0; f < mi->desc->n_fields; f++)
+        oa_set(t, props, mi->fields[f].json_name, field_schema(t, &mi->fields[f]));
+    oa_set(t, o, "properties", props);
+    return o;
 }
 
 /* Value names, by number as they are written; then any alias names, which
  * input accepts too. */
-static void write_enum(struct outbuf *ob, const ProtobufCEnumDescriptor *ed)
+static json_object *enum_schema(struct oa_tree *t, const ProtobufCEnumDescriptor *ed)
 {
-    oa_key(ob, ed->name);
-    outbuf_puts_lit(ob, "{\"type\":\"string\",\"enum\":[");
-    for (unsigned i = 0; i < ed->n_values; i++) {
-        if (i)
-            outbuf_putc(ob, ',');
-        oa_str(ob, ed->values[i].name);
-    }
+    json_object *o = oa_strings(t, "type", "string", NULL), *names = oa_array(t);
+    for (unsigned i = 0; i < ed->n_values; i++)
+        oa_push(t, names, json_object_new_string(ed->values[i].name));
     for (unsigned i = 0; i < ed->n_value_names; i++) {
         const char *name = ed->values_by_name[i].name;
         const ProtobufCEnumValue *v = &ed->values[ed->values_by_name[i].index];
-        if (strcmp(v->name, name) != 0) {
-            outbuf_putc(ob, ',');
-            oa_str(ob, name);
-        }
+        if (strcmp(v->name, name) != 0)
+            oa_push(t, names, json_object_new_string(name));
     }
-    outbuf_puts_lit(ob, "]},");
+    oa_set(t, o, "enum", names);
+    return o;
 }
 
-int openapi_write_types(struct outbuf *ob)
+void openapi_add_types(struct oa_tree *t, json_object *schemas)
 {
     struct reach r = {0};
-    int rc = collect(&r);
-    if (rc == 0) {
+    if (collect(&r) == 0) {
         qsort(r.msgs, r.n_msgs, sizeof *r.msgs, cmp_msg);
         qsort(r.enums, r.n_enums, sizeof *r.enums, cmp_enum);
         /* Merge the two sorted lists: one namespace, one order. */
         size_t m = 0, e = 0;
         while (m < r.n_msgs || e < r.n_enums) {
             if (e == r.n_enums ||
-                (m < r.n_msgs && strcmp(r.msgs[m]->desc->name, r.enums[e]->name) < 0))
-                write_message(ob, r.msgs[m++]);
-            else
-                write_enum(ob, r.enums[e++]);
+                (m < r.n_msgs && strcmp(r.msgs[m]->desc->name, r.enums[e]->name) < 0)) {
+                oa_set(t, schemas, r.msgs[m]->desc->name, message_schema(t, r.msgs[m]));
+                m++;
+            } else {
+                oa_set(t, schemas, r.enums[e]->name, enum_schema(t, r.enums[e]));
+                e++;
+            }
         }
+    } else {
+        t->failed = true;
     }
     free(r.msgs);
     free(r.enums);
-    return rc;
 }
