@@ -39,6 +39,41 @@ def sources(root):
                     yield os.path.relpath(os.path.join(d, n), root)
 
 
+def layout_table_problems(root, files):
+    """docs/development.md's layout tables must match the tree: a row per
+    layer folder (and one for fcgi/) naming each of its source files, and no
+    row for a folder that is gone. Header-only files count; a module's
+    private X_impl.h goes with X."""
+    doc = open(os.path.join(root, "docs", "development.md"), encoding="utf-8").read()
+    rows = {}
+    for line in doc.splitlines():
+        m = re.match(r"\|\s*`((?:common/[a-z_]+|fcgi)/)`\s*\|", line)
+        if m:
+            rows[m.group(1).rstrip("/")] = line
+    out = []
+    folders = {os.path.dirname(f) for f in files}
+    for folder in sorted(folders):
+        if folder not in rows:
+            out.append(f"docs/development.md: no layout row for {folder}/")
+            continue
+        stems = {os.path.splitext(os.path.basename(f))[0] for f in files
+                 if os.path.dirname(f) == folder and f.endswith((".c", ".def"))}
+        for f in sorted(files):
+            if os.path.dirname(f) != folder:
+                continue
+            name = os.path.basename(f)
+            stem = os.path.splitext(name)[0]
+            if name.endswith(".h") and (stem in stems or stem.endswith("_impl")):
+                continue
+            if f"`{name}`" not in rows[folder] and not re.search(
+                    r"[`/ ]" + re.escape(name) + r"[`,) ]", rows[folder]):
+                out.append(f"docs/development.md: the {folder}/ row does not name {name}")
+    for folder in sorted(rows):
+        if folder not in folders:
+            out.append(f"docs/development.md: a layout row names {folder}/, which is not in the tree")
+    return out
+
+
 def main():
     root = sys.argv[1] if len(sys.argv) > 1 else "."
     problems = []
@@ -95,6 +130,7 @@ def main():
         if m not in state:
             walk(m, [m])
 
+    problems += layout_table_problems(root, files)
     for p in problems:
         print("FAIL", p)
     print(f"layers: {checked} includes in {len(files)} files checked")
