@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/fork_gen.h"
 #include "base/outbuf.h"
 #include "base/status.h"
 #include "base/utf8.h"
@@ -16,28 +17,18 @@ static int as_json;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
-/* getpid is a system call, and every access line names the pid: it is read
- * once, and again in a forked child (the pool's workers). */
+/* Every line names the pid: read once per process (fork_gen.h). */
 static pid_t pid_cache;
-static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
-
-static void forget_pid(void)
-{
-    __atomic_store_n(&pid_cache, 0, __ATOMIC_RELAXED);
-}
-
-static void watch_forks(void)
-{
-    pthread_atfork(NULL, NULL, forget_pid);
-}
+static unsigned pid_generation;
 
 static long self_pid(void)
 {
-    pthread_once(&atfork_once, watch_forks);
+    unsigned gen = fork_generation();
     pid_t p = __atomic_load_n(&pid_cache, __ATOMIC_RELAXED);
-    if (!p) {
+    if (!p || __atomic_load_n(&pid_generation, __ATOMIC_RELAXED) != gen) {
         p = getpid();
         __atomic_store_n(&pid_cache, p, __ATOMIC_RELAXED);
+        __atomic_store_n(&pid_generation, gen, __ATOMIC_RELAXED);
     }
     return (long)p;
 }
@@ -253,16 +244,6 @@ static void log_text(enum log_level level, const char *request_id, const char *f
     char text[LOG_CAP_MSG + 2];
     vsnprintf(text, sizeof text, fmt, ap);
     write_line(level, request_id, text);
-}
-
-void log_msg(enum log_level level, const char *fmt, ...)
-{
-    if (level < threshold)
-        return;
-    va_list ap;
-    va_start(ap, fmt);
-    log_text(level, NULL, fmt, ap);
-    va_end(ap);
 }
 
 void log_request(enum log_level level, const char *request_id, const char *fmt, ...)

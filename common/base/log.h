@@ -33,14 +33,14 @@ void log_setup(enum log_level level, int json);
 
 int log_enabled(enum log_level level);
 
-void log_msg(enum log_level level, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
 /* A message about one request: "request <id>: <text>" as text, and a
  * separate "request_id" member in JSON, so either form can be searched by
- * the id the client saw in X-Request-Id. */
+ * the id the client saw in X-Request-Id. A NULL id: a message about the
+ * process (log_msg). */
 void log_request(enum log_level level, const char *request_id, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
+
+#define log_msg(level, ...) log_request((level), NULL, __VA_ARGS__)
 
 /* One request, as written to the access line at info. */
 struct access_entry {

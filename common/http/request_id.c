@@ -1,12 +1,13 @@
 #include "http/request_id.h"
 
-#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "base/fork_gen.h"
 
 static int usable(const char *id)
 {
@@ -19,23 +20,10 @@ static int usable(const char *id)
 
 /* A generator per thread: ids only need to be unique, not secret, so one
  * seed from getrandom per thread is enough, and request threads never
- * share (and race on) a state. A forked child seeds again (fork_count
- * moves on in the child), so pool workers never share a sequence; this
- * spares a getpid system call per request. */
+ * share (and race on) a state. A forked child seeds again (fork_gen.h),
+ * so pool workers never share a sequence. */
 static _Thread_local uint64_t state[2];
-static _Thread_local unsigned seeded_at;      /* fork_count + 1 when seeded */
-static unsigned fork_count;
-static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
-
-static void forked(void)
-{
-    __atomic_add_fetch(&fork_count, 1, __ATOMIC_RELAXED);
-}
-
-static void watch_forks(void)
-{
-    pthread_atfork(NULL, NULL, forked);
-}
+static _Thread_local unsigned seeded_at;      /* fork_generation() + 1 when seeded */
 
 static uint64_t next(void)
 {
@@ -54,8 +42,7 @@ void request_id_make(const char *client_id, char out[REQUEST_ID_SIZE])
         strcpy(out, client_id);
         return;
     }
-    pthread_once(&atfork_once, watch_forks);
-    unsigned gen = __atomic_load_n(&fork_count, __ATOMIC_RELAXED) + 1;
+    unsigned gen = fork_generation() + 1;
     if (seeded_at != gen) {
         if (getrandom(state, sizeof state, 0) != (ssize_t)sizeof state) {
             struct timespec ts;
