@@ -209,7 +209,7 @@ class TrivialNginxNoKeep(TrivialNginx):
 
     def _write_nginx_files(self):
         super()._write_nginx_files()
-        for name, old, new in (("nginx-cuegw.conf", "fastcgi_keep_conn on;", "fastcgi_keep_conn off;"),
+        for name, old, new in (("nginx-cuegw-fastcgi.conf", "fastcgi_keep_conn on;", "fastcgi_keep_conn off;"),
                                ("nginx.conf", re.compile(r"^\s*keepalive \d+;\s*$", re.M), "")):
             path = os.path.join(self.run_dir, name)
             with open(path) as f:

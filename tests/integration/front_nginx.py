@@ -4,8 +4,8 @@ the shipped files in conf/, as a site would run them:
   - the pool: conf/spawn-fcgi.sh start, with a settings file made from
     conf/cuegw.env (every line kept, the given settings filled in);
   - nginx: nginx -p RUN_DIR/ -c RUN_DIR/nginx.conf -g 'daemon off;', where
-    RUN_DIR/nginx.conf and RUN_DIR/nginx-cuegw.conf are symbolic links to
-    the shipped conf/nginx.conf and conf/nginx-cuegw.conf, and the three
+    RUN_DIR/nginx.conf, nginx-cuegw.conf and nginx-cuegw-fastcgi.conf are
+    symbolic links to the shipped files of conf/, and the three
     per-site includes those name (cuegw-listen.conf, cuegw-upstream.conf,
     cuegw-secrets.conf) are written here. With basic_auth, also the
     optional cuegw-auth.conf: a symbolic link to the shipped
@@ -126,7 +126,7 @@ class Nginx:
         return "\n".join(lines) + "\n"
 
     def _write_nginx_files(self):
-        for name in ("nginx.conf", "nginx-cuegw.conf"):
+        for name in ("nginx.conf", "nginx-cuegw.conf", "nginx-cuegw-fastcgi.conf"):
             link = os.path.join(self.run_dir, name)
             if not os.path.islink(link):
                 os.symlink(os.path.join(CONF_DIR, name), link)

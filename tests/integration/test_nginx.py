@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """A smoke test of the nginx deployment as shipped: nginx started from
-conf/nginx.conf (which includes conf/nginx-cuegw.conf) in front of a pool
+conf/nginx.conf (which includes conf/nginx-cuegw*.conf) in front of a pool
 that conf/spawn-fcgi.sh starts with a settings file made from
 conf/cuegw.env, and the stand-in Cuebot behind it (front_nginx.Nginx).
 
@@ -49,7 +49,7 @@ SETTINGS = [
 ]
 
 # Lines nginx logs at warn or above in a healthy run: a large answer spills
-# into the temp file (by design, see nginx-cuegw.conf), and the 6 MB body
+# into the temp file (by design, see nginx-cuegw-fastcgi.conf), and the 6 MB body
 # test_bodies sends on purpose.
 EXPECTED_LOG = ("buffered to a temporary file", "client intended to send too large body")
 
