@@ -196,8 +196,9 @@ bench-memory: $(MEM_BIN) $(BENCH_BIN)
 
 # The schema is installed beside the gateway so a site can see (and diff)
 # exactly which Cuebot wire facts this build speaks.
-# The web server configurations go to share/cuegw as examples to copy:
-# a site's own /etc is the operator's to edit, never ours to overwrite.
+# The web server configurations and the example secrets files (*.example)
+# go to share/cuegw as examples to copy: a site's own /etc is the
+# operator's to edit, never ours to overwrite.
 # The systemd unit is the one file among them that names where cuegw is
 # installed: its paths follow PREFIX (never DESTDIR, a staging root).
 install: all $(BUILD)/openapi.json
@@ -206,9 +207,9 @@ install: all $(BUILD)/openapi.json
 	install -m 755 $(GATEWAY) $(DESTDIR)$(PREFIX)/bin/cuegw
 	install -m 644 $(PROTOS) $(DESTDIR)$(PREFIX)/share/cuegw/proto/
 	install -m 644 $(BUILD)/openapi.json $(DESTDIR)$(PREFIX)/share/cuegw/
-	install -m 644 lighttpd/*.conf $(DESTDIR)$(PREFIX)/share/cuegw/lighttpd/
-	install -m 644 apache/*.conf $(DESTDIR)$(PREFIX)/share/cuegw/apache/
-	install -m 644 conf/*.conf conf/cuegw.env $(DESTDIR)$(PREFIX)/share/cuegw/conf/
+	install -m 644 lighttpd/*.conf lighttpd/*.example $(DESTDIR)$(PREFIX)/share/cuegw/lighttpd/
+	install -m 644 apache/*.conf apache/*.example $(DESTDIR)$(PREFIX)/share/cuegw/apache/
+	install -m 644 conf/*.conf conf/*.example conf/cuegw.env $(DESTDIR)$(PREFIX)/share/cuegw/conf/
 	sed -e 's|^ExecStart=/usr/local/|ExecStart=$(PREFIX)/|' \
 	    -e 's|^Documentation=file:/usr/local/|Documentation=file:$(PREFIX)/|' \
 	    conf/cuegw.service > $(DESTDIR)$(PREFIX)/share/cuegw/conf/cuegw.service.tmp

@@ -15,7 +15,9 @@
 #   CUEGW_RUN_DIR       [$CUEGW_HOME/run] holds cuegw.sock (the socket),
 #                       cuegw.pid (one pid a line) and cuegw.log (stderr of
 #                       every process: access lines and errors)
-#   CUEGW_BIN           [cuegw on PATH, else $CUEGW_HOME/bin/cuegw]
+#   CUEGW_BIN           [PREFIX/bin/cuegw when this script is the one
+#                       `make install` put in PREFIX/share/cuegw/conf, else
+#                       cuegw on PATH, else $CUEGW_HOME/bin/cuegw]
 #   CUEGW_WORKERS       [2] processes; each serves WORKER_THREADS requests
 #                       at once (cuegw.env)
 #   CUEGW_SOCKET_GROUP  [unset] a group of yours that the web server's user
@@ -48,9 +50,15 @@ die() {
     exit 2
 }
 
+# `make install` puts this script in PREFIX/share/cuegw/conf and the
+# binary in PREFIX/bin: that one first, so that a cuegw installed in a home
+# directory is not passed over for another one on PATH.
 find_bin() {
+    beside=$(cd "$(dirname "$0")/../../.." 2>/dev/null && pwd)/bin/cuegw
     if [ -n "${CUEGW_BIN:-}" ]; then
         echo "$CUEGW_BIN"
+    elif [ -x "$beside" ] && [ -f "$beside" ]; then
+        echo "$beside"
     elif command -v cuegw >/dev/null 2>&1; then
         command -v cuegw
     else

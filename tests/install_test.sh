@@ -18,8 +18,9 @@ check test -f "$dest/opt/cuegw-test/share/doc/cuegw/README.md"
 check test -x "$dest/opt/cuegw-test/bin/cuegw"
 check "$dest/opt/cuegw-test/bin/cuegw" --version
 for f in lighttpd/cuegw.conf lighttpd/cuegw-basic-auth.conf apache/cuegw-fcgid.conf \
-         apache/cuegw-proxy-fcgi.conf conf/nginx-cuegw.conf conf/nginx-cuegw-basic-auth.conf \
-         conf/cuegw.env; do
+         apache/cuegw-proxy-fcgi.conf conf/nginx-cuegw.conf conf/nginx-cuegw-fastcgi.conf conf/nginx-cuegw-basic-auth.conf \
+         conf/cuegw.env conf/nginx-cuegw-secrets.conf.example lighttpd/cuegw-secrets.conf.example \
+         apache/cuegw-secrets.conf.example; do
     check cmp -s "$top/$f" "$dest/opt/cuegw-test/share/cuegw/$f"
 done
 # The systemd unit runs the cuegw of this PREFIX (not /usr/local's, nor one
