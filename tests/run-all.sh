@@ -73,6 +73,10 @@ run install sh "$top/tests/install_test.sh" "$BUILD"
 # snippets, then dpkg --purge; the system is left as it was.
 run deb "$PY" "$top/tests/integration/test_deb.py" --build "$BUILD" --schema "$BUILD/gen/schema.pb"
 
+# The README's recipes: their text checked, then each run as written in a
+# scratch root of its own (the Debian package's is test_deb.py's).
+run recipes "$PY" "$top/tests/integration/test_recipes.py" --cuegw "$BUILD/cuegw" --schema "$BUILD/gen/schema.pb" --build "$BUILD"
+
 run integration-lighttpd "$PY" "$top/tests/integration/test_lighttpd.py" --cuegw "$BUILD/cuegw" --schema "$BUILD/gen/schema.pb"
 
 run integration-nginx "$PY" "$top/tests/integration/test_nginx.py" --cuegw "$BUILD/cuegw" --schema "$BUILD/gen/schema.pb"

@@ -22,6 +22,8 @@ import sys
 import tempfile
 import time
 
+from sysconf import wait_until  # noqa: F401  (harness.wait_until)
+
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 STANDIN = os.path.join(TOP, "tests", "cuebot", "standin.py")
 LIGHTTPD_CONF = os.path.join(TOP, "lighttpd", "lighttpd.conf")
@@ -598,17 +600,6 @@ def run_tests(c, env, tests, only=None):
     for t in tests:
         if not only or only in t.__name__:
             run_step(c, t.__name__, lambda: t(c, env))
-
-
-def wait_until(pred, timeout, step=0.1):
-    """pred()'s first true value within timeout seconds, else its last."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        got = pred()
-        if got:
-            return got
-        time.sleep(step)
-    return pred()
 
 
 def suite_main(suite, run, add_args=None):

@@ -42,6 +42,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+from sysconf import read_env_file, unit_service_section  # noqa: E402
 
 TOP = harness.TOP
 UNIT = "/lib/systemd/system/cuegw.service"
@@ -112,40 +113,6 @@ def package_status():
 
 def not_installed():
     return package_status() in ("", "un", "pn")
-
-
-def unit_service_section(path):
-    """The [Service] keys of a unit file, each a list of its values."""
-    keys = {}
-    section = None
-    with open(path) as f:
-        for line in f:
-            line = line.strip()
-            if not line or line.startswith(("#", ";")):
-                continue
-            if line.startswith("["):
-                section = line
-                continue
-            if section == "[Service]" and "=" in line:
-                k, v = line.split("=", 1)
-                keys.setdefault(k.strip(), []).append(v.strip())
-    return keys
-
-
-def read_env_file(path):
-    """NAME=value lines as systemd's EnvironmentFile= reads this file's
-    syntax (bare values, or between single quotes)."""
-    env = {}
-    with open(path) as f:
-        for line in f:
-            line = line.strip()
-            if not line or line.startswith("#") or "=" not in line:
-                continue
-            k, v = line.split("=", 1)
-            if len(v) >= 2 and v[0] == v[-1] == "'":
-                v = v[1:-1]
-            env[k] = v
-    return env
 
 
 def set_env_values(path, values):
