@@ -1,9 +1,12 @@
 """Reading the systemd unit files and env files the deployments ship, and
-waiting on a condition: what test_deb.py and test_recipes.py (also its
+waiting on a condition, and a snapshot of system files: what test_deb.py and test_recipes.py (also its
 systemctl, a process that must not import harness: harness stops the
 children of its process when that ends, and these are services that
 outlive it) share."""
 
+import hashlib
+import os
+import stat
 import time
 
 
@@ -52,3 +55,31 @@ def read_env_file(path):
                 v = v[1:-1]
             env[k] = v
     return env
+
+
+def snapshot(paths):
+    """Every path under paths: kind, mode, owner and content (or link
+    target), to compare before and after a test."""
+    out = {}
+
+    def one(p):
+        try:
+            st = os.lstat(p)
+        except FileNotFoundError:
+            return
+        if stat.S_ISLNK(st.st_mode):
+            what = "-> " + os.readlink(p)
+        elif stat.S_ISREG(st.st_mode):
+            with open(p, "rb") as f:
+                what = hashlib.sha256(f.read()).hexdigest()
+        else:
+            what = "dir" if stat.S_ISDIR(st.st_mode) else "other"
+        out[p] = (what, stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)
+
+    for top in paths:
+        one(top)
+        if os.path.isdir(top) and not os.path.islink(top):
+            for root, dirs, files in os.walk(top):
+                for n in dirs + files:
+                    one(os.path.join(root, n))
+    return out

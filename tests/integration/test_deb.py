@@ -26,7 +26,6 @@ directory exists: it would purge someone's gateway.
 import argparse
 import glob
 import grp
-import hashlib
 import os
 import pwd
 import re
@@ -42,6 +41,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+import sysconf  # noqa: E402
 from sysconf import read_env_file, unit_service_section  # noqa: E402
 
 TOP = harness.TOP
@@ -81,29 +81,7 @@ def need(tool):
 
 def snapshot():
     """Every watched path: kind, mode, owner and content (or link target)."""
-    out = {}
-
-    def one(p):
-        try:
-            st = os.lstat(p)
-        except FileNotFoundError:
-            return
-        if stat.S_ISLNK(st.st_mode):
-            what = "-> " + os.readlink(p)
-        elif stat.S_ISREG(st.st_mode):
-            with open(p, "rb") as f:
-                what = hashlib.sha256(f.read()).hexdigest()
-        else:
-            what = "dir" if stat.S_ISDIR(st.st_mode) else "other"
-        out[p] = (what, stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)
-
-    for top in WATCHED:
-        one(top)
-        if os.path.isdir(top) and not os.path.islink(top):
-            for root, dirs, files in os.walk(top):
-                for n in dirs + files:
-                    one(os.path.join(root, n))
-    return out
+    return sysconf.snapshot(WATCHED)
 
 
 def package_status():

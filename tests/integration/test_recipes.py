@@ -50,6 +50,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import sysconf  # noqa: E402
 from sysconf import read_env_file, unit_service_section, wait_until  # noqa: E402
 
 TOP = os.path.dirname(os.path.dirname(HERE))
@@ -57,6 +58,11 @@ README = os.path.join(TOP, "README.md")
 GET_SHOWS = "show.ShowInterface/GetShows"
 STANDIN_SHOWS = ["pipe", "testing"]
 DEB_RECIPE = "Debian package"
+# What a recipe run here must leave as it found it (the recipes edit the
+# copies in their scratch roots, and the user they add goes again).
+SYSTEM_FILES = ["/etc/apache2", "/etc/nginx", "/etc/lighttpd", "/etc/cuegw", "/etc/systemd/system",
+                "/var/lib/apache2", "/etc/passwd", "/etc/group", "/etc/shadow", "/etc/gshadow",
+                "/usr/local/bin", "/usr/local/share/cuegw", "/run/cuegw"]
 
 
 # ---- reading the recipes ------------------------------------------------------
@@ -382,6 +388,8 @@ nginx() {
     esac
 }
 export APACHE_CONFDIR=$RECIPE_ROOT/etc/apache2
+# a2enmod and a2enconf record who enabled what there (else in /var/lib/apache2).
+export APACHE_STATE_DIRECTORY=$RECIPE_ROOT/var/lib/apache2
 """
 
 
@@ -445,6 +453,13 @@ def copy_system_conf(root, name, port):
                          (r"/var/log/apache2\$SUFFIX", root + "/log/apache2")])
         edit("ports.conf", [(r"^Listen 80$", "Listen 127.0.0.1:%d" % port)])
         edit("sites-available/000-default.conf", [(r"<VirtualHost \*:80>", "<VirtualHost *:%d>" % port)])
+        # mod_fcgid's sockets (and cuegw's counters beside them), else in
+        # /var/lib/apache2/fcgid.
+        os.makedirs(os.path.join(root, "var/lib/apache2/fcgid"), exist_ok=True)
+        edit("mods-available/fcgid.conf", [(r"^(<IfModule mod_fcgid.c>\n)",
+                                            r"\1  FcgidIPCDir %s/var/lib/apache2/fcgid/sock\n"
+                                            r"  FcgidProcessTableFile %s/var/lib/apache2/fcgid/shm\n"
+                                            % (root, root))])
     else:
         edit("nginx.conf", [(r"^pid /run/nginx.pid;", "pid %s/run/nginx.pid;" % root),
                             (r"/etc/nginx/", dst + "/"), (r"/var/log/nginx/", root + "/log/nginx/")])
@@ -604,9 +619,14 @@ def run(c, args):
     installed = install_tree(args.build, os.path.join(work, "installed"))
     check_text(c, recipes, installed, setting_names(args.cuegw))
     standin = harness.Standin(args.schema).start()
+    before = sysconf.snapshot(SYSTEM_FILES)
     for r in recipes:
         if r.title != DEB_RECIPE:
             run_recipe(c, args, r, standin, work)
+    after = sysconf.snapshot(SYSTEM_FILES)
+    diff = sorted(p for p in set(before) | set(after) if before.get(p) != after.get(p))
+    c.check(not diff, "the system's web server configurations, their state and its users are as "
+            "they were", "; ".join("%s: %s -> %s" % (p, before.get(p), after.get(p)) for p in diff[:10]))
 
 
 # ---- systemctl, as the recipes call it ----------------------------------------
