@@ -17,6 +17,7 @@
 #include "base/arena.h"
 #include "conn.h"
 #include "upstream/cuebot.h"
+#include "upstream/shared_reads.h"
 #include "http/gateway.h"
 #include "listen.h"
 #include "base/log.h"
@@ -410,6 +411,15 @@ int worker_run(int listen_fd, const struct cg_config *cfg)
         return 1;
     }
     struct upstream up = cuebot_upstream(cb);
+    struct shared_reads *shared = NULL;
+    if (cfg->share_reads) {
+        /* Without it requests are served as before, only each by its own call. */
+        shared = gateway_share_reads(&up);
+        if (shared)
+            up = shared_reads_upstream(shared);
+        else
+            log_msg(CG_LOG_WARN, "no memory to share reads: SHARE_READS is off in this process");
+    }
     int n = cfg->worker_threads > 0 ? cfg->worker_threads : 1;
     Q.keep_arenas = n;
     Q.arena_limit = gateway_arena_limit(cfg);
@@ -419,6 +429,7 @@ int worker_run(int listen_fd, const struct cg_config *cfg)
     if (!t || Q.done_fd < 0) {
         log_msg(CG_LOG_ERROR, "cannot set up the request threads: %s", strerror(errno));
         free(t);
+        shared_reads_free(shared);
         cuebot_close(cb);
         return 1;
     }
@@ -455,6 +466,7 @@ int worker_run(int listen_fd, const struct cg_config *cfg)
     arenas_free();
     close(Q.done_fd);
     free(t);
+    shared_reads_free(shared);
     cuebot_close(cb);
     log_msg(CG_LOG_DEBUG, "worker stopped");
     return rc;

@@ -97,6 +97,8 @@ run trust-logs-metrics "$PY" "$top/tests/integration/test_trust_logs_metrics.py"
 
 run faults "$PY" "$top/tests/integration/test_faults.py" --cuegw "$BUILD/cuegw" --schema "$BUILD/gen/schema.pb"
 
+run shared-reads "$PY" "$top/tests/integration/test_shared_reads.py" --cuegw "$BUILD/cuegw" --schema "$BUILD/gen/schema.pb"
+
 run peers "$PY" "$top/tests/integration/test_peers.py" --cuegw "$BUILD/cuegw" --schema "$BUILD/gen/schema.pb"
 
 run hostile "$PY" "$top/tests/integration/test_hostile.py" --cuegw "$BUILD/cuegw" --schema "$BUILD/gen/schema.pb"

@@ -235,6 +235,55 @@ static int read_only_allows(const char *name)
     return 0;
 }
 
+int gateway_method_is_read(const char *method_path)
+{
+    const char *name = strrchr(method_path, '/');
+    return read_only_allows(name ? name + 1 : method_path);
+}
+
+static int share_is_read(void *ctx, const char *method_path)
+{
+    (void)ctx;
+    return gateway_method_is_read(method_path);
+}
+
+static int share_mutations(void *ctx, uint64_t *count)
+{
+    (void)ctx;
+    return metrics_mutations(count);
+}
+
+static void share_mutated(void *ctx)
+{
+    (void)ctx;
+    metrics_mutation_done();
+}
+
+static void share_joined(void *ctx)
+{
+    (void)ctx;
+    metrics_shared_read();
+}
+
+static void share_waiting(void *ctx, int delta)
+{
+    (void)ctx;
+    metrics_shared_waiting(delta);
+}
+
+struct shared_reads *gateway_share_reads(const struct upstream *inner)
+{
+    static const struct shared_reads_hooks hooks = {
+        .is_read = share_is_read, .mutations = share_mutations,
+        .mutated = share_mutated, .joined = share_joined, .waiting = share_waiting,
+    };
+    static const struct shared_reads_limits limits = {
+        .max_request = SHARED_READS_MAX_REQUEST, .max_held = SHARED_READS_MAX_HELD,
+        .max_calls = SHARED_READS_MAX_CALLS, .max_waiters = SHARED_READS_MAX_WAITERS,
+    };
+    return shared_reads_new(inner, &hooks, &limits);
+}
+
 /* The method at the request's path under URL_PREFIX, or NULL. */
 static const struct method_info *find_method(const struct cg_exchange *x)
 {

@@ -16,6 +16,7 @@
 #include "base/outbuf.h"
 #include "http/request_id.h"
 #include "base/status.h"
+#include "upstream/shared_reads.h"
 #include "upstream/upstream.h"
 
 struct method_info;
@@ -90,6 +91,15 @@ struct cg_exchange {
  * upstream (every call answers 503). Needs schema_init to have run. */
 int gateway_init(struct gateway *g, const struct cg_config *cfg, const struct upstream *up,
                  struct cg_status *st);
+
+/* SHARE_READS: `inner` (which must outlive it) wrapped so that identical
+ * reads share one Cuebot call (upstream/shared_reads.h), a read being what
+ * READ_ONLY allows, the mutations counted pool-wide in the metrics file.
+ * NULL when memory runs out. Free with shared_reads_free. */
+struct shared_reads *gateway_share_reads(const struct upstream *inner);
+
+/* 1 when READ_ONLY allows method_path ("/pkg.Svc/Method"). */
+int gateway_method_is_read(const char *method_path);
 
 /* The most a request's arena may hand out under cfg: its body and packed
  * request, the response's wire bytes and their unpacked form. */

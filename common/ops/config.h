@@ -89,6 +89,7 @@ struct cg_config {
     int64_t request_timeout_ms;         /* REQUEST_TIMEOUT */
     size_t max_request;                 /* GRPC_MAX_MESSAGE_SIZE, bytes */
     size_t max_response;                /* GRPC_MAX_RECV_MSG_MB, in bytes */
+    int share_reads;                    /* SHARE_READS */
     int keepalive_time_ms;              /* GRPC_KEEPALIVE_TIME; 0: gRPC's */
     int keepalive_timeout_ms;           /* GRPC_KEEPALIVE_TIMEOUT; 0: gRPC's */
     const char *tls_ca, *tls_cert, *tls_key;

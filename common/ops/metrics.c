@@ -94,6 +94,38 @@ void metrics_peer_timeout(int phase)
         ADD(m->peer_timeouts[phase], 1);
 }
 
+int metrics_mutations(uint64_t *count)
+{
+    struct metrics_shared *m = metrics_shm();
+    if (!m || !metrics_in_file())
+        return -1;
+    *count = __atomic_load_n(&m->mutations, __ATOMIC_ACQUIRE);
+    return 0;
+}
+
+void metrics_mutation_done(void)
+{
+    struct metrics_shared *m = metrics_shm();
+    /* Release and acquire (not the counters' relaxed adds): a read that
+     * sees the new count must not be ordered before it. */
+    if (m)
+        __atomic_fetch_add(&m->mutations, 1, __ATOMIC_ACQ_REL);
+}
+
+void metrics_shared_read(void)
+{
+    struct metrics_shared *m = metrics_shm();
+    if (m)
+        ADD(m->shared_reads, 1);
+}
+
+void metrics_shared_waiting(int delta)
+{
+    struct metrics_slot *s = metrics_my_slot();
+    if (s)
+        ADD(s->shared_waiting, delta);
+}
+
 /* Whether a kind is a reason of cuegw_auth_failures_total. */
 static int is_reason(enum cg_error kind)
 {
@@ -251,7 +283,7 @@ static void peer_timeouts(struct outbuf *ob, struct metrics_shared *m)
 
 static void processes(struct outbuf *ob, struct metrics_shared *m)
 {
-    int64_t in_flight = 0;
+    int64_t in_flight = 0, waiting = 0;
     unsigned live = 0, states[6] = {0};
     for (int i = 0; i < METRICS_SLOTS; i++) {
         struct metrics_slot *s = &m->slots[i];
@@ -259,12 +291,16 @@ static void processes(struct outbuf *ob, struct metrics_shared *m)
             continue;
         live++;
         in_flight += LOAD(s->in_flight);
+        waiting += LOAD(s->shared_waiting);
         int st = LOAD(s->state);
         states[st >= 0 && st <= 5 ? st : 0]++;
     }
     family(ob, "cuegw_requests_in_flight", "gauge",
            "Requests being served now, this scrape included.");
     putf(ob, "cuegw_requests_in_flight %lld\n", (long long)(in_flight > 0 ? in_flight : 0));
+    family(ob, "cuegw_shared_reads_waiting", "gauge",
+           "Reads waiting now for an identical read's Cuebot call (SHARE_READS).");
+    putf(ob, "cuegw_shared_reads_waiting %lld\n", (long long)(waiting > 0 ? waiting : 0));
     family(ob, "cuegw_cuebot_channel_state", "gauge",
            "Processes whose Cuebot channel is in each state (as of each one's start or last request).");
     for (int st = 1; st <= 5; st++) {
@@ -299,6 +335,12 @@ int metrics_render(struct outbuf *ob, const char *channel_state, struct cg_statu
     auth_failures(ob, m);
     peer_timeouts(ob, m);
     processes(ob, m);
+    family(ob, "cuegw_shared_reads_total", "counter",
+           "Reads answered by an identical read's Cuebot call already in flight (SHARE_READS).");
+    putf(ob, "cuegw_shared_reads_total %llu\n", (unsigned long long)LOAD(m->shared_reads));
+    family(ob, "cuegw_cuebot_mutations_total", "counter",
+           "Calls of Cuebot methods that are not reads, completed (SHARE_READS's read-your-writes).");
+    putf(ob, "cuegw_cuebot_mutations_total %llu\n", (unsigned long long)LOAD(m->mutations));
     family(ob, "cuegw_request_bytes_total", "counter", "Request body bytes read.");
     putf(ob, "cuegw_request_bytes_total %llu\n", (unsigned long long)LOAD(m->bytes_in));
     family(ob, "cuegw_response_bytes_total", "counter",

@@ -105,6 +105,22 @@ void metrics_peer_timeout(int phase);
  * AUTH_INTERNAL) or DENY in base/errors.def. Other kinds are ignored. */
 void metrics_auth_failure(enum cg_error kind);
 
+/* SHARE_READS's read-your-writes: the count of mutating Cuebot calls the
+ * whole pool has completed. metrics_mutations reads it into *count (with
+ * acquire ordering: what a counted call's process did before counting is
+ * seen) and returns 0; it returns -1 when the counters are not in the
+ * pool's file (METRICS_PATH=off, or the file could not be used: process
+ * memory is not shared with processes the web server started apart), and
+ * then no read may be shared. */
+int metrics_mutations(uint64_t *count);
+/* A mutating call completed, whatever its outcome. */
+void metrics_mutation_done(void);
+/* A read was answered by another request's Cuebot call. */
+void metrics_shared_read(void);
+/* Reads of this process waiting on another's call: delta +1 as one joins,
+ * -1 as it wakes. */
+void metrics_shared_waiting(int delta);
+
 /* Writes the text exposition format (version 0.0.4). channel_state: the
  * calling process's Cuebot channel state now. Returns -1 with st set when
  * there are no metrics to show (the file could not be opened). */

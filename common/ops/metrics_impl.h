@@ -13,7 +13,7 @@
 #include "base/errors.h"
 
 #define METRICS_MAGIC 0x31574743u    /* "CGW1", written last when a file is made */
-#define METRICS_VERSION 1u
+#define METRICS_VERSION 2u
 
 /* Processes that can hold a slot at once (--workers goes up to 1024). */
 #define METRICS_SLOTS 1024
@@ -34,7 +34,8 @@ struct metrics_slot {
     int64_t in_flight;
     uint64_t start_ticks;        /* /proc/<pid>/stat start time: tells a reused pid */
     int64_t start_ms;            /* wall clock, for process_start_time_seconds */
-    char pad[32];                /* one cache line per slot */
+    int64_t shared_waiting;      /* reads waiting on another's Cuebot call */
+    char pad[24];                /* one cache line per slot */
 };
 
 struct metrics_entry {
@@ -55,6 +56,10 @@ struct metrics_shared {
     uint64_t auth_failures[METRICS_REASONS];   /* by enum cg_error */
     uint64_t table_overflow;
     uint64_t peer_timeouts[4];           /* by METRICS_TIMEOUT_* */
+    /* Mutating Cuebot calls completed: SHARE_READS's read-your-writes
+     * (metrics_mutations); acquire and release, not relaxed. */
+    uint64_t mutations;
+    uint64_t shared_reads;               /* reads answered by another's call */
     struct metrics_slot slots[METRICS_SLOTS];
     struct metrics_entry table[METRICS_TABLE];
 };
@@ -62,6 +67,10 @@ struct metrics_shared {
 /* The mapped file (or process memory); NULL until metrics_ensure, and when
  * the file could not be used. */
 struct metrics_shared *metrics_shm(void);
+
+/* 1 when the mapping is the pool's file, which every process of the pool
+ * maps, rather than memory that processes started apart do not share. */
+int metrics_in_file(void);
 
 /* Why there is no mapping (empty when there is one). */
 const char *metrics_failure(void);

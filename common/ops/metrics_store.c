@@ -26,6 +26,7 @@ const char *const metrics_state_names[5] = {"IDLE", "CONNECTING", "READY",
 static struct metrics_shared *shm;
 static char where[512];               /* the path, or why there is none */
 static int open_failed;
+static int in_file;                   /* shm is the pool's file */
 static pthread_mutex_t claim_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct metrics_slot *mine;     /* this process's slot */
 static int hooks_done;
@@ -33,6 +34,11 @@ static int hooks_done;
 struct metrics_shared *metrics_shm(void)
 {
     return __atomic_load_n(&shm, __ATOMIC_ACQUIRE);
+}
+
+int metrics_in_file(void)
+{
+    return __atomic_load_n(&in_file, __ATOMIC_ACQUIRE);
 }
 
 const char *metrics_failure(void)
@@ -183,6 +189,7 @@ struct metrics_slot *metrics_my_slot(void)
         }
         if (got) {
             __atomic_store_n(&got->in_flight, 0, __ATOMIC_RELAXED);
+            __atomic_store_n(&got->shared_waiting, 0, __ATOMIC_RELAXED);
             __atomic_store_n(&got->state, 0, __ATOMIC_RELAXED);
             int zombie;
             __atomic_store_n(&got->start_ticks, proc_start(pid, &zombie), __ATOMIC_RELAXED);
@@ -457,6 +464,7 @@ int metrics_open(const struct cg_config *cfg, const struct metrics_socket *sock,
     if (!m)
         return -1;
     snprintf(where, sizeof where, "%.511s", pl.path);
+    __atomic_store_n(&in_file, 1, __ATOMIC_RELEASE);
     __atomic_store_n(&shm, m, __ATOMIC_RELEASE);
     return 0;
 }

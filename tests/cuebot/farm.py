@@ -39,7 +39,9 @@ What it holds (tests may rely on all of this):
 GetJobs without include_finished leaves out pipe-sh11-anim_playblast_v2.
 Lookups of unknown names or ids raise NotFound (the server answers
 NOT_FOUND). Calls that change state are accepted and change nothing, so the
-farm stays the same for the whole run.
+farm stays the same for the whole run, except job.JobInterface/Pause and
+Resume: they set the job's is_paused (unknown job: NOT_FOUND), so a test can
+read its own write back; a test that pauses a job resumes it.
 """
 
 import re
@@ -573,6 +575,16 @@ def _show_subs(farm, req, resp):
 @answers('/job.JobInterface/GetJobs')
 def _get_jobs(farm, req, resp):
     resp.jobs.jobs.extend(match_jobs(farm, req.r))
+
+
+@answers('/job.JobInterface/Pause')
+def _pause(farm, req, resp):
+    farm.job_of(req.job).is_paused = True
+
+
+@answers('/job.JobInterface/Resume')
+def _resume(farm, req, resp):
+    farm.job_of(req.job).is_paused = False
 
 
 @answers('/job.JobInterface/GetJobNames')

@@ -37,6 +37,11 @@ Control API (JSON in and out):
       script is posted, for a named method); "fill": "random" answers a
       response with every field populated, the same for every call of a
       method (filler.py); else the farm answers as usual.
+      "hold": true keeps each matching call waiting, before the rest of its
+      script and its answer, until POST /release (or /reset, or the client
+      gives up), so a test can tell the calls in flight apart by events
+      rather than by timing.
+  POST /release wakes every held call              -> {"ok": true, "held": N}
   POST /reset   clears scripts and the call log -> {"ok": true}
   GET  /calls   [{"method", "request", "metadata", "peer", "at", "done"}...],
                 oldest first (peer: the client's address as gRPC names it,
@@ -121,6 +126,25 @@ class Control:
         self.scripts = []
         self.next_id = 1
         self.calls = collections.deque(maxlen=CALL_LOG_MAX)
+        self.held = []                  # threading.Event of each held call
+
+    def hold(self, context):
+        """Waits until /release (or /reset) or the client goes away."""
+        done = threading.Event()
+        with self.lock:
+            self.held.append(done)
+        if context.add_callback(done.set):
+            done.wait()
+        with self.lock:
+            if done in self.held:
+                self.held.remove(done)
+
+    def release(self):
+        with self.lock:
+            held, self.held = self.held, []
+        for e in held:
+            e.set()
+        return len(held)
 
     def add_script(self, script):
         with self.lock:
@@ -133,6 +157,7 @@ class Control:
         with self.lock:
             self.scripts.clear()
             self.calls.clear()
+        self.release()
 
     def take(self, method):
         """The latest live script matching method, with one use spent."""
@@ -217,6 +242,10 @@ class Handler(grpc.GenericRpcHandler):
         def respond(request, context):
             script = self.control.take(path)
             if script:
+                if script['hold']:
+                    self.control.hold(context)
+                    if not context.is_active():
+                        return out_cls()
                 if script['delay_ms'] > 0:
                     done = threading.Event()
                     # The callback fires when the client cancels or its
@@ -277,6 +306,9 @@ def parse_script(body, known):
     response = None
     if body.get('response_b64') is not None:
         response = base64.b64decode(body['response_b64'])
+    hold = body.get('hold', False)
+    if not isinstance(hold, bool):
+        raise ValueError('hold must be true or false')
     fill = body.get('fill')
     if fill not in (None, 'random'):
         raise ValueError('fill must be "random" when given')
@@ -284,7 +316,8 @@ def parse_script(body, known):
             'response': response,
             'delay_ms': integer('delay_ms', 0, 0),
             'response_bytes': integer('response_bytes', 0, 0),
-            'times': integer('times', None, 1)}
+            'times': integer('times', None, 1),
+            'hold': hold}
 
 
 def make_control_handler(control, known, padder):
@@ -336,6 +369,8 @@ def make_control_handler(control, known, padder):
                     padder.build(known[script['method']].output_type,
                                  script['response_bytes'])
                 self.reply(200, {'ok': True, 'id': control.add_script(script)})
+            elif path == '/release':
+                self.reply(200, {'ok': True, 'held': control.release()})
             elif path == '/reset':
                 control.reset()
                 self.reply(200, {'ok': True})

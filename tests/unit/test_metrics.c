@@ -60,6 +60,16 @@ static void test_exposition(void)
     metrics_auth_failure(CG_E_DENY_POLICY);
     metrics_auth_failure((enum cg_error)999);   /* out of range: ignored */
     metrics_auth_failure(CG_E_METHOD_NOT_ALLOWED);   /* not a reason: ignored */
+    metrics_shared_read();
+    metrics_shared_read();
+    metrics_mutation_done();
+    metrics_shared_waiting(+1);
+    metrics_shared_waiting(+1);
+    metrics_shared_waiting(-1);
+    /* Process memory is not the pool's: no process started apart sees
+     * this count, so no read may be shared on it. */
+    uint64_t mutations = 99;
+    CHECK(metrics_mutations(&mutations) == -1 && mutations == 99);
     char *t = render();
     CHECK(has_line(t, "# TYPE cuegw_requests_total counter"));
     CHECK(has_line(t, "cuegw_requests_total{method=\"show.ShowInterface/GetShows\",status=\"200\",code=\"OK\"} 2"));
@@ -74,6 +84,12 @@ static void test_exposition(void)
     CHECK(has_line(t, "cuegw_auth_failures_total{reason=\"expired\"} 1"));
     CHECK(has_line(t, "cuegw_auth_failures_total{reason=\"policy\"} 1"));
     CHECK(has_line(t, "cuegw_auth_failures_total{reason=\"missing\"} 0"));
+    CHECK(has_line(t, "# TYPE cuegw_shared_reads_total counter"));
+    CHECK(has_line(t, "cuegw_shared_reads_total 2"));
+    CHECK(has_line(t, "# TYPE cuegw_cuebot_mutations_total counter"));
+    CHECK(has_line(t, "cuegw_cuebot_mutations_total 1"));
+    CHECK(has_line(t, "# TYPE cuegw_shared_reads_waiting gauge"));
+    CHECK(has_line(t, "cuegw_shared_reads_waiting 1"));
     CHECK(has_line(t, "cuegw_request_bytes_total 10"));
     CHECK(has_line(t, "cuegw_response_bytes_total 500"));
     CHECK(has_line(t, "cuegw_requests_in_flight 0"));
