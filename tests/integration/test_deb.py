@@ -31,6 +31,7 @@ directory exists: it would purge someone's gateway.
 import argparse
 import glob
 import grp
+import gzip
 import hashlib
 import os
 import pwd
@@ -452,6 +453,15 @@ def run(c, args, state):
     rc, out = sh("/usr/sbin/cuegw", "--version")
     c.check(rc == 0 and out.startswith("cuegw "), "the installed binary runs", out)
     c.check(os.path.isfile("/usr/share/man/man8/cuegw.8.gz"), "the manual page is installed")
+    with gzip.open("/usr/share/man/man8/cuegw.8.gz", "rt") as f:
+        page = f.read().replace("\\-", "-")
+    files = page[page.find("\n.SH FILES\n"):page.find("\n.SH EXAMPLES\n")]
+    dirs = re.findall(r"(/[\w./-]+/)(?:\s|$)", files)
+    _, listed = sh("dpkg", "-L", "cuegw")
+    unnamed = [p for p in listed.split() if os.path.isfile(p) and not os.path.islink(p)
+               and not p.startswith("/usr/share/lintian/") and p not in files
+               and not any(p.startswith(d) for d in dirs)]
+    c.check(files and not unnamed, "cuegw(8)'s FILES names every file the package installs", unnamed)
     _, conffiles = sh("dpkg-query", "-W", "-f", "${Conffiles}", "cuegw")
     for f in (ENV_FILE, APACHE_AVAILABLE, LIGHTTPD_AVAILABLE, NGINX_SNIPPET) + tuple(
             v[0] for v in SECRETS.values()):
