@@ -31,6 +31,18 @@ static void remove_stale_socket(const char *addr)
         unlink(addr);
 }
 
+/* The socket file this pool bound, so that a stop removes that file and
+ * never one a newer pool (a restart overlapping this stop) bound since. */
+static struct stat bound_sock;
+
+static void remove_own_socket(const char *addr)
+{
+    struct stat sb;
+    if (addr[0] == '/' && lstat(addr, &sb) == 0 && S_ISSOCK(sb.st_mode) &&
+        sb.st_dev == bound_sock.st_dev && sb.st_ino == bound_sock.st_ino)
+        unlink(addr);
+}
+
 static pid_t spawn(int fd, struct cg_config *cfg)
 {
     pid_t pid = fork();
@@ -64,6 +76,8 @@ int pool_run(const char *addr, int workers, struct cg_config *cfg)
         log_msg(CG_LOG_ERROR, "%s", err);
         return 1;
     }
+    if (addr[0] == '/' && lstat(addr, &bound_sock) != 0)
+        memset(&bound_sock, 0, sizeof bound_sock);
     /* Mapped before the fork, so every worker, replacements included, adds
      * into the same counters. A failure leaves the API served. */
     struct cg_status st;
@@ -121,9 +135,15 @@ int pool_run(const char *addr, int workers, struct cg_config *cfg)
     }
 
     /* New connections are refused from now on, not left queued behind
-     * workers that will not take them. */
+     * workers that will not take them: the web server answers at once or
+     * tries another backend. The path goes first (a unix client then gets
+     * ENOENT); the socket is shut only when the workers, which close their
+     * copies as they begin to stop, have closed theirs too. */
+    remove_own_socket(addr);
     close(fd);
     fd = -1;
+    log_msg(CG_LOG_INFO, "stopping: new connections are refused, requests in hand finish "
+                         "within SHUTDOWN_TIMEOUT");
     int sig = stop_signal ? stop_signal : SIGTERM;
     if (sig == SIGINT)
         sig = SIGTERM;
@@ -137,8 +157,6 @@ int pool_run(const char *addr, int workers, struct cg_config *cfg)
             !(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0))
             status = 1;
     }
-    if (addr[0] == '/')
-        unlink(addr);
     free(pids);
     free(started);
     log_msg(CG_LOG_INFO, "stopped");

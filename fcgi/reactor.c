@@ -508,6 +508,8 @@ static void accept_new(void)
     /* No more at once than there are free threads: the rest is left to the
      * other processes of a pool, or to the next turn. */
     int take = R.threads - R.running;
+    if (R.listen_fd < 0)
+        return;                     /* stopped in this same batch of events */
     for (int i = 0; i < (take > 1 ? take : 1); i++) {
         if (make_room()) {
             R.full = 1;             /* until a connection closes or can be evicted */
@@ -641,6 +643,12 @@ int reactor_run(int listen_fd, int wake_fd, int done_fd, int threads,
                 epoll_ctl(R.ep, EPOLL_CTL_DEL, wake_fd, NULL);
                 R.stopping = 1;
                 update_listening();
+                /* Our copy of the listen socket closes too: while any
+                 * process holds it, the kernel queues new connections that
+                 * nobody will accept (a pool's master closes its own). */
+                if (R.listen_fd >= 0)
+                    close(R.listen_fd);
+                R.listen_fd = -1;
                 close_quiet();
             } else if (tag == &tag_done) {
                 uint64_t k;

@@ -46,6 +46,15 @@ else
     echo "FAIL: groff is not installed (tools/install-deps.sh installs groff-base)"
     failed=$((failed + 1))
 fi
+# Its FILES section names every file installed, or a directory ending in
+# "/" that holds it, as PREFIX/...
+files=$(sed -n '/^\.SH FILES/,/^\.SH EXAMPLES/p' "$man8" | sed 's/\\-/-/g')
+for rel in $(cd "$dest/opt/cuegw-test" && find . -type f | sed 's|^\./||'); do
+    d2=$(echo "$rel" | cut -d/ -f1-2)
+    d3=$(echo "$rel" | cut -d/ -f1-3)
+    echo "$files" | grep -qF -e "PREFIX/$rel" -e "PREFIX/$d2/" -e "PREFIX/$d3/" ||
+        { echo "FAIL: cuegw(8) FILES does not name PREFIX/$rel"; failed=$((failed + 1)); }
+done
 # --help points at it and --check-config is there.
 help=$("$dest/opt/cuegw-test/bin/cuegw" --help)
 check test -n "$(echo "$help" | grep -F 'cuegw(8)')"

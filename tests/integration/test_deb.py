@@ -3,8 +3,13 @@
 `dpkg -i` installs it, and requests go through Apache and lighttpd (and
 nginx) configured from the INSTALLED snippets, enabled the Debian way
 (a2enconf cuegw, lighty-enable-mod cuegw), to the pool the installed
-cuegw.service describes, and on to the stand-in Cuebot. Then the package is
-purged, and the system must be as it was before the test.
+cuegw.service describes, and on to the stand-in Cuebot. Through each front a
+JWT secret rotates as the README's runbook says, in the installed secrets
+file the snippet includes, with a graceful reload of the web server and the
+pool left running: the new secret is accepted after the reload, the old
+one too while it is EXPIRING_JWT_SECRET, and refused once that is emptied.
+Then the package is purged, and the system must be as it was before the
+test.
 
 The web servers are our own processes on free ports, each with a small
 main configuration that includes the enabled snippet through its
@@ -26,6 +31,8 @@ directory exists: it would purge someone's gateway.
 import argparse
 import glob
 import grp
+import gzip
+import hashlib
 import os
 import pwd
 import re
@@ -53,6 +60,14 @@ LIGHTTPD_AVAILABLE = "/etc/lighttpd/conf-available/50-cuegw.conf"
 LIGHTTPD_ENABLED = "/etc/lighttpd/conf-enabled/50-cuegw.conf"
 LIGHTTPD_FASTCGI = "/etc/lighttpd/conf-enabled/10-fastcgi.conf"
 NGINX_SNIPPET = "/etc/nginx/snippets/cuegw.conf"
+# The secrets each snippet includes: (path, mode, group, how one setting is
+# written, what the file's lines are wrapped in).
+SECRETS = {
+    "apache": ("/etc/cuegw/apache2-secrets.conf", 0o600, "root", 'SetEnv %s "%s"', ("", "")),
+    "lighttpd": ("/etc/cuegw/lighttpd-secrets.conf", 0o640, "www-data", '    "%s" => "%s",',
+                 ("setenv.add-environment += (", ")")),
+    "nginx": ("/etc/cuegw/nginx-secrets.conf", 0o600, "root", 'fastcgi_param %s "%s";', ("", "")),
+}
 RUN_DIR = "/run/cuegw"
 SOCKET = RUN_DIR + "/cuegw.sock"
 PREFIX = "/cue"
@@ -289,6 +304,53 @@ def check_front(c, name, port, token):
             "%s: outside %s/ the request is not cuegw's" % (name, PREFIX), (r.status, r.body[:300]))
 
 
+def write_secrets(name, values):
+    """The admin's edit of a front's installed secrets file, in place (it
+    keeps its owner and mode)."""
+    path, _, _, line, (head, tail) = SECRETS[name]
+    lines = [head] + [line % kv for kv in values.items()] + [tail]
+    with open(path, "w") as f:
+        f.write("\n".join(x for x in lines if x) + "\n")
+
+
+def rotate(c, name, server, reload_sig):
+    """The README's rotation runbook through one front, its pool running
+    with SETTINGS_FROM_PARAMS=1: the front sends the secrets of its
+    installed secrets file with each request, and a graceful reload brings
+    in the new ones. Each step waits for the reload to show (a token only
+    the new file accepts, or refuses), then checks what both files agree on,
+    so an old worker still draining cannot make it pass or fail."""
+    old, new = secrets.token_hex(16), secrets.token_hex(16)
+    t_old, t_new = harness.sign_jwt(old), harness.sign_jwt(new)
+
+    def status(token):
+        try:
+            return harness.request(server.port, "POST", PREFIX + GET_SHOWS, "{}",
+                                   {"Authorization": "Bearer " + token}).status
+        except OSError as e:       # a connection the reload closed: asked again
+            return repr(e)
+
+    def reload(values):
+        write_secrets(name, values)
+        os.kill(server.proc.pid, reload_sig)
+
+    path, mode, group = SECRETS[name][:3]
+    reload({"JWT_SECRET": old})
+    c.check(harness.wait_until(lambda: status(t_old) == 200, 30) and status(t_new) == 401,
+            "%s: JWT_SECRET from %s, sent with each request, is in force after a reload" % (name, path))
+    reload({"JWT_SECRET": new, "EXPIRING_JWT_SECRET": old})
+    c.check(harness.wait_until(lambda: status(t_new) == 200, 30),
+            "%s rotation: after the reload the new secret is accepted" % name)
+    c.check(status(t_old) == 200, "%s rotation: the old one too, as EXPIRING_JWT_SECRET" % name)
+    reload({"JWT_SECRET": new, "EXPIRING_JWT_SECRET": ""})
+    c.check(harness.wait_until(lambda: status(t_old) == 401, 30) and status(t_new) == 200,
+            "%s rotation: EXPIRING_JWT_SECRET emptied and reloaded, the old secret is refused" % name)
+    st = os.stat(path)
+    c.check(stat.S_IMODE(st.st_mode) == mode and st.st_uid == 0 and st.st_gid == grp.getgrnam(group).gr_gid,
+            "%s: the edited secrets file keeps root:%s %o" % (name, group, mode))
+    return old, new
+
+
 def connect_as(user, group, path):
     """Whether user:group (no other groups) can connect to a unix socket."""
     code = ("import socket,sys\ns=socket.socket(socket.AF_UNIX)\n"
@@ -337,9 +399,27 @@ def run(c, args, state):
     rc, out = sh("/usr/sbin/cuegw", "--version")
     c.check(rc == 0 and out.startswith("cuegw "), "the installed binary runs", out)
     c.check(os.path.isfile("/usr/share/man/man8/cuegw.8.gz"), "the manual page is installed")
+    with gzip.open("/usr/share/man/man8/cuegw.8.gz", "rt") as f:
+        page = f.read().replace("\\-", "-")
+    files = page[page.find("\n.SH FILES\n"):page.find("\n.SH EXAMPLES\n")]
+    dirs = re.findall(r"(/[\w./-]+/)(?:\s|$)", files)
+    _, listed = sh("dpkg", "-L", "cuegw")
+    unnamed = [p for p in listed.split() if os.path.isfile(p) and not os.path.islink(p)
+               and not p.startswith("/usr/share/lintian/") and p not in files
+               and not any(p.startswith(d) for d in dirs)]
+    c.check(files and not unnamed, "cuegw(8)'s FILES names every file the package installs", unnamed)
     _, conffiles = sh("dpkg-query", "-W", "-f", "${Conffiles}", "cuegw")
-    for f in (ENV_FILE, APACHE_AVAILABLE, LIGHTTPD_AVAILABLE, NGINX_SNIPPET):
+    for f in (ENV_FILE, APACHE_AVAILABLE, LIGHTTPD_AVAILABLE, NGINX_SNIPPET) + tuple(
+            v[0] for v in SECRETS.values()):
         c.check(os.path.isfile(f) and (" %s " % f) in conffiles, "%s is a conffile" % f, conffiles)
+    for path, mode, group, _, _ in SECRETS.values():
+        st = os.stat(path)
+        with open(path) as f:
+            active = [line for line in f if line.strip() and not line.lstrip().startswith("#")]
+        c.check(stat.S_IMODE(st.st_mode) == mode and st.st_uid == 0
+                and st.st_gid == grp.getgrnam(group).gr_gid and not active,
+                "%s: root:%s %o, every line a comment" % (path, group, mode),
+                (oct(st.st_mode), st.st_uid, st.st_gid, active))
     pw = pwd.getpwnam("cuegw")
     c.check(pw.pw_uid < 1000 and pw.pw_shell.endswith("nologin") and pw.pw_dir == "/nonexistent",
             "the system user cuegw", pw)
@@ -357,13 +437,16 @@ def run(c, args, state):
     rc, out = sh("systemd-analyze", "verify", UNIT)
     c.check(rc == 0, "systemd-analyze verify accepts the unit", out)
 
-    # Configure it as an admin would: Cuebot's address and a token.
+    # Configure it as an admin would: Cuebot's address and a token, and the
+    # secrets the web servers send taken from each request (until a secrets
+    # file is filled in, none is sent and the token here is the one).
     work = tempfile.mkdtemp(prefix="cuegw-deb-")
     os.chmod(work, 0o755)
     state["work"] = work
     standin = harness.Standin(args.schema, log_dir=work).start()
     token = secrets.token_hex(16)
-    set_env_values(ENV_FILE, {"CUEBOT_ENDPOINT": standin.endpoint, "AUTH_TOKEN": token})
+    set_env_values(ENV_FILE, {"CUEBOT_ENDPOINT": standin.endpoint, "AUTH_TOKEN": token,
+                              "SETTINGS_FROM_PARAMS": "1"})
     st = os.stat(ENV_FILE)
     c.check(stat.S_IMODE(st.st_mode) == 0o640, "the edited settings file keeps its mode")
     # The cuegw user reads the file (group cuegw) and the check passes.
@@ -407,9 +490,10 @@ def run(c, args, state):
             "Apache without mod_proxy_fcgi refuses the snippet, naming a2enmod proxy_fcgi", out)
     apache = start_front(
         state, work, "apache", "httpd.conf",
-        lambda d, port: apache_conf(d, port, ["mpm_event", "authz_core", "proxy", "proxy_fcgi"]),
+        lambda d, port: apache_conf(d, port, ["mpm_event", "authz_core", "env", "proxy", "proxy_fcgi"]),
         lambda conf, d: [apache2, "-f", conf, "-DFOREGROUND"])
     check_front(c, "apache", apache.port, token)
+    used = rotate(c, "apache", apache, signal.SIGUSR1)       # apachectl graceful
     apache.stop()
 
     # lighttpd: lighty-enable-mod (which enables fastcgi too), our own lighttpd.
@@ -419,6 +503,7 @@ def run(c, args, state):
     lighttpd = start_front(state, work, "lighttpd", "lighttpd.conf", lighttpd_conf,
                            lambda conf, d: [need("lighttpd"), "-D", "-f", conf])
     check_front(c, "lighttpd", lighttpd.port, token)
+    used += rotate(c, "lighttpd", lighttpd, signal.SIGUSR1)  # systemctl reload lighttpd
     lighttpd.stop()
 
     # nginx: the snippet included in a server block.
@@ -427,6 +512,7 @@ def run(c, args, state):
                                          "-c", conf, "-g", "daemon off;"])
     nport = nginx.port
     check_front(c, "nginx", nport, token)
+    used += rotate(c, "nginx", nginx, signal.SIGHUP)         # nginx -s reload
     nginx.stop()
 
     # The pool stopped, a front answers in cuegw's shape that it is down.
@@ -438,6 +524,7 @@ def run(c, args, state):
     nginx.stop()
     log = harness.read_logs(pool.log)
     c.check(PREFIX + GET_SHOWS in log, "the pool logged the requests", log[-1000:])
+    c.check(not any(x in log for x in used + (token,)), "no secret reaches the pool's log")
 
     # Remove keeps the conffiles and disables the Apache snippet (Debian's
     # helper records why); a reinstall brings the admin's choice back.

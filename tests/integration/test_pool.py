@@ -1,17 +1,21 @@
 #!/usr/bin/python3
 """`cuegw --listen ADDR --workers N`, the pool cuegw runs on its own, talked
 to directly over FastCGI: it serves on a unix socket and on TCP, replaces a
-worker killed with SIGKILL, stops on SIGTERM with status 0, and refuses bad
-settings before it starts.
+worker killed with SIGKILL, stops on SIGTERM with status 0, refuses new
+connections from the moment a stop begins while the request in flight
+finishes, and refuses bad settings before it starts.
 
 Usage: test_pool.py --cuegw BUILD/cuegw --schema BUILD/gen/schema.pb
 """
 
+import errno
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -45,6 +49,74 @@ def wait_ready(address, token, timeout=10):
         except OSError:
             time.sleep(0.05)
     raise RuntimeError("the pool does not answer on %r" % (address,))
+
+
+def reap(pool, log):
+    """Kills a pool that a failed check left running; returns its log."""
+    if pool.poll() is None:
+        pool.kill()
+        pool.wait()
+    with open(log, errors="replace") as f:
+        return f.read()
+
+
+def connect_refused(address):
+    """The errno name when a new connection is refused, else None (the
+    connection was accepted or queued: a stopping pool must not do that)."""
+    try:
+        s = fcgi_client.connect(address, timeout=2)
+    except OSError as e:
+        return errno.errorcode.get(e.errno, str(e))
+    s.close()
+    return None
+
+
+def run_stop_refuses(c, args, env, token, standin, listen, address, what):
+    """A graceful stop refuses new connections at once, so the web server
+    answers 502/503 or tries another backend instead of queueing a request
+    behind workers that will never take it (issue 16, 13: nginx waited
+    SHUTDOWN_TIMEOUT, then got a reset)."""
+    pool, log = start_pool(args, env, listen)
+    try:
+        wait_ready(address, token)
+        standin.reset()
+        standin.script(method="/show.ShowInterface/GetShows", delay_ms=6000, times=1)
+        rid = "rid-stop-%s" % what
+        slow = {}
+
+        def call():
+            try:
+                slow["result"] = fcgi_client.request(address, {
+                    "REQUEST_METHOD": "POST", "REQUEST_URI": "/show.ShowInterface/GetShows",
+                    "HTTP_AUTHORIZATION": "Bearer " + token, "HTTP_X_REQUEST_ID": rid}, b"{}")[:3]
+            except OSError as e:
+                slow["result"] = repr(e)
+        t = threading.Thread(target=call)
+        t.start()
+        arrived = harness.wait_until(lambda: any(x["metadata"].get("x-request-id") == rid
+                                                 for x in standin.calls()), 10)
+        c.check(arrived, "%s stop: the slow call reached Cuebot" % what)
+        t0 = time.monotonic()
+        pool.send_signal(signal.SIGTERM)
+        refused = harness.wait_until(lambda: connect_refused(address), 3, step=0.02)
+        took = time.monotonic() - t0
+        in_flight = "result" not in slow
+        c.check(refused in ("ECONNREFUSED", "ENOENT") and in_flight,
+                "%s stop: a new connection is refused (%s after %.2f s) while the call is in flight"
+                % (what, refused, took), (refused, took, slow.get("result")))
+        t.join(30)
+        res = slow.get("result")
+        c.check(isinstance(res, tuple) and res[0] == 200 and b'"shows"' in res[2],
+                "%s stop: the call in flight still finishes with 200" % what, res)
+        try:
+            rc = pool.wait(15)
+        except subprocess.TimeoutExpired:
+            rc = "still running"
+        c.check(rc == 0, "%s stop: the pool exits 0" % what, rc)
+    finally:
+        text = reap(pool, log)
+    c.check(not any(m in text for m in harness.SANITIZER_MARKS), "%s stop: no sanitizer report" % what,
+            text[-2000:])
 
 
 def run(c, args):
@@ -116,11 +188,7 @@ def run(c, args):
         c.check(all(not os.path.exists("/proc/%d" % w) or open("/proc/%d/stat" % w).read().split()[2] == "Z"
                     for w in now), "no worker is left behind", now)
     finally:
-        if pool.poll() is None:
-            pool.kill()
-            pool.wait()
-    with open(log, errors="replace") as f:
-        text = f.read()
+        text = reap(pool, log)
     c.check(not any(m in text for m in harness.SANITIZER_MARKS), "the pool's log has no sanitizer report",
             text[-2000:])
 
@@ -209,6 +277,14 @@ def run(c, args):
             "without --listen and no socket on stdin, a clear message", r.stderr)
     r = subprocess.run([args.cuegw, "--version"], capture_output=True, text=True, timeout=10)
     c.check(r.returncode == 0 and r.stdout.startswith("cuegw "), "--version", r.stdout)
+
+    # The unix socket, then TCP: there no path can vanish, so only a listen
+    # socket closed in every process (the workers' inherited copies too)
+    # refuses.
+    path = os.path.join(tempfile.mkdtemp(prefix="cuegw-pool-"), "stop.sock")
+    run_stop_refuses(c, args, env, token, standin, path, path, "unix")
+    port = harness.free_port()
+    run_stop_refuses(c, args, env, token, standin, "127.0.0.1:%d" % port, ("127.0.0.1", port), "TCP")
 
 
 def main():

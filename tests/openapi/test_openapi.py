@@ -1,8 +1,9 @@
 #!/usr/bin/python3
 """The OpenAPI document (`cuegw --openapi`, OPENAPI_PATH), checked four ways:
 
-1. two npm OpenAPI tools (@apidevtools/swagger-parser's validator and
-   `redocly lint` with its recommended rules, pinned in package-lock.json,
+1. three npm OpenAPI tools (@apidevtools/swagger-parser's validator,
+   `redocly lint` with its recommended rules and `spectral lint` with every
+   rule of Spectral's OpenAPI ruleset, pinned in package-lock.json,
    installed into the build directory at test time) accept it, and reject
    deliberately broken copies of it;
 2. against the compiled descriptor set, read by python-protobuf and not by
@@ -74,7 +75,7 @@ def print_doc(cuegw, prefix=None):
 
 # What install_validator must leave, or the install is redone: a test that
 # cannot run a validator fails, it never skips.
-NPM_MODULES = (("@apidevtools", "swagger-parser"), ("@redocly", "cli"))
+NPM_MODULES = (("@apidevtools", "swagger-parser"), ("@redocly", "cli"), ("@stoplight", "spectral-cli"))
 
 
 def install_validator(work):
@@ -91,7 +92,10 @@ def install_validator(work):
         return dest
     for name in ("package.json", "package-lock.json"):
         shutil.copyfile(os.path.join(HERE, name), os.path.join(dest, name))
+    # Spectral pulls in @scarf/scarf, whose install script reports the
+    # install to its vendor unless told not to.
     r = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=dest,
+                       env=dict(os.environ, SCARF_ANALYTICS="false"),
                        capture_output=True, text=True, timeout=600)
     if r.returncode != 0:
         raise RuntimeError("npm ci failed (%d): %s" % (r.returncode, (r.stdout + r.stderr)[-1500:]))
@@ -141,11 +145,56 @@ def lint(modules, config, path):
     return totals["errors"], totals["warnings"], problems
 
 
+def spectral_config(work):
+    """Every rule of Spectral's OpenAPI ruleset (Spectral's own default,
+    "recommended", leaves some out), less two the document should not
+    meet."""
+    config = os.path.join(work, "spectral.yaml")
+    with open(config, "w") as f:
+        f.write('extends: [["spectral:oas", "all"]]\n'
+                'rules:\n'
+                # OpenAPI 3.1 names a license by its SPDX identifier, and a
+                # License Object may not have both that and a url.
+                '  license-url: off\n'
+                # The contact for an API is whoever deploys the gateway.
+                '  info-contact: off\n')
+    return config
+
+
+def spectral(modules, config, paths):
+    """`spectral lint` of the files at once: {path: [(rule, severity,
+    pointer)]}, severity 0 error to 3 hint."""
+    cli = os.path.abspath(os.path.join(modules, "node_modules", "@stoplight", "spectral-cli", "dist",
+                                       "index.js"))
+    paths = [os.path.abspath(p) for p in paths]
+    r = subprocess.run([harness.need("node"), cli, "lint", "--ruleset", os.path.abspath(config), "-f", "json",
+                        "--fail-severity=error", "--quiet"] + paths, cwd=os.path.dirname(config),
+                       capture_output=True, text=True, timeout=600)
+    # No output is "nothing found" only with status 0: a Spectral that did
+    # not run must fail the test, not pass it.
+    try:
+        results = json.loads(r.stdout) if r.stdout.strip() or r.returncode else []
+    except ValueError:
+        results = None
+    if not isinstance(results, list) or r.returncode not in (0, 1):
+        raise RuntimeError("spectral lint failed (%d): %s" % (r.returncode, (r.stdout + r.stderr)[-1500:]))
+    out = {p: [] for p in paths}
+    for x in results:
+        out.setdefault(os.path.abspath(x["source"]), []).append(
+            (x["code"], x["severity"], "/" + "/".join(str(k) for k in x["path"])))
+    return out
+
+
 # Who must reject a broken copy. swagger-parser 10 validates a 3.1 document
 # against the OpenAPI 3.1 meta-schema, which leaves Schema Objects to JSON
 # Schema's own dialect and does not look into them: redocly does.
 BOTH = ("swagger-parser", "redocly")
 REDOCLY = ("redocly",)
+# What Spectral alone must find (a style rule, not an invalid document):
+# the rule it must name.
+SPECTRAL = {"an operation without description": "operation-description",
+            "a tag without description": "tag-description",
+            "no license": "info-license"}
 
 
 def broken_copies(doc):
@@ -174,6 +223,15 @@ def broken_copies(doc):
     d["paths"]["/show.ShowInterface/GetShows"]["post"]["responses"]["2OO"] = \
         d["paths"]["/show.ShowInterface/GetShows"]["post"]["responses"].pop("200")
     out["a status that is not one"] = (d, BOTH)
+    d = copy.deepcopy(doc)
+    del d["paths"]["/show.ShowInterface/GetShows"]["post"]["description"]
+    out["an operation without description"] = (d, ())
+    d = copy.deepcopy(doc)
+    del d["tags"][0]["description"]
+    out["a tag without description"] = (d, ())
+    d = copy.deepcopy(doc)
+    del d["info"]["license"]
+    out["no license"] = (d, ())
     return out
 
 
@@ -747,8 +805,12 @@ def run(c, args):
             json.dump(d, f)
     results = validate(modules, list(files.values()))
     config = lint_config(args.work)
+    # Spectral reads the documents it must judge in one run, beside redocly.
+    spectral_files = [files[n] for n in files if n in ("root", "cue") or n in SPECTRAL]
     with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        styled = pool.submit(spectral, modules, spectral_config(args.work), spectral_files)
         linted = dict(zip(files, pool.map(lambda p: lint(modules, config, p), files.values())))
+        styled = styled.result()
     for name, path in files.items():
         valid, error = results[path]
         lint_out = linted[name]
@@ -756,10 +818,19 @@ def run(c, args):
             c.check(valid, "swagger-parser accepts the document (%s)" % name, error)
             c.check(lint_out[:2] == (0, 0), "redocly lint (recommended): no error and no warning "
                     "in the document (%s)" % name, lint_out[2][:8])
+            found = styled[os.path.abspath(path)]
+            c.check(not found, "spectral lint (spectral:oas, all rules): nothing to say of the "
+                    "document (%s): every operation has a summary and a description, every tag a "
+                    "description, the license is there" % name, found[:8])
             continue
+        if name in SPECTRAL:
+            found = styled[os.path.abspath(path)]
+            c.check(any(f[0] == SPECTRAL[name] for f in found),
+                    "spectral lint finds %s (%s)" % (name, SPECTRAL[name]), found[:8])
         if "swagger-parser" in rejecters[name]:
             c.check(not valid, "swagger-parser rejects a copy with %s" % name)
-        c.check(lint_out[0] > 0, "redocly lint rejects a copy with %s" % name, lint_out[:2])
+        if "redocly" in rejecters[name]:
+            c.check(lint_out[0] > 0, "redocly lint rejects a copy with %s" % name, lint_out[:2])
 
     pool = harness.schema_pool(args.schema)
     check = SchemaCheck(doc)
