@@ -21,9 +21,15 @@ Needs root, dpkg-buildpackage, debhelper, lintian, apache2, lighttpd,
 nginx, setpriv (tools/install-deps.sh); a missing one fails the test.
 Refuses to run (fails) when the cuegw package is installed or its socket
 directory exists: it would purge someone's gateway.
+
+Two runs on one machine (two clones' `make check` side by side) take turns:
+the package, its user and /run/cuegw are the machine's, so a run holds
+LOCK from before its first look at the system until it has put it back, and
+the other waits for it (up to LOCK_WAIT, only to give up on a stuck one).
 """
 
 import argparse
+import fcntl
 import glob
 import grp
 import hashlib
@@ -54,6 +60,8 @@ LIGHTTPD_FASTCGI = "/etc/lighttpd/conf-enabled/10-fastcgi.conf"
 NGINX_SNIPPET = "/etc/nginx/snippets/cuegw.conf"
 RUN_DIR = "/run/cuegw"
 SOCKET = RUN_DIR + "/cuegw.sock"
+LOCK = "/run/lock/cuegw-deb-test.lock"
+LOCK_WAIT = 3600            # seconds; another run's whole deb suite takes about a minute
 PREFIX = "/cue"
 GET_SHOWS = "/show.ShowInterface/GetShows"
 # What the package and the test may touch, compared before and after.
@@ -567,6 +575,28 @@ def cleanup(c, state):
             "; ".join("%s: %s -> %s" % (p, before.get(p), after.get(p)) for p in diff[:10]))
 
 
+def take_machine_lock():
+    """Holds LOCK (an open file with an exclusive flock) once no other run
+    holds it; None when LOCK_WAIT passes first. The kernel lets go of it
+    when this process ends, however it ends."""
+    os.makedirs(os.path.dirname(LOCK), exist_ok=True)
+    f = open(LOCK, "a")
+    said = False
+    end = time.monotonic() + LOCK_WAIT
+    while True:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return f
+        except BlockingIOError:
+            if time.monotonic() > end:
+                f.close()
+                return None
+            if not said:
+                print("deb: another run holds %s; waiting for it" % LOCK, flush=True)
+                said = True
+            time.sleep(0.5)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", required=True, help="the build directory (make's BUILD)")
@@ -577,6 +607,10 @@ def main():
     signal.signal(signal.SIGHUP, lambda *_: sys.exit(1))
     c = harness.Checks()
     state = {"servers": []}
+    lock = take_machine_lock()
+    if not c.check(lock is not None, "no other run holds %s for %d s" % (LOCK, LOCK_WAIT)):
+        print("deb: %d passed, %d failed" % (c.passed, c.failed))
+        return 1
     try:
         run(c, args, state)
     except BaseException:
