@@ -31,6 +31,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 sys.dont_write_bytecode = True      # no __pycache__ in the source tree
@@ -44,6 +45,7 @@ SECRET = "faults-secret-0123456789"
 GET_SHOWS = "/show.ShowInterface/GetShows"
 GET_JOBS = "/job.JobInterface/GetJobs"
 HANG_BOUND = 15.0          # seconds; no request may take longer
+EVENT_BOUND = 60.0         # seconds; only when to give up waiting for something to happen
 
 
 def auth_headers():
@@ -84,9 +86,7 @@ def pids_of(front):
 def settled_pids(front, n):
     """The front's n cuegw processes, once they are all there (a web
     server may still be spawning them when its port opens)."""
-    end = time.monotonic() + 15
-    while len(pids_of(front)) != n and time.monotonic() < end:
-        time.sleep(0.05)
+    harness.wait_until(lambda: len(pids_of(front)) == n, EVENT_BOUND, 0.05)
     return pids_of(front)
 
 
@@ -189,14 +189,23 @@ class NginxPool(front_nginx.Nginx):
 
 def test_slow_cuebot(c, env):
     """Cuebot slower than REQUEST_TIMEOUT (1 s here): 504 with code 4, for
-    each of several concurrent calls; the workers serve on."""
+    each of four concurrent calls, one per client; the workers serve on."""
     srv = env.lighttpd
     before = settled_pids(srv, srv.workers)
     env.standin.script(method=GET_SHOWS, delay_ms=4000, times=4)
-    load = Load(srv.port, get_shows_load(env.headers), threads=4, timeout=HANG_BOUND, prefix="slow")
-    load.start()
-    time.sleep(0.5)
-    answers = load.stop()[:4]
+    answers = []
+    lock = threading.Lock()
+
+    def client(n):
+        a = load.one(srv.port, "slow", "POST", GET_SHOWS, b"{}",
+                     dict(env.headers, **{"X-Request-Id": "slow-%d" % n}), HANG_BOUND, "slow-%d" % n)
+        with lock:
+            answers.append(a)
+    clients = [threading.Thread(target=client, args=(n,)) for n in range(4)]
+    for t in clients:
+        t.start()
+    for t in clients:
+        t.join(HANG_BOUND + 5)
     env.standin.reset()
     for a in answers:
         c.check(a.status == 504 and error_body(a, {4}),
@@ -424,40 +433,82 @@ def test_worker_killed_lighttpd(c, env):
                   "lighttpd's own error page")
 
 
+def access_line(srv, rid):
+    """The access line of the request with X-Request-Id rid, or None."""
+    for line in srv.error_log().splitlines():
+        if " access " in line and ("rid=%s " % rid) in line + " ":
+            return line
+    return None
+
+
 def test_client_disconnect(c, env):
-    """A client that closes its connection after a few bytes of a 20 MB
-    answer, three times, through lighttpd with a single cuegw process (so
-    the next request surely lands on the same one): that process carries
-    on and serves the next requests."""
-    # A deadline far above what three 20 MB answers take on a busy machine:
-    # this is about clients going away, not about Cuebot's speed.
+    """A client that closes its connection in the middle of a 20 MB answer,
+    three times, through lighttpd with a single cuegw process (so the next
+    request surely lands on the same one): that process carries on and
+    serves the next requests.
+
+    "In the middle" is made sure of rather than hoped for: lighttpd reads
+    an answer as fast as cuegw writes it (stream-response-body 1), so on a
+    busy machine the whole answer could be in lighttpd before the client
+    gets to close. Once the answer has reached the client, lighttpd is
+    stopped (SIGSTOP) while the client closes, and let go on (SIGCONT)
+    afterwards: cuegw keeps at most 4 MiB unread, so it cannot finish a
+    20 MB answer while lighttpd is stopped, and its access line, written
+    once the answer is out, is not there yet. A round where it is there
+    (lighttpd had taken the whole answer before it was stopped) is not
+    one of the three and is said so; the answer is scripted for every
+    call until the reset."""
+    # No deadline that a busy machine could meet first: this is about
+    # clients going away, not about Cuebot's speed.
     srv = env.extra_lighttpd(workers=1, extra={"GRPC_MAX_RECV_MSG_MB": "", "LOG_LEVEL": "info",
-                                               "REQUEST_TIMEOUT": "10s"})
+                                               "REQUEST_TIMEOUT": "%ds" % EVENT_BOUND})
     before = settled_pids(srv, srv.workers)
-    env.standin.script(method=GET_JOBS, response_bytes=20_000_000, times=3)
-    head = ("POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: %s\r\n"
-            "Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
-            % (GET_JOBS, env.headers["Authorization"])).encode()
-    got = []
-    for _ in range(3):
-        s = socket.create_connection(("127.0.0.1", srv.port), timeout=HANG_BOUND)
-        s.sendall(head)
-        got.append(s.recv(64))
-        s.close()
-    c.check(all(g.startswith(b"HTTP/1.1 200") for g in got), "the large answers had started", got)
+    env.standin.script(method=GET_JOBS, response_bytes=20_000_000)
+    lighttpd = srv.proc.pid
+    mid, finished, lines = [], [], []
+    for n in range(10):
+        if len(mid) == 3:
+            break
+        rid = "gone-%d" % n
+        head = ("POST %s HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: %s\r\nX-Request-Id: %s\r\n"
+                "Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+                % (GET_JOBS, env.headers["Authorization"], rid)).encode()
+        s = socket.create_connection(("127.0.0.1", srv.port), timeout=EVENT_BOUND)
+        try:
+            s.sendall(head)
+            got = b""
+            while b"\r\n" not in got:        # the status line: the answer has started
+                more = s.recv(64)
+                if not more:
+                    break
+                got += more
+            os.kill(lighttpd, signal.SIGSTOP)
+            try:
+                done_before = access_line(srv, rid)
+            finally:
+                s.close()
+                os.kill(lighttpd, signal.SIGCONT)
+        except BaseException:
+            os.kill(lighttpd, signal.SIGCONT)
+            s.close()
+            raise
+        c.check(got.startswith(b"HTTP/1.1 200 "), "the large answer had started (%s)" % rid, got)
+        line = harness.wait_until(lambda: access_line(srv, rid), EVENT_BOUND, 0.05)
+        if done_before:
+            print("  %s: lighttpd had taken the whole answer before it was stopped: %s"
+                  % (rid, done_before))
+            finished.append(rid)
+        else:
+            mid.append(rid)
+            lines.append(line)
+    c.check(len(mid) == 3, "three clients went away in the middle of their answers "
+            "(%d rounds where lighttpd had the whole answer first)" % len(finished), finished)
     ok = [complete_shows(env.fetch(srv, GET_SHOWS)) for _ in range(5)]
     c.check(all(ok), "the same process serves the next requests", ok)
     # Its access lines: the disconnect reached it while it was writing.
-    # Other threads of the process serve those while it still writes the
-    # last large answer, so its access line may come a little later.
-    end = time.monotonic() + HANG_BOUND
-    while True:
-        gone = [line for line in srv.error_log().splitlines()
-                if "GetJobs" in line and 'error="client went away"' in line]
-        if len(gone) >= 3 or time.monotonic() > end:
-            break
-        time.sleep(0.1)
-    c.check(len(gone) == 3, "the process saw each client go away mid-response", gone)
+    c.check(lines and all(line and " status=200 " in line and 'error="client went away"' in line
+                          for line in lines),
+            "the process saw each client go away mid-response", lines)
     c.check(pids_of(srv) == before and len(before) == 1, "it is the same process, still running",
             (before, pids_of(srv)))
     env.standin.reset()
