@@ -202,6 +202,15 @@ def children(pid):
         return []
 
 
+def count_in_file(path, text):
+    """How many times text occurs in the file (0 when it is not there)."""
+    try:
+        with open(path, errors="replace") as f:
+            return f.read().count(text)
+    except OSError:
+        return 0
+
+
 def read_logs(*paths):
     """The files' contents one after the other; missing ones are skipped."""
     text = ""
@@ -459,11 +468,18 @@ class Lighttpd:
             # A graceful restart reads it again after the switch.
             os.chown(self.secrets, self.user.pw_uid, self.user.pw_gid)
 
-    def reload(self, timeout=10.0):
+    def reload(self, timeout=60.0):
         """lighttpd's graceful restart: it finishes what is in flight and
-        comes back with the files re-read."""
+        comes back with the files re-read. Returns once it says it has
+        started again (the same process, so its error log says so once
+        more): requests then meet the new configuration."""
+        log, mark = os.path.join(self.run_dir, "error.log"), "server started"
+        before = count_in_file(log, mark)
         self.proc.send_signal(signal.SIGUSR1)
-        time.sleep(0.3)
+        if not wait_until(lambda: self.proc.poll() is not None or count_in_file(log, mark) > before,
+                          timeout, 0.02) or self.proc.poll() is not None:
+            raise RuntimeError("lighttpd did not come back from a graceful restart in %.0fs "
+                               "(status %s); see %s" % (timeout, self.proc.poll(), self.run_dir))
         wait_for_port(self.port, timeout, self.proc)
 
     def env(self):
