@@ -202,6 +202,15 @@ def children(pid):
         return []
 
 
+def exited(pid):
+    """Whether process pid has ended (gone, or a zombie not yet reaped)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return True
+
+
 def count_in_file(path, text):
     """How many times text occurs in the file (0 when it is not there)."""
     try:

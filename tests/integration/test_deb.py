@@ -438,7 +438,7 @@ def run(c, args, state):
     pool = UnitPool(work)
     state["pool"] = pool
     pool.start()
-    ok = harness.wait_until(lambda: os.path.exists(SOCKET), 15)
+    ok = harness.wait_until(lambda: os.path.exists(SOCKET), 60)
     if not c.check(ok, "the pool listens on " + SOCKET, harness.read_logs(pool.log)):
         return
     st = os.stat(SOCKET)

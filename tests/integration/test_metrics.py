@@ -403,7 +403,7 @@ def run_separate_pools(c, args, standin, token):
                 return fcgi_client.request(addrs[i], get(i), b"")[0] == 200
             except OSError:
                 return False
-        c.check(all(harness.wait_until(lambda i=i: ready(i), 10) for i in range(3)),
+        c.check(all(harness.wait_until(lambda i=i: ready(i), 60) for i in range(3)),
                 "three pools start, scraped at /metrics, METRICS_PATH, and under URL_PREFIX")
         for i, a in enumerate(addrs):
             for _ in range(3 + i):
@@ -435,8 +435,8 @@ def run_separate_pools(c, args, standin, token):
     p = subprocess.Popen([args.cuegw, "--listen", sock, "--workers", "1"],
                          env=dict(env, METRICS_DIR=mdir), stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        harness.wait_until(lambda: os.path.exists(sock), 10)
-        st = harness.wait_until(lambda: _status(sock, token), 10)
+        harness.wait_until(lambda: os.path.exists(sock), 60)
+        st = harness.wait_until(lambda: _status(sock, token), 60)
         ok = fcgi_client.request(sock, {"REQUEST_METHOD": "POST", "REQUEST_URI": GET_SHOWS,
                                         "HTTP_AUTHORIZATION": "Bearer " + token}, b"{}")[0]
     finally:
