@@ -535,8 +535,15 @@ class Lighttpd:
         return read_logs(*(os.path.join(self.run_dir, n) for n in ("error.log", "cuegw.log", "lighttpd.out")))
 
     def stop(self):
+        """Stops lighttpd, then waits for the cuegw processes it spawned to
+        end: what they log is all in the files once they have. (A request's
+        access line comes after its last byte, and lighttpd hands its client
+        an answer whose Content-Length is met without waiting for more, so
+        a line may still be on its way when the client has the answer.)"""
+        spawned = children(self.proc.pid) if self.proc is not None else []
         stop_process(self.proc, 10)
         self.proc = None
+        wait_until(lambda: all(exited(p) for p in spawned), 60, 0.02)
 
     def url(self, path):
         return "http://%s:%d%s" % (self.host, self.port, path)
