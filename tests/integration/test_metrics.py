@@ -211,7 +211,13 @@ def exercise(c, name, front, standin, token, workers, respawns=True, pid_labels=
     standin.script(method=GET_SHOWS, delay_ms=40)
     r = harness.request(front.port, "GET", "/metrics")
     c.check(r.status == 401, "%s: /metrics without credentials is 401" % name, r.status)
-    r0, m0 = scrape(front, token)
+    # The baseline counts what came before it on this fresh front: the 401
+    # just above, and the scrapes made while waiting for it to be counted.
+    r0, m0, k0 = settled_scrape(front, token, lambda m, k: total(m, "cuegw_requests_total") == 1 + k
+                                and value(m, "cuegw_request_duration_seconds_count") == 1 + k)
+    c.check(total(m0, "cuegw_requests_total") == 1 + k0,
+            "%s: the first scrape counts the one request before it (and %d scrapes)" % (name, k0),
+            total(m0, "cuegw_requests_total"))
     c.check(r0.header("content-type", ) == "text/plain; version=0.0.4; charset=utf-8",
             "%s: the scrape is the text exposition format" % name, r0.header("content-type"))
     c.check(SECRET not in r0.body.decode() and token not in r0.body.decode(),
