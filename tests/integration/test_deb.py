@@ -26,6 +26,7 @@ Two runs on one machine (two clones' `make check` side by side) take turns:
 the package, its user and /run/cuegw are the machine's, so a run holds
 LOCK from before its first look at the system until it has put it back, and
 the other waits for it (up to LOCK_WAIT, only to give up on a stuck one).
+It also waits while a deb suite of a tree without that lock is running.
 """
 
 import argparse
@@ -586,15 +587,53 @@ def take_machine_lock():
     while True:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return f
+            others = other_deb_runs()
+            if not others:
+                return f
+            # A run of a tree without the lock: wait for it all the same.
+            fcntl.flock(f, fcntl.LOCK_UN)
+            why = "a deb suite that takes no lock is running (pids %s)" % others
         except BlockingIOError:
-            if time.monotonic() > end:
-                f.close()
-                return None
-            if not said:
-                print("deb: another run holds %s; waiting for it" % LOCK, flush=True)
-                said = True
-            time.sleep(0.5)
+            why = "another run holds %s" % LOCK
+        if time.monotonic() > end:
+            f.close()
+            return None
+        if not said:
+            print("deb: %s; waiting for it" % why, flush=True)
+            said = True
+        time.sleep(0.5)
+
+
+def other_deb_runs():
+    """Pids of other processes running a test_deb.py (of any tree) that do
+    not take LOCK (those that do have it open, waiting or holding)."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if any(a.endswith(b"tests/integration/test_deb.py") for a in argv[:3]) \
+                and not holds_open(pid, LOCK):
+            found.append(int(pid))
+    return found
+
+
+def holds_open(pid, path):
+    try:
+        fds = os.listdir("/proc/%s/fd" % pid)
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink("/proc/%s/fd/%s" % (pid, fd)) == path:
+                return True
+        except OSError:
+            pass
+    return False
 
 
 def main():
