@@ -233,15 +233,19 @@ static long no_read(void *ctx, char *buf, size_t n)
  * The request is counted (access line, metrics) before END_REQUEST lets
  * the client see its answer complete, so a client that looks next finds it
  * there. When the web server has taken the whole answer already, that is
- * here; else END_REQUEST is held back (end_held) until the I/O thread has
- * written the rest and counted the request. */
+ * here, before the end of the stream is written: a web server that has
+ * the Content-Length it was promised may close the connection without
+ * waiting for it (lighttpd does), which is no client gone. Else
+ * END_REQUEST is held back (end_held) until the I/O thread has written
+ * the rest and counted the request. */
 static void end_answer(struct conn *c)
 {
-    outq_records(&c->out, c->fd, FCGI_STDOUT, c->in.id_active, "", 0);
     if (c->has_exchange && c->out.queued == 0 && !c->out.failed) {
         gateway_end(&c->x, conn_now_us() - c->start_us, CG_DELIVERED);
         c->has_exchange = 0;
-    } else if (c->has_exchange && c->write_timed_out) {
+    }
+    outq_records(&c->out, c->fd, FCGI_STDOUT, c->in.id_active, "", 0);
+    if (c->has_exchange && c->write_timed_out) {
         gateway_end(&c->x, conn_now_us() - c->start_us, CG_DELIVERY_TIMEOUT);
         c->has_exchange = 0;
     }

@@ -154,11 +154,7 @@ class _Apache:
         harness.write_private(self.secrets, "\n".join(lines) + "\n")
 
     def _log_count(self, what):
-        try:
-            with open(os.path.join(self.run_dir, "error.log"), errors="replace") as f:
-                return f.read().count(what)
-        except OSError:
-            return 0
+        return harness.count_in_file(os.path.join(self.run_dir, "error.log"), what)
 
     def start(self, timeout=15.0):
         out = open(os.path.join(self.run_dir, "httpd.out"), "ab")
@@ -174,19 +170,45 @@ class _Apache:
                                % (self.define, e, self.run_dir, self.error_log()[-2000:]))
         return self
 
-    def reload(self, timeout=15.0):
+    def reload(self, timeout=60.0):
         """apache2 -k graceful with the same arguments and environment:
         Apache re-reads its files (the secrets file included) and lets old
         children finish what they hold. Returns once only the new
         generation accepts connections."""
+        # The old generation is every child Apache forked before it took
+        # the signal, including one it forks while apache2 -k graceful
+        # runs (it may still be starting the children of the previous
+        # reload). Apache logs "SIGUSR1 received" when it takes the signal
+        # and forks the new generation only after "resuming normal
+        # operations": so children listed after the first line is in the
+        # log, and before the second is, are all old and include every old
+        # one.
         mark = "resuming normal operations"
-        before = self._log_count(mark)
+        taken = "SIGUSR1 received"
+        before, taken_before = self._log_count(mark), self._log_count(taken)
         old = set(self._children())
-        r = subprocess.run(self.args("-k", "graceful"), env=self.env(), capture_output=True,
-                           text=True, timeout=timeout)
-        if r.returncode != 0:
-            raise RuntimeError("apache2 -k graceful failed (%d): %s" % (r.returncode, r.stderr + r.stdout))
+        r = subprocess.Popen(self.args("-k", "graceful"), env=self.env(), stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
         end = time.monotonic() + timeout
+        seen_taken = False
+        while True:
+            listed = set(self._children())
+            if self._log_count(mark) > before:
+                break
+            old |= listed
+            if seen_taken:
+                break                   # every old child is in old
+            seen_taken = self._log_count(taken) > taken_before
+            if r.poll() is not None and r.returncode != 0 or time.monotonic() > end:
+                break
+            time.sleep(0.002)
+        try:
+            out, _ = r.communicate(timeout=max(1.0, end - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            r.kill()
+            out, _ = r.communicate()
+        if r.returncode != 0:
+            raise RuntimeError("apache2 -k graceful failed (%s): %s" % (r.returncode, out))
         while True:
             if self.proc.poll() is not None:
                 raise RuntimeError("apache2 exited during a graceful restart:\n%s"
@@ -197,11 +219,19 @@ class _Apache:
                 # still take a connection and serve it the old configuration.
                 accepting = self._accepting()
                 if accepting and not (accepting & old):
+                    self.old_generation = old
                     break
             if time.monotonic() > end:
                 raise RuntimeError("apache2 did not come back from a graceful restart in %.0fs"
                                    % timeout)
             time.sleep(0.02)
+
+    def wait_old_gone(self, timeout=60.0):
+        """Until the children the last reload() replaced have exited: they
+        finish what they hold, kept-alive connections included, with the
+        configuration of before. True when they are gone."""
+        old = getattr(self, "old_generation", set())
+        return bool(harness.wait_until(lambda: not (old & set(self._children())), timeout, 0.02))
 
     def _children(self):
         return harness.children(self.proc.pid)

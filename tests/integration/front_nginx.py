@@ -238,6 +238,7 @@ class Nginx:
         once only the new workers accept; raises when nginx refused the new
         configuration."""
         old = self._workers()
+        self.old_generation = old
         try:
             offset = os.path.getsize(os.path.join(self.run_dir, "error.log"))
         except OSError:
@@ -247,6 +248,14 @@ class Nginx:
         if r.returncode != 0:
             raise RuntimeError("nginx -s reload failed (%d): %s" % (r.returncode, r.stdout.strip()))
         self._wait_workers(old, offset, timeout)
+
+    def wait_old_gone(self, timeout=60.0):
+        """Until the workers the last reload() replaced have exited: they
+        finish what they hold, kept-alive connections included, with the
+        configuration of before. True when they are gone."""
+        old = getattr(self, "old_generation", set())
+        return bool(harness.wait_until(lambda: not (old & set(harness.children(self.proc.pid))),
+                                       timeout, 0.02))
 
     def stop(self):
         harness.stop_process(self.proc, 10)

@@ -204,6 +204,24 @@ def children(pid):
         return []
 
 
+def exited(pid):
+    """Whether process pid has ended (gone, or a zombie not yet reaped)."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def count_in_file(path, text):
+    """How many times text occurs in the file (0 when it is not there)."""
+    try:
+        with open(path, errors="replace") as f:
+            return f.read().count(text)
+    except OSError:
+        return 0
+
+
 def read_logs(*paths):
     """The files' contents one after the other; missing ones are skipped."""
     text = ""
@@ -461,11 +479,18 @@ class Lighttpd:
             # A graceful restart reads it again after the switch.
             os.chown(self.secrets, self.user.pw_uid, self.user.pw_gid)
 
-    def reload(self, timeout=10.0):
+    def reload(self, timeout=60.0):
         """lighttpd's graceful restart: it finishes what is in flight and
-        comes back with the files re-read."""
+        comes back with the files re-read. Returns once it says it has
+        started again (the same process, so its error log says so once
+        more): requests then meet the new configuration."""
+        log, mark = os.path.join(self.run_dir, "error.log"), "server started"
+        before = count_in_file(log, mark)
         self.proc.send_signal(signal.SIGUSR1)
-        time.sleep(0.3)
+        if not wait_until(lambda: self.proc.poll() is not None or count_in_file(log, mark) > before,
+                          timeout, 0.02) or self.proc.poll() is not None:
+            raise RuntimeError("lighttpd did not come back from a graceful restart in %.0fs "
+                               "(status %s); see %s" % (timeout, self.proc.poll(), self.run_dir))
         wait_for_port(self.port, timeout, self.proc)
 
     def env(self):
@@ -512,8 +537,15 @@ class Lighttpd:
         return read_logs(*(os.path.join(self.run_dir, n) for n in ("error.log", "cuegw.log", "lighttpd.out")))
 
     def stop(self):
+        """Stops lighttpd, then waits for the cuegw processes it spawned to
+        end: what they log is all in the files once they have. (A request's
+        access line comes after its last byte, and lighttpd hands its client
+        an answer whose Content-Length is met without waiting for more, so
+        a line may still be on its way when the client has the answer.)"""
+        spawned = children(self.proc.pid) if self.proc is not None else []
         stop_process(self.proc, 10)
         self.proc = None
+        wait_until(lambda: all(exited(p) for p in spawned), 60, 0.02)
 
     def url(self, path):
         return "http://%s:%d%s" % (self.host, self.port, path)

@@ -79,6 +79,11 @@ class Load:
             t.start()
         return self
 
+    def answered(self):
+        """The answers so far, in the order they ended (the clients go on)."""
+        with self._lock:
+            return list(self.answers)
+
     def stop(self):
         """Stops the clients after their current request; returns every
         answer, in the order they ended."""

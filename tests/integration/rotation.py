@@ -19,6 +19,7 @@ import http.client
 import threading
 import time
 
+import harness
 from harness import sign_jwt
 
 OLD_SECRET, NEW_SECRET = "rotation-old-secret-0123456789", "rotation-new-secret-9876543210"
@@ -42,6 +43,10 @@ class Load:
         self.ok = 0
         self.retried = 0
         self.errors = []
+
+    def served(self):
+        with self.lock:
+            return self.ok
 
     def switch_to_new(self):
         with self.lock:
@@ -102,23 +107,45 @@ class Load:
             t.join(60)
 
 
-def run(c, label, front, post, seconds=12.0, clients=8):
-    """front: set_params/reload; post(path, headers) -> Response."""
-    step = seconds / 4
+PHASE = 200            # requests served in each phase of the runbook
+PHASE_BOUND = 120.0    # seconds; only when to give up on a phase
+
+
+def run(c, label, front, post, clients=8):
+    """front: set_params/reload, and wait_old_gone() where a reload leaves
+    old processes serving what they hold; post(path, headers) -> Response.
+    Each phase of the runbook lasts until the load has had PHASE more
+    requests served, however busy the machine is. Clients switch to the
+    new credentials only once nothing of the configuration of before the
+    first reload serves (a kept-alive connection included), which knows
+    only the old ones."""
     load = Load(front.port, clients)
     load.start()
+
+    def phase(name):
+        want = load.served() + PHASE
+        ok = harness.wait_until(lambda: load.served() >= want or load.errors, PHASE_BOUND, 0.02)
+        c.check(ok and load.served() >= want, "%s: %d requests served while %s" % (label, PHASE, name),
+                (load.served(), want, load.errors[:3]))
+
+    def settle(name):
+        gone = getattr(front, "wait_old_gone", lambda: True)()
+        c.check(gone, "%s: after %s, the processes of before it have finished" % (label, name))
+
     try:
-        time.sleep(step)
+        phase("the old credentials are in use")
         front.set_params({"JWT_SECRET": NEW_SECRET, "EXPIRING_JWT_SECRET": OLD_SECRET,
                           "AUTH_TOKEN": NEW_TOKEN, "EXPIRING_AUTH_TOKEN": OLD_TOKEN})
         front.reload()
-        time.sleep(step)
+        phase("the new secrets are in place beside the expiring ones")
+        settle("the first reload")
         load.switch_to_new()
-        time.sleep(step)
+        phase("the clients use the new credentials")
         front.set_params({"JWT_SECRET": NEW_SECRET, "EXPIRING_JWT_SECRET": "",
                           "AUTH_TOKEN": NEW_TOKEN, "EXPIRING_AUTH_TOKEN": ""})
         front.reload()
-        time.sleep(step)
+        phase("only the new secrets are in place")
+        settle("the second reload")
     finally:
         load.finish()
     print("%s rotation: %d requests served, %d unexpected failures, %d stale keep-alive retries"

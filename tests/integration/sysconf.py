@@ -1,13 +1,20 @@
 """Reading the systemd unit files and env files the deployments ship, and
-waiting on a condition, and a snapshot of system files: what test_deb.py and test_recipes.py (also its
+waiting on a condition, and a snapshot of system files and the lock on them: what test_deb.py and test_recipes.py (also its
 systemctl, a process that must not import harness: harness stops the
 children of its process when that ends, and these are services that
 outlive it) share."""
 
+import fcntl
 import hashlib
 import os
 import stat
 import time
+
+# The package, its user, /run/cuegw and the system's web server
+# configurations are the machine's: a deb or recipes suite (of any clone)
+# holds LOCK from its first look at the system until it has put it back.
+LOCK = "/run/lock/cuegw-deb-test.lock"
+LOCK_WAIT = 3600            # seconds; only to give up on a stuck run (a whole suite takes minutes)
 
 
 def wait_until(pred, timeout, step=0.1):
@@ -83,3 +90,65 @@ def snapshot(paths):
                 for n in dirs + files:
                     one(os.path.join(root, n))
     return out
+
+
+def take_machine_lock(who):
+    """Holds LOCK (an open file with an exclusive flock) once no other run
+    holds it; None when LOCK_WAIT passes first. The kernel lets go of it
+    when this process ends, however it ends."""
+    os.makedirs(os.path.dirname(LOCK), exist_ok=True)
+    f = open(LOCK, "a")
+    said = False
+    end = time.monotonic() + LOCK_WAIT
+    while True:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            others = other_system_runs()
+            if not others:
+                return f
+            # A run of a tree without the lock: wait for it all the same.
+            fcntl.flock(f, fcntl.LOCK_UN)
+            why = "a deb or recipes suite that takes no lock is running (pids %s)" % others
+        except BlockingIOError:
+            why = "another run holds %s" % LOCK
+        if time.monotonic() > end:
+            f.close()
+            return None
+        if not said:
+            print("%s: %s; waiting for it" % (who, why), flush=True)
+            said = True
+        time.sleep(0.5)
+
+
+def other_system_runs():
+    """Pids of other processes running a test_deb.py or test_recipes.py (of
+    any tree) that do not take LOCK (those that do have it open, waiting or
+    holding)."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        if any(a.endswith((b"tests/integration/test_deb.py", b"tests/integration/test_recipes.py"))
+               for a in argv[:3]) \
+                and b"--systemctl" not in argv and not holds_open(pid, LOCK):
+            found.append(int(pid))
+    return found
+
+
+def holds_open(pid, path):
+    try:
+        fds = os.listdir("/proc/%s/fd" % pid)
+    except OSError:
+        return False
+    for fd in fds:
+        try:
+            if os.readlink("/proc/%s/fd/%s" % (pid, fd)) == path:
+                return True
+        except OSError:
+            pass
+    return False

@@ -198,7 +198,7 @@ def run_front(c, args, cls, standin, channel, classes, prefix):
     # take a connection with the old secrets (seen once under the
     # sanitizers: 401). The new configuration is in effect once a request
     # with the new secret is answered; the check is then that both work.
-    harness.wait_until(lambda: post(SHOWS, headers=new).status == 200, 15, 0.05)
+    harness.wait_until(lambda: post(SHOWS, headers=new).status == 200, 60, 0.05)
     got = (post(SHOWS, headers=new).status, post(SHOWS).status)
     c.check(got == (200, 200), "%s: rotating: the new and the expiring secret both accepted" % name, got)
     front.set_params({"JWT_SECRET": NEW_SECRET})

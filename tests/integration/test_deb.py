@@ -26,20 +26,24 @@ Needs root, dpkg-buildpackage, debhelper, lintian, apache2, lighttpd,
 nginx, setpriv (tools/install-deps.sh); a missing one fails the test.
 Refuses to run (fails) when the cuegw package is installed or its socket
 directory exists: it would purge someone's gateway.
+
+Two runs on one machine (two clones' `make check` side by side) take turns:
+the package, its user and /run/cuegw are the machine's, so a run holds
+LOCK from before its first look at the system until it has put it back, and
+the other waits for it (up to LOCK_WAIT, only to give up on a stuck one).
+It also waits while a deb suite of a tree without that lock is running.
 """
 
 import argparse
 import glob
 import grp
 import gzip
-import hashlib
 import os
 import pwd
 import re
 import secrets
 import shutil
 import signal
-import socket
 import stat
 import subprocess
 import sys
@@ -458,7 +462,7 @@ def run(c, args, state):
     pool = UnitPool(work)
     state["pool"] = pool
     pool.start()
-    ok = harness.wait_until(lambda: os.path.exists(SOCKET), 15)
+    ok = harness.wait_until(lambda: os.path.exists(SOCKET), 60)
     if not c.check(ok, "the pool listens on " + SOCKET, harness.read_logs(pool.log)):
         return
     st = os.stat(SOCKET)
@@ -609,6 +613,10 @@ def main():
     signal.signal(signal.SIGHUP, lambda *_: sys.exit(1))
     c = harness.Checks()
     state = {"servers": []}
+    lock = sysconf.take_machine_lock("deb")
+    if not c.check(lock is not None, "no other run holds %s for %d s" % (sysconf.LOCK, sysconf.LOCK_WAIT)):
+        print("deb: %d passed, %d failed" % (c.passed, c.failed))
+        return 1
     try:
         run(c, args, state)
     except BaseException:

@@ -127,6 +127,25 @@ def scrape(front, token, path="/metrics"):
     return r, parse_exposition(r.body.decode())
 
 
+def settled_scrape(front, token, ready, bound=60.0):
+    """A scrape whose counters ready(metrics, k) accepts, k being the scrapes
+    made here before it; returns (response, metrics, k). cuegw counts a
+    request once its last byte is written, and lighttpd hands a client an
+    answer whose Content-Length is met without waiting for the FastCGI
+    END_REQUEST that follows the counting: so a scrape sent the moment the
+    answers arrive may come a moment before the last of them are counted.
+    Scraping again waits for that; bound only says when to give up (the
+    last scrape is returned, and the checks then fail on it)."""
+    end = time.monotonic() + bound
+    k = 0
+    while True:
+        r, m = scrape(front, token)
+        if ready(m, k) or time.monotonic() > end:
+            return r, m, k
+        k += 1
+        time.sleep(0.01)
+
+
 def spread(front, token, n, threads=8):
     """n GetShows calls from `threads` clients at once; returns (statuses,
     request body bytes sent, response body bytes received)."""
@@ -192,7 +211,13 @@ def exercise(c, name, front, standin, token, workers, respawns=True, pid_labels=
     standin.script(method=GET_SHOWS, delay_ms=40)
     r = harness.request(front.port, "GET", "/metrics")
     c.check(r.status == 401, "%s: /metrics without credentials is 401" % name, r.status)
-    r0, m0 = scrape(front, token)
+    # The baseline counts what came before it on this fresh front: the 401
+    # just above, and the scrapes made while waiting for it to be counted.
+    r0, m0, k0 = settled_scrape(front, token, lambda m, k: total(m, "cuegw_requests_total") == 1 + k
+                                and value(m, "cuegw_request_duration_seconds_count") == 1 + k)
+    c.check(total(m0, "cuegw_requests_total") == 1 + k0,
+            "%s: the first scrape counts the one request before it (and %d scrapes)" % (name, k0),
+            total(m0, "cuegw_requests_total"))
     c.check(r0.header("content-type", ) == "text/plain; version=0.0.4; charset=utf-8",
             "%s: the scrape is the text exposition format" % name, r0.header("content-type"))
     c.check(SECRET not in r0.body.decode() and token not in r0.body.decode(),
@@ -206,7 +231,15 @@ def exercise(c, name, front, standin, token, workers, respawns=True, pid_labels=
     fails = [harness.request(front.port, "POST", GET_SHOWS, "", h).status for h in
              [{}] * 3 + [{"Authorization": "Bearer " + bad}] * 2 + [{"Authorization": "Bearer " + expired}]]
     c.check(fails == [401] * 6, "%s: bad credentials are 401" % name, fails)
-    _, m1 = scrape(front, token)
+    # Every request answered since m0: the calls, the 401s, the scrape of
+    # m0 and the k scrapes made while waiting for them to be counted.
+    answered = n + 6 + 1
+
+    def all_counted(m, k):
+        return (total(m, "cuegw_requests_total") - total(m0, "cuegw_requests_total") == answered + k
+                and delta(m0, m, "cuegw_request_duration_seconds_count") == answered + k
+                and delta(m0, m, "cuegw_response_bytes_total") >= received)
+    _, m1, k = settled_scrape(front, token, all_counted)
 
     got = delta(m0, m1, *SERIES_200[:1], **dict(SERIES_200[1]))
     c.check(got == n, "%s: the %d calls spread over the workers add up to %d in one scrape" % (name, n, n), got)
@@ -219,9 +252,9 @@ def exercise(c, name, front, standin, token, workers, respawns=True, pid_labels=
         c.check(delta(m0, m1, "cuegw_auth_failures_total", reason=reason) == want,
                 "%s: auth failures, reason %s: %d" % (name, reason, want),
                 delta(m0, m1, "cuegw_auth_failures_total", reason=reason))
-    c.check(delta(m0, m1, "cuegw_requests_total", method="metrics", status="200", code="OK") == 1,
-            "%s: the previous scrape is counted under method=metrics" % name)
-    everything = n + 6 + 1
+    c.check(delta(m0, m1, "cuegw_requests_total", method="metrics", status="200", code="OK") == 1 + k,
+            "%s: the previous scrapes are counted under method=metrics (%d)" % (name, 1 + k))
+    everything = n + 6 + 1 + k
     c.check(total(m1, "cuegw_requests_total") - total(m0, "cuegw_requests_total") == everything,
             "%s: the series add up to every request in between" % name)
     c.check(delta(m0, m1, "cuegw_request_duration_seconds_count") == everything,
@@ -234,7 +267,7 @@ def exercise(c, name, front, standin, token, workers, respawns=True, pid_labels=
     c.check(delta(m0, m1, "cuegw_request_bytes_total") == sent,
             "%s: request bytes are the bodies sent (%d)" % (name, sent), delta(m0, m1, "cuegw_request_bytes_total"))
     out = delta(m0, m1, "cuegw_response_bytes_total")
-    c.check(received <= out <= received + everything * 1024 + len(r0.body) + 2048,
+    c.check(received <= out <= received + everything * 1024 + (1 + k) * (len(r0.body) + 2048),
             "%s: response bytes cover the bodies received" % name, (out, received))
     c.check(value(m1, "cuegw_cuebot_channel_state", state="READY") >= 1,
             "%s: some process has a READY channel" % name)
@@ -256,8 +289,10 @@ def exercise(c, name, front, standin, token, workers, respawns=True, pid_labels=
     held = [threading.Thread(target=spread, args=(front, token, 1, 1)) for _ in range(2)]
     for t in held:
         t.start()
-    arrived = harness.wait_until(lambda: len(standin.calls()) >= n + 2 or None, 10)
-    _, m2 = scrape(front, token)
+    arrived = harness.wait_until(lambda: len(standin.calls()) >= n + 2 or None, 60)
+    # A scrape answered just before may still be in flight for a moment
+    # (see settled_scrape); the held calls are, until the stand-in lets go.
+    _, m2, _ = settled_scrape(front, token, lambda m, k: value(m, "cuegw_requests_in_flight") == 3)
     c.check(arrived and value(m2, "cuegw_requests_in_flight") == 3,
             "%s: in flight: the two held calls and the scrape" % name, value(m2, "cuegw_requests_in_flight"))
     for t in held:
@@ -265,11 +300,13 @@ def exercise(c, name, front, standin, token, workers, respawns=True, pid_labels=
 
     # A worker killed with SIGKILL: what it counted stays.
     victim = max(pids, key=pids.get)
-    _, before = scrape(front, token)
+    calls_200 = value(m0, *SERIES_200[:1], **dict(SERIES_200[1])) + n + 2
+    _, before, _ = settled_scrape(
+        front, token, lambda m, k: value(m, *SERIES_200[:1], **dict(SERIES_200[1])) >= calls_200)
     os.kill(victim, signal.SIGKILL)
-    time.sleep(0.3)
+    harness.wait_until(lambda: victim not in cuegw_pids(front), 60, 0.02)
     if respawns:
-        harness.wait_until(lambda: len(cuegw_pids(front)) == workers and victim not in cuegw_pids(front), 15)
+        harness.wait_until(lambda: len(cuegw_pids(front)) == workers and victim not in cuegw_pids(front), 60)
     _, after = scrape(front, token)
     c.check(value(after, *SERIES_200[:1], **dict(SERIES_200[1])) == value(before, *SERIES_200[:1], **dict(SERIES_200[1])),
             "%s: counts survive a worker killed with SIGKILL" % name)
@@ -277,7 +314,8 @@ def exercise(c, name, front, standin, token, workers, respawns=True, pid_labels=
     c.check(victim not in labelled, "%s: the killed process is no longer listed" % name, (victim, labelled))
     standin.reset()
     statuses, _, _ = spread(front, token, 12, threads=3)
-    _, m3 = scrape(front, token)
+    _, m3, _ = settled_scrape(
+        front, token, lambda m, k: delta(after, m, *SERIES_200[:1], **dict(SERIES_200[1])) >= 12)
     c.check(statuses == [200] * 12 and delta(after, m3, *SERIES_200[:1], **dict(SERIES_200[1])) == 12,
             "%s: and go on from there" % name, (statuses, delta(after, m3, *SERIES_200[:1], **dict(SERIES_200[1]))))
     c.check(value(m3, "cuegw_counters_start_time_seconds") == value(m0, "cuegw_counters_start_time_seconds"),
@@ -371,7 +409,7 @@ def run_separate_pools(c, args, standin, token):
                 return fcgi_client.request(addrs[i], get(i), b"")[0] == 200
             except OSError:
                 return False
-        c.check(all(harness.wait_until(lambda i=i: ready(i), 10) for i in range(3)),
+        c.check(all(harness.wait_until(lambda i=i: ready(i), 60) for i in range(3)),
                 "three pools start, scraped at /metrics, METRICS_PATH, and under URL_PREFIX")
         for i, a in enumerate(addrs):
             for _ in range(3 + i):
@@ -403,8 +441,8 @@ def run_separate_pools(c, args, standin, token):
     p = subprocess.Popen([args.cuegw, "--listen", sock, "--workers", "1"],
                          env=dict(env, METRICS_DIR=mdir), stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        harness.wait_until(lambda: os.path.exists(sock), 10)
-        st = harness.wait_until(lambda: _status(sock, token), 10)
+        harness.wait_until(lambda: os.path.exists(sock), 60)
+        st = harness.wait_until(lambda: _status(sock, token), 60)
         ok = fcgi_client.request(sock, {"REQUEST_METHOD": "POST", "REQUEST_URI": GET_SHOWS,
                                         "HTTP_AUTHORIZATION": "Bearer " + token}, b"{}")[0]
     finally:

@@ -376,7 +376,7 @@ def test_socket_permission(c, env):
         os.chmod(srv.socket, 0)
         r = request(srv.port, "POST", "/show.ShowInterface/GetShows", "{}", headers)
         logged = harness.wait_until(
-            lambda: "(13: Permission denied)" in srv._error_log_from(0), 10)
+            lambda: "(13: Permission denied)" in srv._error_log_from(0), 60)
         c.check(logged, "a socket nginx may not reach: nginx logs Permission denied",
                 srv._error_log_from(0)[-500:])
         message = ""

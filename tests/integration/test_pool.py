@@ -41,7 +41,25 @@ def start_pool(args, env, address, workers=2):
     return p, log.name
 
 
-def wait_ready(address, token, timeout=10):
+def wait_listening(path, timeout=60):
+    """Until the pool takes connections on the unix socket at path (it
+    exists from bind(), a moment before listen())."""
+    def connects():
+        if not os.path.exists(path):
+            return False
+        s = socket.socket(socket.AF_UNIX)
+        try:
+            s.connect(path)
+            return True
+        except OSError:
+            return False
+        finally:
+            s.close()
+    if not harness.wait_until(connects, timeout, 0.05):
+        raise RuntimeError("the pool does not listen on %s" % path)
+
+
+def wait_ready(address, token, timeout=60):
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         try:
@@ -142,9 +160,8 @@ def run(c, args):
             status, _, _, _ = get_shows(sock, token)
             ok += status == 200
         c.check(ok == 20, "with a worker killed, requests still succeed", ok)
-        end = time.monotonic() + 5
-        while time.monotonic() < end and (len(harness.children(pool.pid)) != 2 or workers[0] in harness.children(pool.pid)):
-            time.sleep(0.1)
+        harness.wait_until(lambda: len(harness.children(pool.pid)) == 2
+                           and workers[0] not in harness.children(pool.pid), 60)
         now = harness.children(pool.pid)
         c.check(len(now) == 2 and workers[0] not in now, "the killed worker is replaced", now)
         status, _, body, _ = fcgi_client.request(sock, {
@@ -213,10 +230,7 @@ def run(c, args):
     try:
         base = {"REQUEST_METHOD": "POST", "REQUEST_URI": "/show.ShowInterface/GetShows",
                 "HTTP_AUTHORIZATION": "Bearer " + token}
-        end = time.monotonic() + 10
-        while not os.path.exists(sock2) and time.monotonic() < end:
-            time.sleep(0.05)
-        time.sleep(0.2)
+        wait_listening(sock2)
         st, _, _, _ = fcgi_client.request(sock2, dict(base, JWT_SECRET=SECRET), b"{}")
         c.check(st == 200, "JWT_SECRET as a FastCGI parameter authenticates", st)
         st, _, body, _ = fcgi_client.request(sock2, base, b"{}")
@@ -248,10 +262,7 @@ def run(c, args):
     sock3 = os.path.join(tempfile.mkdtemp(prefix="cuegw-pool-"), "ru.sock")
     pool, log = start_pool(args, renv, sock3, workers=1)
     try:
-        end = time.monotonic() + 10
-        while not os.path.exists(sock3) and time.monotonic() < end:
-            time.sleep(0.05)
-        time.sleep(0.2)
+        wait_listening(sock3)
         req = {"REQUEST_METHOD": "POST", "REQUEST_URI": "/show.ShowInterface/GetShows"}
         st, _, _, _ = fcgi_client.request(sock3, dict(req, REMOTE_USER="alice"), b"{}")
         c.check(st == 200, "AUTH_MODE=remote-user trusts REMOTE_USER", st)

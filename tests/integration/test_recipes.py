@@ -611,6 +611,11 @@ def run(c, args):
         harness.need(t) if shutil.which(t) else harness.need("/usr/sbin/" + t)
     if os.geteuid() != 0:
         raise RuntimeError("needs root: the recipes are run as root")
+    # Held until run returns: the deb suite of this or another clone
+    # changes the same system files.
+    lock = sysconf.take_machine_lock("recipes")
+    if not c.check(lock is not None, "no other run holds %s for %d s" % (sysconf.LOCK, sysconf.LOCK_WAIT)):
+        return
     with open(README) as f:
         recipes = parse_recipes(f.read())
     c.check(len(recipes) == 6, "README.md has six recipes", [r.title for r in recipes])

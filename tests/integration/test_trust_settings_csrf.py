@@ -138,7 +138,7 @@ def start_pool(args, standin, address, extra):
     pool = Pool()
     harness._started.append(pool)
     harness.servers.append(pool)
-    ok = harness.wait_until(lambda: _answers(address), 15, 0.05)
+    ok = harness.wait_until(lambda: _answers(address), 60, 0.05)
     if not ok:
         raise RuntimeError("cuegw --listen %r did not answer:\n%s" % (address, pool.error_log()))
     return pool

@@ -168,7 +168,7 @@ def listing(d):
 
 def check_clean(c, what, d, proc):
     c.check(os.path.isdir(d) and listing(d) == [], "%s: nothing is left in TMPDIR" % what, listing(d))
-    left = harness.wait_until(lambda: not session_processes(proc.sid), 15) or session_processes(proc.sid)
+    left = harness.wait_until(lambda: not session_processes(proc.sid), 60) or session_processes(proc.sid)
     c.check(left is True, "%s: no process of the run is left" % what, left)
 
 
@@ -258,7 +258,7 @@ def test_demo_banner_and_files(c, args):
     c.check(r.status == 200 and b'"shows"' in r.body, "the banner's curl command answers the shows",
             (r.status, r.body[:200]))
     logged = harness.wait_until(
-        lambda: "show.ShowInterface/GetShows" in harness.read_logs(access), 10)
+        lambda: "show.ShowInterface/GetShows" in harness.read_logs(access), 60)
     c.check(logged, "the file the banner names for access lines holds that call's line",
             harness.read_logs(access)[-500:])
     c.check("show.ShowInterface/GetShows" not in harness.read_logs(errors),
