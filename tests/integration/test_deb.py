@@ -523,8 +523,9 @@ def run(c, args, state):
     pool.stop()
     nginx.start()
     r = harness.request(nport, "POST", PREFIX + GET_SHOWS, "{}", {"Authorization": "Bearer " + token})
-    c.check(r.status == 503 and b'"code": 14' in r.body, "nginx: the pool stopped, 503 code 14",
-            (r.status, r.body[:200]))
+    c.check(r.status == 503 and b'"code": 14' in r.body and b"socket permissions" in r.body,
+            "nginx: the pool stopped, 503 code 14, pointing at the socket's permissions",
+            (r.status, r.body[:300]))
     nginx.stop()
     log = harness.read_logs(pool.log)
     c.check(PREFIX + GET_SHOWS in log, "the pool logged the requests", log[-1000:])
