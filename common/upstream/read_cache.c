@@ -227,7 +227,11 @@ static int rc_call(void *ctx, const char *method, const uint8_t *req, size_t req
     pthread_mutex_lock(&rc->mu);
     struct entry *e = find(rc, hash, method, req, req_len);
     if (e && !usable(e, epoch, now)) {
-        unlink_entry(rc, e);
+        /* Dead for good when expired or older than the count; one newer
+         * than this read's count (kept after a mutation this read started
+         * before) only cannot answer it. */
+        if (e->epoch < epoch || now >= e->expires_ms)
+            unlink_entry(rc, e);
         e = NULL;
     }
     if (e) {

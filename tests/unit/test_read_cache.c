@@ -330,9 +330,10 @@ static void test_hit_arena_cap(void)
     read_cache_free(rc);
 }
 
-/* Threads reading, writing and evicting at once; run under the sanitizers
- * and valgrind, it shows no race on an entry a reader still copies and no
- * leak. */
+/* Threads reading, writing and evicting at once (five keys, room for
+ * three); run under the sanitizers and valgrind, it shows no race on an
+ * entry a reader still copies and no leak. How many hit depends on the
+ * scheduling, so only the sum is checked. */
 struct mixer {
     pthread_t tid;
     struct read_cache *rc;
@@ -369,7 +370,9 @@ static void test_threads(void)
     }
     CHECK(failed == 0);
     struct read_cache_usage u = read_cache_usage(rc);
-    CHECK(u.entries <= 3 && u.hits > 0);
+    CHECK(u.entries <= 3);
+    /* Every call was answered once: by the stand-in or from the cache. */
+    CHECK((uint64_t)calls + u.hits == 4 * 2000);
     read_cache_free(rc);
 }
 
