@@ -121,9 +121,11 @@ $(BUILD)/tests/bench-standin: $(BUILD)/obj/tests/bench/standin_c.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ -lgrpc -lgpr -lpthread -o $@
 
-$(BUILD)/tests/bench-grpc-floor: $(BUILD)/obj/tests/bench/grpc_floor.o
+# The gRPC floor links cuegw's library for --client cuegw (its own client
+# under the same load).
+$(BUILD)/tests/bench-grpc-floor: $(BUILD)/obj/tests/bench/grpc_floor.o $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) $^ -lgrpc -lgpr -lpthread -o $@
+	$(CC) $(LDFLAGS) $^ $(LIBS_ALL) -lpthread -o $@
 
 $(BUILD)/tests/bench-trivial-fcgi: $(BUILD)/obj/tests/bench/trivial_fcgi.o
 	@mkdir -p $(dir $@)

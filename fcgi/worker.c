@@ -17,6 +17,7 @@
 #include "base/arena.h"
 #include "conn.h"
 #include "upstream/cuebot.h"
+#include "upstream/read_cache.h"
 #include "upstream/shared_reads.h"
 #include "http/gateway.h"
 #include "listen.h"
@@ -424,6 +425,16 @@ int worker_run(int listen_fd, const struct cg_config *cfg)
         else
             log_msg(CG_LOG_WARN, "no memory to share reads: SHARE_READS is off in this process");
     }
+    struct read_cache *cache = NULL;
+    if (cfg->read_cache_ms > 0) {
+        /* Outside the sharing, so a kept answer costs no lookup there; the
+         * mutations are counted by whichever layer is innermost. */
+        cache = gateway_read_cache(&up, cfg->read_cache_ms, shared == NULL);
+        if (cache)
+            up = read_cache_upstream(cache);
+        else
+            log_msg(CG_LOG_WARN, "no memory for the read cache: READ_CACHE_MS is off in this process");
+    }
     int n = cfg->worker_threads > 0 ? cfg->worker_threads : 1;
     Q.keep_arenas = n;
     Q.arena_limit = gateway_arena_limit(cfg);
@@ -433,6 +444,7 @@ int worker_run(int listen_fd, const struct cg_config *cfg)
     if (!t || Q.done_fd < 0) {
         log_msg(CG_LOG_ERROR, "cannot set up the request threads: %s", strerror(errno));
         free(t);
+        read_cache_free(cache);
         shared_reads_free(shared);
         cuebot_close(cb);
         return 1;
@@ -470,6 +482,7 @@ int worker_run(int listen_fd, const struct cg_config *cfg)
     arenas_free();
     close(Q.done_fd);
     free(t);
+    read_cache_free(cache);
     shared_reads_free(shared);
     cuebot_close(cb);
     log_msg(CG_LOG_DEBUG, "worker stopped");

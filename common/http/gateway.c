@@ -284,6 +284,26 @@ struct shared_reads *gateway_share_reads(const struct upstream *inner)
     return shared_reads_new(inner, &hooks, &limits);
 }
 
+static void cache_hit(void *ctx)
+{
+    (void)ctx;
+    metrics_read_cache_hit();
+}
+
+struct read_cache *gateway_read_cache(const struct upstream *inner, int64_t ttl_ms,
+                                      int count_mutations)
+{
+    struct read_cache_hooks hooks = {
+        .is_read = share_is_read, .mutations = share_mutations,
+        .mutated = count_mutations ? share_mutated : NULL, .hit = cache_hit,
+    };
+    struct read_cache_limits limits = {
+        .ttl_ms = ttl_ms, .max_request = READ_CACHE_MAX_REQUEST,
+        .max_bytes = READ_CACHE_MAX_BYTES, .max_entries = READ_CACHE_MAX_ENTRIES,
+    };
+    return read_cache_new(inner, &hooks, &limits);
+}
+
 /* The method at the request's path under URL_PREFIX, or NULL. */
 static const struct method_info *find_method(const struct cg_exchange *x)
 {

@@ -16,6 +16,7 @@
 #include "base/outbuf.h"
 #include "http/request_id.h"
 #include "base/status.h"
+#include "upstream/read_cache.h"
 #include "upstream/shared_reads.h"
 #include "upstream/upstream.h"
 
@@ -97,6 +98,15 @@ int gateway_init(struct gateway *g, const struct cg_config *cfg, const struct up
  * READ_ONLY allows, the mutations counted pool-wide in the metrics file.
  * NULL when memory runs out. Free with shared_reads_free. */
 struct shared_reads *gateway_share_reads(const struct upstream *inner);
+
+/* READ_CACHE_MS: `inner` (which must outlive it) wrapped so that a read's
+ * answer serves identical reads for ttl_ms (upstream/read_cache.h), with
+ * the same reads and the same pool-wide mutation count as
+ * gateway_share_reads. count_mutations: 1 when `inner` does not count
+ * mutations itself (no shared reads under it). NULL when memory runs out.
+ * Free with read_cache_free. */
+struct read_cache *gateway_read_cache(const struct upstream *inner, int64_t ttl_ms,
+                                      int count_mutations);
 
 /* 1 when READ_ONLY allows method_path ("/pkg.Svc/Method"). */
 int gateway_method_is_read(const char *method_path);

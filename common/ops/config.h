@@ -90,6 +90,7 @@ struct cg_config {
     size_t max_request;                 /* GRPC_MAX_MESSAGE_SIZE, bytes */
     size_t max_response;                /* GRPC_MAX_RECV_MSG_MB, in bytes */
     int share_reads;                    /* SHARE_READS */
+    int read_cache_ms;                  /* READ_CACHE_MS; 0: no cache */
     int keepalive_time_ms;              /* GRPC_KEEPALIVE_TIME; 0: gRPC's */
     int keepalive_timeout_ms;           /* GRPC_KEEPALIVE_TIMEOUT; 0: gRPC's */
     const char *tls_ca, *tls_cert, *tls_key;

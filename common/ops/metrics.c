@@ -119,6 +119,13 @@ void metrics_shared_read(void)
         ADD(m->shared_reads, 1);
 }
 
+void metrics_read_cache_hit(void)
+{
+    struct metrics_shared *m = metrics_shm();
+    if (m)
+        ADD(m->read_cache_hits, 1);
+}
+
 void metrics_shared_waiting(int delta)
 {
     struct metrics_slot *s = metrics_my_slot();
@@ -338,8 +345,12 @@ int metrics_render(struct outbuf *ob, const char *channel_state, struct cg_statu
     family(ob, "cuegw_shared_reads_total", "counter",
            "Reads answered by an identical read's Cuebot call already in flight (SHARE_READS).");
     putf(ob, "cuegw_shared_reads_total %llu\n", (unsigned long long)LOAD(m->shared_reads));
+    family(ob, "cuegw_read_cache_hits_total", "counter",
+           "Reads answered from an identical read's answer kept for READ_CACHE_MS.");
+    putf(ob, "cuegw_read_cache_hits_total %llu\n", (unsigned long long)LOAD(m->read_cache_hits));
     family(ob, "cuegw_cuebot_mutations_total", "counter",
-           "Calls of Cuebot methods that are not reads, completed (SHARE_READS's read-your-writes).");
+           "Calls of Cuebot methods that are not reads, completed (SHARE_READS's and "
+           "READ_CACHE_MS's read-your-writes).");
     putf(ob, "cuegw_cuebot_mutations_total %llu\n", (unsigned long long)LOAD(m->mutations));
     family(ob, "cuegw_request_bytes_total", "counter", "Request body bytes read.");
     putf(ob, "cuegw_request_bytes_total %llu\n", (unsigned long long)LOAD(m->bytes_in));

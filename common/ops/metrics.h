@@ -117,6 +117,8 @@ int metrics_mutations(uint64_t *count);
 void metrics_mutation_done(void);
 /* A read was answered by another request's Cuebot call. */
 void metrics_shared_read(void);
+/* A read was answered from the process's READ_CACHE_MS cache. */
+void metrics_read_cache_hit(void);
 /* Reads of this process waiting on another's call: delta +1 as one joins,
  * -1 as it wakes. */
 void metrics_shared_waiting(int delta);

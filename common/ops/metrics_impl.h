@@ -60,6 +60,7 @@ struct metrics_shared {
      * (metrics_mutations); acquire and release, not relaxed. */
     uint64_t mutations;
     uint64_t shared_reads;               /* reads answered by another's call */
+    uint64_t read_cache_hits;            /* reads answered from READ_CACHE_MS's cache */
     struct metrics_slot slots[METRICS_SLOTS];
     struct metrics_entry table[METRICS_TABLE];
 };

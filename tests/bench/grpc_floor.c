@@ -4,7 +4,13 @@
  * what any C client on the gRPC core must spend.
  *
  *   bench-grpc-floor --endpoint HOST:PORT --method /pkg.Svc/M --request FILE
- *                    [--threads N] [--seconds S]
+ *                    [--threads N] [--seconds S] [--client core|cuegw]
+ *
+ * --client cuegw makes the same calls through cuegw's own Cuebot client
+ * (upstream/cuebot.c: its channel arguments, its queues, the answer copied
+ * into an arena that is reset after each call, as a request's is), so what
+ * that client adds to, or saves from, the bare core is measured under the
+ * same load, one against the other.
  *
  * Prints one JSON object: calls per second, p50/p99 latency, CPU µs per
  * call (every thread of the process, gRPC's own included, from getrusage),
@@ -23,10 +29,15 @@
 #include <grpc/slice.h>
 #include <grpc/support/time.h>
 
+#include "base/arena.h"
+#include "upstream/cuebot.h"
+
 #define MAX_THREADS 256
 
 static grpc_channel *channel;
 static grpc_slice method, request;
+static struct cuebot *cb;       /* --client cuegw */
+static const char *method_path;
 static double stop_at;
 
 struct worker {
@@ -95,13 +106,27 @@ static int call_once(grpc_completion_queue *cq)
     return ok ? 0 : -1;
 }
 
+/* The same call through cuegw's client. */
+static int call_cuegw(struct arena *a)
+{
+    struct cg_status st;
+    uint8_t *resp;
+    size_t resp_len;
+    int rc = cuebot_call(cb, method_path, GRPC_SLICE_START_PTR(request),
+                         GRPC_SLICE_LENGTH(request), 30000, "bench", a, &resp, &resp_len, &st);
+    arena_reset(a);
+    return rc;
+}
+
 static void *run(void *arg)
 {
     struct worker *w = arg;
     grpc_completion_queue *cq = grpc_completion_queue_create_for_pluck(NULL);
+    struct arena a;
+    arena_init(&a, 0);
     while (now() < stop_at) {
         double t0 = now();
-        if (call_once(cq) != 0)
+        if ((cb ? call_cuegw(&a) : call_once(cq)) != 0)
             w->errors++;
         if (w->n == w->cap) {
             w->cap = w->cap ? w->cap * 2 : 4096;
@@ -112,6 +137,7 @@ static void *run(void *arg)
     grpc_completion_queue_shutdown(cq);
     grpc_completion_queue_pluck(cq, NULL, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
     grpc_completion_queue_destroy(cq);
+    arena_free(&a);
     return NULL;
 }
 
@@ -154,6 +180,7 @@ static grpc_slice read_file(const char *path)
 int main(int argc, char **argv)
 {
     const char *endpoint = NULL, *path = NULL, *req_file = NULL;
+    const char *client = "core";
     int threads = 1;
     double seconds = 5;
     for (int i = 1; i + 1 < argc; i += 2) {
@@ -167,13 +194,16 @@ int main(int argc, char **argv)
             threads = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--seconds"))
             seconds = atof(argv[i + 1]);
+        else if (!strcmp(argv[i], "--client"))
+            client = argv[i + 1];
     }
     if (!endpoint || !path || !req_file || threads < 1 || threads > MAX_THREADS ||
-        seconds <= 0) {
+        seconds <= 0 || (strcmp(client, "core") && strcmp(client, "cuegw"))) {
         fprintf(stderr, "usage: bench-grpc-floor --endpoint E --method PATH --request FILE "
-                        "[--threads 1-%d] [--seconds S]\n", MAX_THREADS);
+                        "[--threads 1-%d] [--seconds S] [--client core|cuegw]\n", MAX_THREADS);
         return 64;
     }
+    method_path = path;
     grpc_init();
     request = read_file(req_file);
     method = grpc_slice_from_copied_string(path);
@@ -184,12 +214,24 @@ int main(int argc, char **argv)
     args[0].value.integer = -1;
     grpc_channel_args cargs = {.num_args = 1, .args = args};
     grpc_channel_credentials *creds = grpc_insecure_credentials_create();
-    channel = grpc_channel_create(endpoint, creds, &cargs);
+    if (!strcmp(client, "core"))
+        channel = grpc_channel_create(endpoint, creds, &cargs);
     grpc_channel_credentials_release(creds);
+    if (!channel) {
+        struct cuebot_settings cs = {.endpoints = endpoint};
+        struct cg_status st;
+        if (!(cb = cuebot_open(&cs, &st))) {
+            fprintf(stderr, "bench-grpc-floor: %s\n", st.msg);
+            return 1;
+        }
+    }
 
     /* A first call connects the channel, so the measurement starts warm. */
     grpc_completion_queue *cq = grpc_completion_queue_create_for_pluck(NULL);
-    int warm = call_once(cq);
+    struct arena a;
+    arena_init(&a, 0);
+    int warm = cb ? call_cuegw(&a) : call_once(cq);
+    arena_free(&a);
     grpc_completion_queue_shutdown(cq);
     grpc_completion_queue_pluck(cq, NULL, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
     grpc_completion_queue_destroy(cq);
@@ -227,7 +269,9 @@ int main(int argc, char **argv)
            total ? cpu / (double)total * 1e6 : 0.0, kb, errors);
     free(all);
     free(w);
-    grpc_channel_destroy(channel);
+    cuebot_close(cb);
+    if (channel)
+        grpc_channel_destroy(channel);
     grpc_slice_unref(method);
     grpc_slice_unref(request);
     grpc_shutdown();

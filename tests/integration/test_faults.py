@@ -5,6 +5,7 @@ clients running while each fault happens:
 
   - Cuebot killed (SIGKILL) mid-load, then started again;
   - Cuebot slower than REQUEST_TIMEOUT;
+  - Cuebot that stops answering at all (SIGSTOP) on open connections;
   - Cuebot answering over the receive limit (GRPC_MAX_RECV_MSG_MB);
   - a cuegw process killed with SIGKILL under load, behind lighttpd (which
     spawns a new one) and in the nginx-fronted pool (which forks one);
@@ -214,6 +215,36 @@ def test_slow_cuebot(c, env):
     c.check(len(answers) == 4, "four slow calls were answered", answers)
     a = env.fetch(srv, GET_SHOWS)
     c.check(complete_shows(a), "after the 504s the next request is a complete 200", a)
+    c.check(pids_of(srv) == before, "no worker died or restarted", (before, pids_of(srv)))
+
+
+def test_cuebot_frozen(c, env):
+    """Cuebot stopped (SIGSTOP) with the workers' connections open: it
+    answers nothing, not even a deadline error, so only cuegw's own side of
+    the deadline can end each call: 504 with code 4 after REQUEST_TIMEOUT
+    (1 s here), not a wait for HANG_BOUND. gRPC's minimal stack
+    (GRPC_ARG_MINIMAL_STACK) leaves that client-side check out; a slow
+    Cuebot (test_slow_cuebot) cannot show it, as it ends the call at the
+    deadline itself."""
+    srv = env.lighttpd
+    before = settled_pids(srv, srv.workers)
+    warm = [env.fetch(srv, GET_SHOWS) for _ in range(4)]
+    c.check(all(complete_shows(a) for a in warm), "complete 200s before the stop", warm)
+    os.kill(env.standin.proc.pid, signal.SIGSTOP)
+    try:
+        t0 = time.monotonic()
+        load = Load(srv.port, get_shows_load(env.headers), threads=2, timeout=HANG_BOUND,
+                    prefix="frozen").start()
+        time.sleep(2.5)
+        answers = load.stop()
+        took = time.monotonic() - t0
+    finally:
+        os.kill(env.standin.proc.pid, signal.SIGCONT)
+    c.check(answers and all(a.status == 504 and error_body(a, {4}) for a in answers),
+            "a Cuebot that answers nothing -> 504 with code 4 at REQUEST_TIMEOUT", answers[:4])
+    c.check(took < 6, "every call ended within REQUEST_TIMEOUT and a margin (%.1f s)" % took)
+    a = env.fetch(srv, GET_SHOWS)
+    c.check(complete_shows(a), "once Cuebot runs again the next request is a complete 200", a)
     c.check(pids_of(srv) == before, "no worker died or restarted", (before, pids_of(srv)))
 
 
@@ -566,7 +597,7 @@ def test_sigterm_under_load(c, env):
     srv.stop()
 
 
-TESTS = [test_slow_cuebot, test_receive_limit, test_cuebot_killed, test_worker_killed_pool,
+TESTS = [test_slow_cuebot, test_cuebot_frozen, test_receive_limit, test_cuebot_killed, test_worker_killed_pool,
          test_worker_killed_lighttpd,
          test_client_disconnect, test_sigterm_under_load]
 

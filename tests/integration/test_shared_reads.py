@@ -12,6 +12,15 @@ reaching the stand-in, followers counted by cuegw_shared_reads_waiting.
     makes its own call and sees the job paused, and lighttpd then answers
     it paused too.
 
+READ_CACHE_MS (with a window far longer than any step, so nothing here
+depends on timing):
+  - an identical read after the first is answered from the kept answer:
+    one Cuebot call, counted by cuegw_read_cache_hits_total;
+  - a caller the policy refuses the method gets 403, not the kept answer;
+  - across the pool, a Pause answered by one process, then a read in the
+    process holding the kept answer, reads the job paused (a fresh call),
+    and after a Resume running again.
+
 Usage: test_shared_reads.py --cuegw BUILD/cuegw --schema BUILD/gen/schema.pb
 """
 
@@ -22,6 +31,7 @@ import sys
 import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import auth_matrix  # noqa: E402
 import fcgi_client  # noqa: E402
 import harness  # noqa: E402
 
@@ -166,7 +176,74 @@ def test_read_your_writes(c, env):
             "Resume, then a read: running again", (r.status, a.body[:300]))
 
 
-TESTS = [test_identical_reads_share, test_share_reads_off, test_read_your_writes]
+def cached_headers(role):
+    return {"Authorization": "Bearer " + harness.sign_jwt(SECRET, {"role": role}),
+            "Content-Type": "application/json"}
+
+
+def test_read_cache_hit(c, env):
+    srv, standin = env.cached, env.standin
+    standin.reset()
+    hits0 = metric(srv.port, "cuegw_read_cache_hits_total")
+    a = harness.request(srv.port, "POST", GET_JOBS, READ_BODY, cached_headers("admin"))
+    b = harness.request(srv.port, "POST", GET_JOBS, READ_BODY, cached_headers("admin"))
+    c.check(a.status == 200 and b.status == 200 and a.body == b.body and
+            job_paused(a.body) == [False], "two identical reads, the same complete answer",
+            (a.status, b.status, a.body[:200]))
+    n = calls(standin, GET_JOBS)
+    c.check(n == 1, "the second was answered from the kept answer: one Cuebot call", n)
+    hits = metric(srv.port, "cuegw_read_cache_hits_total")
+    c.check(hits0 is not None and hits == hits0 + 1, "cuegw_read_cache_hits_total counted it",
+            (hits0, hits))
+    other = json.dumps({"r": {"ids": [JOB_ID, JOB_ID]}}).encode()
+    r = harness.request(srv.port, "POST", GET_JOBS, other, cached_headers("admin"))
+    c.check(r.status == 200 and calls(standin, GET_JOBS) == 2,
+            "a read with other bytes makes its own call", (r.status, calls(standin, GET_JOBS)))
+    # The policy lets role viewer call show.* only: the kept GetJobs answer
+    # must not reach it.
+    r = harness.request(srv.port, "POST", GET_JOBS, READ_BODY, cached_headers("viewer"))
+    c.check(r.status == 403, "a caller the policy refuses gets 403, not the kept answer",
+            (r.status, r.body[:200]))
+    c.check(metric(srv.port, "cuegw_read_cache_hits_total") == hits0 + 1,
+            "and no hit is counted for it")
+
+
+def test_read_cache_read_your_writes(c, env):
+    """A Pause answered by one process of the pool: a read in the other
+    process, which holds the answer of a read from before the Pause, must
+    make a fresh call and read the job paused."""
+    srv, standin = env.cached_pool, env.standin
+    socks = [os.path.join(srv.run_dir, "cuegw.sock-%d" % i) for i in range(2)]
+    c.check(all(os.path.exists(s) for s in socks), "lighttpd runs two processes", socks)
+    standin.reset()
+    s1, out1 = fcgi(socks[0], GET_JOBS, READ_BODY)
+    s2, out2 = fcgi(socks[0], GET_JOBS, READ_BODY)
+    c.check(s1 == 200 and s2 == 200 and job_paused(out2) == [False] and
+            calls(standin, GET_JOBS) == 1,
+            "process 0 keeps the answer of its first read (one Cuebot call for two)",
+            (s1, s2, calls(standin, GET_JOBS)))
+    status, out = fcgi(socks[1], PAUSE, JOB_BODY)
+    c.check(status == 200, "Pause answered by process 1", (status, out[:200]))
+    s3, out3 = fcgi(socks[0], GET_JOBS, READ_BODY)
+    c.check(s3 == 200 and job_paused(out3) == [True] and calls(standin, GET_JOBS) == 2,
+            "then a read in process 0 makes its own call and reads the job paused",
+            (s3, out3[:300], calls(standin, GET_JOBS)))
+    status, out = fcgi(socks[0], RESUME, JOB_BODY)
+    s4, out4 = fcgi(socks[1], GET_JOBS, READ_BODY)
+    s5, out5 = fcgi(socks[0], GET_JOBS, READ_BODY)
+    c.check(status == 200 and s4 == 200 and s5 == 200 and job_paused(out4) == [False] and
+            job_paused(out5) == [False], "Resume, then a read in each process: running again",
+            (status, out4[:200], out5[:200]))
+
+
+TESTS = [test_identical_reads_share, test_share_reads_off, test_read_your_writes,
+         test_read_cache_hit, test_read_cache_read_your_writes]
+
+POLICY = """# test_shared_reads.py: admin may call anything, viewer show.* only
+role admin *
+role viewer show.*
+default *
+"""
 
 
 class Env:
@@ -176,6 +253,11 @@ class Env:
         self.one_process = self.lighttpd(1, {"SHARE_READS": "1"})
         self.unshared = self.lighttpd(1, {"SHARE_READS": "0"})
         self.pool = self.lighttpd(2, {"SHARE_READS": "1"})
+        policy = auth_matrix.policy_file(POLICY)
+        # A window far longer than the suite: a kept answer goes only when a
+        # mutation makes it unusable, which is what the tests look at.
+        self.cached = self.lighttpd(1, {"READ_CACHE_MS": "60000", "ACCESS_POLICY": policy})
+        self.cached_pool = self.lighttpd(2, {"READ_CACHE_MS": "60000", "SHARE_READS": "1"})
 
     def lighttpd(self, workers, extra):
         s = {"CUEBOT_ENDPOINT": self.standin.endpoint, "JWT_SECRET": SECRET,

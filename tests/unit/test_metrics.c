@@ -62,6 +62,9 @@ static void test_exposition(void)
     metrics_auth_failure(CG_E_METHOD_NOT_ALLOWED);   /* not a reason: ignored */
     metrics_shared_read();
     metrics_shared_read();
+    metrics_read_cache_hit();
+    metrics_read_cache_hit();
+    metrics_read_cache_hit();
     metrics_mutation_done();
     metrics_shared_waiting(+1);
     metrics_shared_waiting(+1);
@@ -86,6 +89,8 @@ static void test_exposition(void)
     CHECK(has_line(t, "cuegw_auth_failures_total{reason=\"missing\"} 0"));
     CHECK(has_line(t, "# TYPE cuegw_shared_reads_total counter"));
     CHECK(has_line(t, "cuegw_shared_reads_total 2"));
+    CHECK(has_line(t, "# TYPE cuegw_read_cache_hits_total counter"));
+    CHECK(has_line(t, "cuegw_read_cache_hits_total 3"));
     CHECK(has_line(t, "# TYPE cuegw_cuebot_mutations_total counter"));
     CHECK(has_line(t, "cuegw_cuebot_mutations_total 1"));
     CHECK(has_line(t, "# TYPE cuegw_shared_reads_waiting gauge"));
