@@ -19,7 +19,11 @@ CueWeb's server-side fetch does), at most --max-conns.
 
 A stale read: a read of a browser's own job, started after its Pause (or
 Resume) was answered and before its next action, that reports the other
-state. The stand-in keeps each job's paused flag (standin_c.c).
+state. The stand-in keeps each job's paused flag (standin_c.c). Once one
+of a browser's actions has failed (an error answer, or no answer in time),
+that browser's job is no longer checked: the front may still carry out
+the abandoned call later, after a newer one, which is no stale read of
+the gateway's. Such browsers are counted ("unchecked").
 
 Per front, per N and per SHARE_READS setting it reports: requests/s, p50
 and p99 per kind of call (from the request's start to its answer's last
@@ -35,7 +39,7 @@ BUILD/loadtest/loadtest.json and, with gnuplot, BUILD/loadtest/p99.png
 Usage: loadtest.py --build BUILD [--quick] [--fronts lighttpd,nginx,fcgid,proxy-fcgi]
                    [--clients 10,100,300] [--seconds S] [--warmup S]
                    [--share-reads on,off] [--workers N] [--max-conns N]
-                   [--act-every S] [--out DIR]
+                   [--act-every S] [--out DIR] [--farm DIR]
 Exit status: 1 when a row could not be run, answered errors or saw a stale
 read; timings are reported, never asserted.
 """
@@ -65,6 +69,10 @@ HOT_JOBS = 100          # the monitored jobs come from the first HOT_JOBS
 REQUEST_TIMEOUT = 60.0
 KINDS = ("GetJobs", "GetActiveShows", "GetLayers", "GetFrames", "Pause", "Resume")
 FRONTS = ("lighttpd", "nginx", "fcgid", "proxy-fcgi")
+# cuegw processes per front unless --workers: the integration tests' 2,
+# but mod_fcgid's class at the least apache/cuegw-fcgid.conf asks for
+# CueWeb (one request per process; see "The pool" there).
+FRONT_WORKERS = {"lighttpd": 2, "nginx": 2, "fcgid": 32, "proxy-fcgi": 2}
 P99_TARGET_MS = 50
 
 
@@ -79,6 +87,7 @@ class Conn(asyncio.Protocol):
         self.buf = bytearray()
         self.waiter = None
         self.closed = False
+        self.got_bytes = False
 
     def connection_made(self, transport):
         self.transport = transport
@@ -89,6 +98,7 @@ class Conn(asyncio.Protocol):
             self.waiter.set_exception(ConnectionError("connection closed"))
 
     def data_received(self, data):
+        self.got_bytes = True
         self.buf += data
         if self.waiter and not self.waiter.done():
             r = self._parse()
@@ -147,33 +157,51 @@ class Conn(asyncio.Protocol):
 
 
 class Pool:
-    """Kept-alive connections shared by every browser, opened on demand."""
+    """Kept-alive connections shared by every browser, opened on demand.
+    As browsers and fetch do, a request sent on a kept connection that the
+    server closed before answering a byte (its keep-alive timeout racing
+    the request) is sent again once on a new connection: "retries"."""
 
     def __init__(self, port, max_conns):
         self.port = port
         self.idle = []
         self.sem = asyncio.Semaphore(max_conns)
         self.opened = 0
+        self.retries = 0
+
+    async def _send(self, raw, fresh):
+        conn = None
+        while self.idle and not fresh:
+            c = self.idle.pop()
+            if not c.closed:
+                conn = c
+                break
+        reused = conn is not None
+        if conn is None:
+            loop = asyncio.get_running_loop()
+            _, conn = await loop.create_connection(Conn, "127.0.0.1", self.port)
+            self.opened += 1
+        conn.got_bytes = False
+        try:
+            r = await asyncio.wait_for(conn.request(raw), REQUEST_TIMEOUT)
+        except ConnectionError:
+            conn.transport.close()
+            if reused and not conn.got_bytes:
+                return None
+            raise
+        except BaseException:
+            conn.transport.close()
+            raise
+        if not conn.closed:
+            self.idle.append(conn)
+        return r
 
     async def request(self, raw):
         async with self.sem:
-            conn = None
-            while self.idle:
-                c = self.idle.pop()
-                if not c.closed:
-                    conn = c
-                    break
-            if conn is None:
-                loop = asyncio.get_running_loop()
-                _, conn = await loop.create_connection(Conn, "127.0.0.1", self.port)
-                self.opened += 1
-            try:
-                r = await asyncio.wait_for(conn.request(raw), REQUEST_TIMEOUT)
-            except BaseException:
-                conn.transport.close()
-                raise
-            if not conn.closed:
-                self.idle.append(conn)
+            r = await self._send(raw, False)
+            if r is None:
+                self.retries += 1
+                r = await self._send(raw, True)
             return r
 
     def close(self):
@@ -191,6 +219,9 @@ class Stats:
         self.statuses = {}
         self.stale = 0
         self.checked = 0
+        self.unchecked = 0
+        self.stale_reads = []
+        self.lag = []
         self.measuring = False
 
     def add(self, kind, seconds, ok, status):
@@ -238,22 +269,29 @@ class Browser:
         # paused is None while one is under way.
         self.action = 0
         self.paused = False
+        self.unsettled = False
+        self.index = index
 
     async def call(self, kind, raw):
         t = time.monotonic()
         try:
             status, body = await self.pool.request(raw)
-        except (OSError, asyncio.TimeoutError, ConnectionError, ValueError, IndexError):
-            status, body = 0, b""
+        except asyncio.TimeoutError:
+            status, body = "timeout", b""
+        except (OSError, ConnectionError):
+            status, body = "closed", b""
+        except (ValueError, IndexError):
+            status, body = "garbled", b""
         self.stats.add(kind, time.monotonic() - t, status == 200, status)
         return status, body
 
     async def read_job(self, k):
         """GetJobs of job k; checks the answer against this browser's last
         action when k is its own job and no action began meanwhile."""
-        seq, expect = self.action, self.paused
+        seq, expect, t0 = self.action, self.paused, time.monotonic()
         status, body = await self.call("GetJobs", self.get_jobs[k])
-        if k != self.own or expect is None or status != 200 or seq != self.action:
+        if (k != self.own or expect is None or status != 200 or seq != self.action
+                or self.unsettled):
             return
         if b'"isPaused":true' in body:
             got = True
@@ -264,6 +302,11 @@ class Browser:
         if self.stats.measuring:
             self.stats.checked += 1
             self.stats.stale += got != expect
+            if got != expect:
+                self.stats.stale_reads.append({
+                    "browser": self.index, "job": k, "expected_paused": expect,
+                    "read_started_after_answer_ms": (t0 - self.answered) * 1e3,
+                    "read_ms": (time.monotonic() - t0) * 1e3})
 
     async def every(self, period, work):
         next_at = time.monotonic() + self.rnd.uniform(0, period)
@@ -292,8 +335,13 @@ class Browser:
             self.action += 1
             self.paused = None
             status, _ = await self.call(kind, raw)
-            # A failed call leaves the state unknown: nothing is checked
-            # until the next action is answered.
+            self.answered = time.monotonic()
+            if status != 200:
+                # A failed call may still be carried out, at any time:
+                # this browser's job is no longer checked.
+                if not self.unsettled and self.stats.measuring:
+                    self.stats.unchecked += 1
+                self.unsettled = True
             self.paused = state if status == 200 else None
             await self.read_job(self.own)
 
@@ -306,6 +354,18 @@ class Browser:
         await asyncio.gather(*tasks)
 
 
+async def loop_lag(stats, stop):
+    """How late the generator's own event loop wakes from 10 ms sleeps:
+    a floor under every latency it measures (its own CPU, and the
+    machine's other work delaying it)."""
+    loop = asyncio.get_running_loop()
+    while not stop.is_set():
+        t = loop.time()
+        await asyncio.sleep(0.01)
+        if stats.measuring:
+            stats.lag.append(loop.time() - t - 0.01)
+
+
 async def drive(port, farm, n, args, on_measure):
     """Runs n browsers: warm-up, then the measured window, during which
     on_measure(start|stop) samples the counters. Returns the stats."""
@@ -315,6 +375,7 @@ async def drive(port, farm, n, args, on_measure):
     rnd = random.Random(1500 + n)
     browsers = [Browser(i, farm, pool, stats, rnd, args, stop) for i in range(n)]
     runs = [asyncio.ensure_future(b.run()) for b in browsers]
+    runs.append(asyncio.ensure_future(loop_lag(stats, stop)))
     await asyncio.sleep(args.warmup)
     on_measure("start")
     stats.measuring = True
@@ -327,6 +388,7 @@ async def drive(port, farm, n, args, on_measure):
     await asyncio.gather(*runs)
     pool.close()
     stats.connections = pool.opened
+    stats.retries = pool.retries
     return stats
 
 
@@ -336,7 +398,7 @@ def make_front(kind, build, standin, share, workers):
     cuegw = os.path.join(build, "cuegw")
     env = {"CUEBOT_ENDPOINT": standin.endpoint, "SHARE_READS": "1" if share else "0"}
     params = {"JWT_SECRET": SECRET}
-    kw = {"workers": workers} if workers else {}
+    kw = {"workers": workers or FRONT_WORKERS[kind]}
     if kind == "lighttpd":
         env.update(params)
         return harness.Lighttpd(cuegw, env, **kw)
@@ -425,17 +487,19 @@ def run_row(front, standin, farm, n, args):
         "kinds": {k: {"n": len(stats.lat[k]), "p50_ms": pct(stats.lat[k], 0.5),
                       "p99_ms": pct(stats.lat[k], 0.99), "errors": stats.errors[k]} for k in KINDS},
         "p99_all_ms": pct([x for v in stats.lat.values() for x in v], 0.99),
+        "lag_p50_ms": pct(stats.lag, 0.5), "lag_p99_ms": pct(stats.lag, 0.99),
         "cpu_us": web + gw, "cpu_web_us": web, "cpu_gw_us": gw,
         "cuebot_calls": cuebot, "cuebot_per_request": cuebot / max(requests, 1),
         "cuebot_by_method": calls, "unanswered": calls.get("unanswered", 0),
         "errors": sum(stats.errors.values()), "statuses": stats.statuses,
-        "stale": stats.stale, "checked_reads": stats.checked,
+        "stale": stats.stale, "checked_reads": stats.checked, "stale_reads": stats.stale_reads[:50],
+        "unchecked_browsers": stats.unchecked,
         "gen_cpu_pct": 100 * gen_s / stats.seconds, "gen_cpu_us": gen_s * 1e6 / max(requests, 1),
         "standin_cpu_pct": 100 * standin_s / stats.seconds,
         "tier_cpu_pct": 100 * tier_s / stats.seconds,
         "machine_busy_pct": 100 * busy / stats.seconds,
         "others_cpu_pct": 100 * (busy - tier_s - standin_s - gen_s) / stats.seconds,
-        "connections": stats.connections, "gw_processes": len(b["gw"]),
+        "connections": stats.connections, "retries": stats.retries, "gw_processes": len(b["gw"]),
         "loadavg": os.getloadavg()[0],
     }
     return row
@@ -452,15 +516,16 @@ def cell(k):
 
 HEADER = ("%-22s %4s %6s " % ("front", "N", "req/s") +
           " ".join("%11s" % k[:11] for k in ("GetJobs", "ActiveShows", "GetLayers", "GetFrames", "Pause", "Resume")) +
-          " %7s %8s %6s %5s %5s %5s %5s %5s" % ("CPUus/r", "cuebot/r", "errors", "stale", "gen%", "tier%", "busy%", "other%"))
+          " %7s %8s %6s %5s %5s %5s %5s %5s %5s" % ("CPUus/r", "cuebot/r", "errors", "stale", "gen%", "tier%",
+                                                  "busy%", "other%", "lag99"))
 
 
 def fmt(label, n, r):
     return ("%-22s %4d %6.0f " % (label, n, r["rps"]) +
             " ".join(cell(r["kinds"][k]) for k in KINDS) +
-            " %7.0f %8.3f %6d %5d %5.0f %5.0f %5.0f %5.0f" % (
+            " %7.0f %8.3f %6d %5d %5.0f %5.0f %5.0f %5.0f %5.1f" % (
                 r["cpu_us"], r["cuebot_per_request"], r["errors"], r["stale"], r["gen_cpu_pct"],
-                r["tier_cpu_pct"], r["machine_busy_pct"], r["others_cpu_pct"]))
+                r["tier_cpu_pct"], r["machine_busy_pct"], r["others_cpu_pct"], r["lag_p99_ms"] or 0))
 
 
 def plot(rows, out_dir):
@@ -506,11 +571,13 @@ def main():
     ap.add_argument("--seconds", type=float, default=15.0, help="measured seconds per row")
     ap.add_argument("--warmup", type=float, default=5.0, help="unmeasured seconds before each row")
     ap.add_argument("--share-reads", default="on,off", help="SHARE_READS settings to run: on, off or both")
-    ap.add_argument("--workers", type=int, default=0, help="cuegw processes (default: the fronts' own)")
+    ap.add_argument("--workers", type=int, default=0,
+                    help="cuegw processes of every front (default: 2, mod_fcgid's class 32)")
     ap.add_argument("--max-conns", type=int, default=256, help="connections of the shared pool at most")
     ap.add_argument("--act-every", type=float, default=20.0, help="mean seconds between a browser's actions (0: never)")
     ap.add_argument("--quick", action="store_true", help="N=10,100, 5 s rows, 2 s warm-up, SHARE_READS on")
     ap.add_argument("--out", help="directory of loadtest.json and the plot (default BUILD/loadtest)")
+    ap.add_argument("--farm", help="the farm make_farm.py --loadtest wrote (default BUILD/loadtest/farm)")
     args = ap.parse_args()
     if args.quick:
         args.clients, args.seconds, args.warmup, args.share_reads = "10,100", 5.0, 2.0, "on"
@@ -522,7 +589,8 @@ def main():
     shares = [{"on": 1, "off": 0}[s] for s in args.share_reads.split(",") if s]
     out_dir = args.out or os.path.join(args.build, "loadtest")
     os.makedirs(out_dir, exist_ok=True)
-    with open(os.path.join(args.build, "loadtest", "farm", "farm.json")) as f:
+    farm_dir = args.farm or os.path.join(args.build, "loadtest", "farm")
+    with open(os.path.join(farm_dir, "farm.json")) as f:
         farm = json.load(f)
     rows, failed = [], False
     print("loadtest: %d jobs in the farm, fronts %s, N %s, %.0f s rows after %.0f s warm-up, "
@@ -531,7 +599,7 @@ def main():
               args.share_reads, os.getloadavg()[0], os.cpu_count()), flush=True)
     print(HEADER, flush=True)
     standin = StandinC(args.build)
-    standin.manifest = os.path.join(args.build, "loadtest", "farm", "manifest.txt")
+    standin.manifest = os.path.join(farm_dir, "manifest.txt")
     try:
         standin.start()
         for share in shares:
@@ -558,7 +626,7 @@ def main():
     print("per kind: p50/p99 ms; CPUus/r: the tier's CPU (web server + cuegw) per client request; "
           "cuebot/r: Cuebot calls per client\nrequest; gen%, tier%: the generator's and the tier's "
           "CPU in % of one core; busy%: the whole machine's; other%: busy minus\nthe tier, the "
-          "stand-in and the generator (other work on the machine). SR: SHARE_READS.")
+          "stand-in and the generator (other work on the machine); lag99: p99 ms the generator's own event loop woke\nlate from a 10 ms sleep (a floor under its latencies). SR: SHARE_READS.")
     for r in rows:
         worst = max((k["p99_ms"] for k in r["kinds"].values() if k["p99_ms"] is not None), default=0)
         if r["clients"] == 100:
