@@ -137,7 +137,7 @@ deps:
 	@sh tools/ensure-deps.sh
 
 check: deps
-	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(FUZZ_REPLAY)
+	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(FUZZ_REPLAY) $(BUILD)/tests/bench-standin
 	@sh tests/run-all.sh $(BUILD) "$(PYTHON)" "$(PROTO_DIR)"
 
 unit-test: $(UNIT_BIN)
