@@ -19,11 +19,12 @@ CueWeb's server-side fetch does), at most --max-conns.
 
 A stale read: a read of a browser's own job, started after its Pause (or
 Resume) was answered and before its next action, that reports the other
-state. The stand-in keeps each job's paused flag (standin_c.c). Once one
-of a browser's actions has failed (an error answer, or no answer in time),
-that browser's job is no longer checked: the front may still carry out
-the abandoned call later, after a newer one, which is no stale read of
-the gateway's. Such browsers are counted ("unchecked").
+state. The stand-in keeps each job's paused flag (standin_c.c). Once an
+action on a job has failed (an error answer, or no answer in time), that
+job is no longer checked for the rest of the run, later rows included:
+the front may still carry out the abandoned call later, after a newer
+one, which is no stale read of the gateway's. Such browsers are counted
+("unchecked").
 
 Per front, per N and per SHARE_READS setting it reports: requests/s, p50
 and p99 per kind of call (from the request's start to its answer's last
@@ -38,7 +39,7 @@ BUILD/loadtest/loadtest.json and, with gnuplot, BUILD/loadtest/p99.png
 
 Usage: loadtest.py --build BUILD [--quick] [--fronts lighttpd,nginx,fcgid,proxy-fcgi]
                    [--clients 10,100,300] [--seconds S] [--warmup S]
-                   [--share-reads on,off] [--workers N] [--max-conns N]
+                   [--fcgid-warmup S] [--share-reads on,off] [--workers N] [--max-conns N]
                    [--act-every S] [--out DIR] [--farm DIR]
 Exit status: 1 when a row could not be run, answered errors or saw a stale
 read; timings are reported, never asserted.
@@ -67,12 +68,14 @@ JOBS_PERIOD, SHOWS_PERIOD, DETAIL_PERIOD = 5.0, 10.0, 5.0
 MONITORED = 20
 HOT_JOBS = 100          # the monitored jobs come from the first HOT_JOBS
 REQUEST_TIMEOUT = 60.0
+# Jobs an action failed on, this run: their state is unknown from then on.
+ABANDONED = set()
 KINDS = ("GetJobs", "GetActiveShows", "GetLayers", "GetFrames", "Pause", "Resume")
 FRONTS = ("lighttpd", "nginx", "fcgid", "proxy-fcgi")
 # cuegw processes per front unless --workers: the integration tests' 2,
-# but mod_fcgid's class at the least apache/cuegw-fcgid.conf asks for
-# CueWeb (one request per process; see "The pool" there).
-FRONT_WORKERS = {"lighttpd": 2, "nginx": 2, "fcgid": 32, "proxy-fcgi": 2}
+# but mod_fcgid's class as apache/cuegw-fcgid.conf asks for a hundred
+# CueWeb browsers (one request per process; see "The pool" there).
+FRONT_WORKERS = {"lighttpd": 2, "nginx": 2, "fcgid": 64, "proxy-fcgi": 2}
 P99_TARGET_MS = 50
 
 
@@ -291,7 +294,7 @@ class Browser:
         seq, expect, t0 = self.action, self.paused, time.monotonic()
         status, body = await self.call("GetJobs", self.get_jobs[k])
         if (k != self.own or expect is None or status != 200 or seq != self.action
-                or self.unsettled):
+                or self.unsettled or k in ABANDONED):
             return
         if b'"isPaused":true' in body:
             got = True
@@ -342,6 +345,7 @@ class Browser:
                 if not self.unsettled and self.stats.measuring:
                     self.stats.unchecked += 1
                 self.unsettled = True
+                ABANDONED.add(self.own)
             self.paused = state if status == 200 else None
             await self.read_job(self.own)
 
@@ -366,7 +370,7 @@ async def loop_lag(stats, stop):
             stats.lag.append(loop.time() - t - 0.01)
 
 
-async def drive(port, farm, n, args, on_measure):
+async def drive(port, farm, n, args, warmup, on_measure):
     """Runs n browsers: warm-up, then the measured window, during which
     on_measure(start|stop) samples the counters. Returns the stats."""
     stats = Stats()
@@ -376,7 +380,7 @@ async def drive(port, farm, n, args, on_measure):
     browsers = [Browser(i, farm, pool, stats, rnd, args, stop) for i in range(n)]
     runs = [asyncio.ensure_future(b.run()) for b in browsers]
     runs.append(asyncio.ensure_future(loop_lag(stats, stop)))
-    await asyncio.sleep(args.warmup)
+    await asyncio.sleep(warmup)
     on_measure("start")
     stats.measuring = True
     t0 = time.monotonic()
@@ -460,7 +464,7 @@ def pct(values, q):
     return v[min(len(v) - 1, int(len(v) * q))] * 1e3
 
 
-def run_row(front, standin, farm, n, args):
+def run_row(front, standin, farm, n, args, warmup):
     snap = {}
 
     def on_measure(what):
@@ -470,7 +474,7 @@ def run_row(front, standin, farm, n, args):
             "standin": cpu_ticks(standin.proc.pid), "self": resource.getrusage(resource.RUSAGE_SELF),
             "machine": machine_busy(), "counters": standin_counters(standin.endpoint),
         }
-    stats = asyncio.run(drive(front.port, farm, n, args, on_measure))
+    stats = asyncio.run(drive(front.port, farm, n, args, warmup, on_measure))
     a, b = snap["start"], snap["stop"]
     requests = sum(len(v) for v in stats.lat.values())
     per = 1e6 / TICK / max(requests, 1)
@@ -487,6 +491,9 @@ def run_row(front, standin, farm, n, args):
         "kinds": {k: {"n": len(stats.lat[k]), "p50_ms": pct(stats.lat[k], 0.5),
                       "p99_ms": pct(stats.lat[k], 0.99), "errors": stats.errors[k]} for k in KINDS},
         "p99_all_ms": pct([x for v in stats.lat.values() for x in v], 0.99),
+        # mod_fcgid's floor: a request that found every process busy slept
+        # a whole second (apache/cuegw-fcgid.conf, "The pool").
+        "over_900ms": sum(1 for v in stats.lat.values() for x in v if x >= 0.9),
         "lag_p50_ms": pct(stats.lag, 0.5), "lag_p99_ms": pct(stats.lag, 0.99),
         "cpu_us": web + gw, "cpu_web_us": web, "cpu_gw_us": gw,
         "cuebot_calls": cuebot, "cuebot_per_request": cuebot / max(requests, 1),
@@ -499,7 +506,7 @@ def run_row(front, standin, farm, n, args):
         "tier_cpu_pct": 100 * tier_s / stats.seconds,
         "machine_busy_pct": 100 * busy / stats.seconds,
         "others_cpu_pct": 100 * (busy - tier_s - standin_s - gen_s) / stats.seconds,
-        "connections": stats.connections, "retries": stats.retries, "gw_processes": len(b["gw"]),
+        "connections": stats.connections, "retries": stats.retries, "warmup_s": warmup, "gw_processes": len(b["gw"]),
         "loadavg": os.getloadavg()[0],
     }
     return row
@@ -570,9 +577,11 @@ def main():
     ap.add_argument("--clients", default="10,100,300")
     ap.add_argument("--seconds", type=float, default=15.0, help="measured seconds per row")
     ap.add_argument("--warmup", type=float, default=5.0, help="unmeasured seconds before each row")
+    ap.add_argument("--fcgid-warmup", type=float, default=20.0,
+                    help="the same behind mod_fcgid, whose class grows only by requests that slept 1 s")
     ap.add_argument("--share-reads", default="on,off", help="SHARE_READS settings to run: on, off or both")
     ap.add_argument("--workers", type=int, default=0,
-                    help="cuegw processes of every front (default: 2, mod_fcgid's class 32)")
+                    help="cuegw processes of every front (default: 2, mod_fcgid's class 64)")
     ap.add_argument("--max-conns", type=int, default=256, help="connections of the shared pool at most")
     ap.add_argument("--act-every", type=float, default=20.0, help="mean seconds between a browser's actions (0: never)")
     ap.add_argument("--quick", action="store_true", help="N=10,100, 5 s rows, 2 s warm-up, SHARE_READS on")
@@ -581,6 +590,7 @@ def main():
     args = ap.parse_args()
     if args.quick:
         args.clients, args.seconds, args.warmup, args.share_reads = "10,100", 5.0, 2.0, "on"
+        args.fcgid_warmup = 5.0
     fronts = [f for f in args.fronts.split(",") if f]
     for f in fronts:
         if f not in FRONTS:
@@ -593,10 +603,10 @@ def main():
     with open(os.path.join(farm_dir, "farm.json")) as f:
         farm = json.load(f)
     rows, failed = [], False
-    print("loadtest: %d jobs in the farm, fronts %s, N %s, %.0f s rows after %.0f s warm-up, "
-          "SHARE_READS %s; load average %.2f on %d CPUs" % (
+    print("loadtest: %d jobs in the farm, fronts %s, N %s, %.0f s rows after %.0f s warm-up "
+          "(%.0f s behind mod_fcgid), SHARE_READS %s; load average %.2f on %d CPUs" % (
               len(farm["jobs"]), ",".join(fronts), args.clients, args.seconds, args.warmup,
-              args.share_reads, os.getloadavg()[0], os.cpu_count()), flush=True)
+              args.fcgid_warmup, args.share_reads, os.getloadavg()[0], os.cpu_count()), flush=True)
     print(HEADER, flush=True)
     standin = StandinC(args.build)
     standin.manifest = os.path.join(farm_dir, "manifest.txt")
@@ -608,7 +618,8 @@ def main():
                 try:
                     front.start()
                     for n in clients:
-                        r = run_row(front, standin, farm, n, args)
+                        r = run_row(front, standin, farm, n, args,
+                                    args.fcgid_warmup if kind == "fcgid" else args.warmup)
                         r.update(front=kind, clients=n, share_reads=share)
                         rows.append(r)
                         print(fmt("%s SR=%d" % (kind, share), n, r), flush=True)
