@@ -556,7 +556,7 @@ def plot(rows, out_dir):
     plots = ", ".join('"%s" index %d using 1:2 with linespoints title columnheader(1)' % (data, i)
                       for i in range(len(series)))
     script = "\n".join([
-        "set terminal png size 1000,640",
+        "set terminal png noenhanced size 1000,640",
         'set output "%s"' % png,
         'set title "cuegw load test: p99 of all calls against browsers"',
         'set xlabel "browsers (N)"', 'set ylabel "p99 ms (log)"',
