@@ -14,8 +14,8 @@ under the JWT_SECRET the front gives cuegw) and, as CueWeb does:
   - now and then (every --act-every s on average) it acts on a job of its
     own: Pause, read it back, Resume, read it back.
 Each browser starts at a random phase. Requests go through one pool of
-kept-alive connections shared by every browser, opened as needed (as
-CueWeb's server-side fetch does), at most --max-conns.
+kept-alive connections shared by every browser, opened as needed (as one
+server-side client keeps them), at most --max-conns.
 
 A stale read: a read of a browser's own job, started after its Pause (or
 Resume) was answered and before its next action, that reports the other
