@@ -254,7 +254,10 @@ static const struct answer *find_answer(grpc_slice method, grpc_slice body)
 /* The counters as text, in a new slice. */
 static grpc_slice counters_text(void)
 {
-    size_t cap = 128 * (n_methods + 1), len = 0;
+    /* Each line: the path, a space, at most 20 digits, a newline. */
+    size_t cap = sizeof "unanswered \n" + 20 + 1, len = 0;
+    for (unsigned i = 0; i < n_methods; i++)
+        cap += GRPC_SLICE_LENGTH(methods[i].path) + 1 + 20 + 1;
     char *text = malloc(cap);
     if (!text)
         return grpc_empty_slice();
@@ -264,7 +267,7 @@ static grpc_slice counters_text(void)
                                 (const char *)GRPC_SLICE_START_PTR(methods[i].path),
                                 atomic_load(&methods[i].calls));
     len += (size_t)snprintf(text + len, cap - len, "unanswered %lu\n", atomic_load(&unanswered));
-    grpc_slice s = grpc_slice_from_copied_buffer(text, len < cap ? len : cap - 1);
+    grpc_slice s = grpc_slice_from_copied_buffer(text, len);
     free(text);
     return s;
 }
