@@ -52,7 +52,7 @@ BENCH_BIN  := $(BUILD)/tests/transcode-bench
 MEM_BIN    := $(BUILD)/tests/transcode-mem
 SHAPES_OBJ := $(BUILD)/obj/tests/bench/shapes.o
 
-.PHONY: deb all check unit-test oracle-test integration-test schema-check bench bench-transcode bench-memory clean install demo deps standin
+.PHONY: deb all check unit-test oracle-test integration-test schema-check bench bench-transcode bench-memory loadtest clean install demo deps standin
 all: $(LIB) $(GATEWAY) $(TOOL_BIN) $(CALL_BIN)
 
 # ---- generated schema code -------------------------------------------------
@@ -139,7 +139,7 @@ deps:
 	@sh tools/ensure-deps.sh
 
 check: deps
-	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(FUZZ_REPLAY)
+	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(FUZZ_REPLAY) $(BUILD)/tests/bench-standin
 	@sh tests/run-all.sh $(BUILD) "$(PYTHON)" "$(PROTO_DIR)"
 
 unit-test: $(UNIT_BIN)
@@ -181,6 +181,15 @@ BENCH_TOOLS := $(BUILD)/tests/bench-standin $(BUILD)/tests/bench-grpc-floor $(BU
 bench: deps all $(BENCH_TOOLS)
 	$(PYTHON) tests/bench/make_farm.py --schema $(BUILD)/gen/schema.pb --out $(BUILD)/bench
 	$(PYTHON) tests/bench/bench.py --build $(BUILD) $(BENCH_ARGS)
+
+# The CueWeb-shaped load test (issue 15): N browsers through every shipped
+# front, SHARE_READS on and off; prints one table, writes
+# $(BUILD)/loadtest/loadtest.json and p99.png. LOAD_ARGS passes options
+# (--quick, --fronts, --clients, --seconds, --share-reads); see
+# tests/bench/README.md. About 10 minutes by default.
+loadtest: deps all $(BUILD)/tests/bench-standin
+	$(PYTHON) tests/bench/make_farm.py --schema $(BUILD)/gen/schema.pb --loadtest $(BUILD)/loadtest/farm
+	$(PYTHON) tests/bench/loadtest.py --build $(BUILD) $(LOAD_ARGS)
 
 # The transcoder alone: protobuf <-> JSON throughput and peak memory.
 bench-transcode: $(BENCH_BIN)

@@ -19,7 +19,11 @@
 #                       `make install` put in PREFIX/share/cuegw/conf, else
 #                       cuegw on PATH, else $CUEGW_HOME/bin/cuegw]
 #   CUEGW_WORKERS       [2] processes; each serves WORKER_THREADS requests
-#                       at once (cuegw.env)
+#                       at once (cuegw.env) on any number of connections, so
+#                       a burst of requests queues on the socket for a free
+#                       thread rather than for a process: about one process
+#                       per CPU holds CueWeb's bursts (make loadtest,
+#                       tests/bench/README.md)
 #   CUEGW_SOCKET_GROUP  [unset] a group of yours that the web server's user
 #                       is in; the run directory and the socket get it.
 #                       Leave it unset when the web server runs as you.

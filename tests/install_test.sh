@@ -80,7 +80,7 @@ check test -n "$(echo "$out" | grep -F 'protoc-c not found: run `sudo sh tools/i
 check sh "$top/tools/ensure-deps.sh" --check
 out=$(PATH="$bin" SBIN_DIR="$bin" APACHE_MODULES_DIR="$bin" sh "$top/tools/ensure-deps.sh" --check 2>&1)
 check test $? -eq 1
-for t in lighttpd nginx apache2 mod_fcgid.so spawn-fcgi wrk valgrind clang protoc-c; do
+for t in lighttpd nginx apache2 mod_fcgid.so spawn-fcgi wrk valgrind clang protoc-c gnuplot; do
     check test -n "$(echo "$out" | grep -w -- "$t")"
 done
 rm -rf "$bin"

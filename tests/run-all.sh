@@ -105,6 +105,10 @@ run hostile "$PY" "$top/tests/integration/test_hostile.py" --cuegw "$BUILD/cuegw
 
 run codec-memory "$PY" "$top/tests/integration/test_codec_memory.py" --cuegw "$BUILD/cuegw" --schema "$BUILD/gen/schema.pb"
 
+# make loadtest's smoke case: 10 browsers through lighttpd, no error and no
+# stale read, and a stand-in that ignores Pause is caught (about 15 s).
+run loadtest "$PY" "$top/tests/integration/test_loadtest.py" --cuegw "$BUILD/cuegw" --schema "$BUILD/gen/schema.pb"
+
 # What the operator meets: temporary files left, `make demo`'s banner,
 # `make standin`, this script's headline and its schema-diff skip.
 run operator "$PY" "$top/tests/ops/test_operator.py" --cuegw "$BUILD/cuegw" --schema "$BUILD/gen/schema.pb"

@@ -12,10 +12,10 @@ sbin=${SBIN_DIR:-/usr/sbin}
 modules=${APACHE_MODULES_DIR:-/usr/lib/apache2/modules}
 missing=""
 # Every program a build or a test suite runs (tests/run-all.sh, make bench,
-# make valgrind, make fuzz, make deb); daemons live in /usr/sbin, often not in a
-# user's PATH.
+# make loadtest, make valgrind, make fuzz, make deb); daemons live in
+# /usr/sbin, often not in a user's PATH.
 for cmd in cc make pkg-config protoc-c protoc lighttpd nginx apache2 htpasswd spawn-fcgi \
-           curl wrk valgrind clang node npm groff setpriv dpkg-buildpackage dh lintian; do
+           curl wrk valgrind clang node npm groff setpriv dpkg-buildpackage dh lintian gnuplot; do
     command -v "$cmd" >/dev/null 2>&1 || [ -x "$sbin/$cmd" ] || missing="$missing $cmd"
 done
 for h in grpc/grpc.h fastcgi.h jwt.h json-c/json_object.h protobuf-c/protobuf-c.h; do

@@ -9,10 +9,11 @@ BUILD_PKGS="gcc make pkg-config protobuf-c-compiler libprotobuf-c-dev protobuf-c
 # The Debian package (make deb) and its checker.
 DEB_PKGS="dpkg-dev debhelper lintian"
 # Tests and benchmark: Debian's Python with protobuf (the JSON oracle), gRPC and
-# JWT; the web servers the integration tests start; load and debug tools.
+# JWT; the web servers the integration tests start; load and debug tools;
+# gnuplot draws make loadtest's plot.
 TEST_PKGS="python3 python3-protobuf python3-grpcio python3-jwt
   lighttpd apache2 libapache2-mod-fcgid nginx-light spawn-fcgi curl wrk
-  clang libclang-rt-14-dev valgrind groff-base"
+  clang libclang-rt-14-dev valgrind groff-base gnuplot-nox"
 # The OpenAPI test runs an npm validator (tests/openapi) on Node.js: Debian's
 # nodejs and npm, unless the machine already has node and npm (NodeSource's
 # nodejs brings its own npm and conflicts with Debian's npm package).

@@ -16,8 +16,18 @@ answer: --split-copies copies of the farm's jobs (10: 50,000 jobs, about
 50,000 jobs (groups of one and two jobs), which protobuf merges into one
 JobSeq. Its JSON is the JSON of the same jobs sent once.
 
+With --loadtest DIR it writes instead the load test's farm (`make
+loadtest`, loadtest.py) in DIR: --loadtest-jobs jobs (400 by default),
+each answerable one at a time as CueWeb polls them (GetJobs with criteria
+{"ids": [id], "includeFinished": true}, paused and not), with 6 layers
+(GetLayers) and the first page of 100 frames (GetFrames, page 1, limit
+100), Pause and Resume changing its paused flag in the stand-in (the
+manifest's effects, see standin_c.c), and GetActiveShows with four shows.
+DIR/farm.json lists the job ids and each method's JSON request shape.
+
 Usage: make_farm.py --schema build/gen/schema.pb --out DIR [--jobs N] [--frames N]
                     [--split-copies N]
+       make_farm.py --schema build/gen/schema.pb --loadtest DIR [--loadtest-jobs N]
 """
 import argparse
 import json
@@ -235,6 +245,95 @@ def write_split_case(cls, out, jobs_msg, copies, json_size_once):
     return '/job.JobInterface/GetJobs jobssplit.req.pb jobssplit.resp.pb'
 
 
+def fill_layer(layer, rnd, job, i):
+    layer.id = str(uuid.UUID(int=rnd.getrandbits(128)))
+    layer.name = '%02d_%s' % (i, rnd.choice(['render_beauty', 'render_fx', 'comp', 'denoise']))
+    layer.range = '1-%d' % rnd.randrange(24, 400)
+    layer.tags.extend(['general', rnd.choice(['gpu', 'highmem'])])
+    layer.min_cores, layer.max_cores = 1.0, 16.0
+    layer.min_memory = 8388608
+    layer.chunk_size = 1
+    layer.dispatch_order = i
+    layer.services.append('katana')
+    layer.parent_id = job.id
+    layer.command = '/shots/%s/bin/render -f #IFRAME#' % job.show
+    st = layer.layer_stats
+    st.total_frames = rnd.randrange(24, 400)
+    st.waiting_frames = rnd.randrange(st.total_frames)
+    st.running_frames = rnd.randrange(20)
+    st.avg_frame_sec = rnd.randrange(30, 5000)
+    st.max_rss = rnd.randrange(10 ** 8)
+
+
+# The load test's requests, as loadtest.py sends them ("{id}": a job id).
+LOADTEST_BODIES = {
+    'GetActiveShows': ('/show.ShowInterface/GetActiveShows', {}),
+    'GetJobs': ('/job.JobInterface/GetJobs', {'r': {'ids': ['{id}'], 'includeFinished': True}}),
+    'GetLayers': ('/job.JobInterface/GetLayers', {'job': {'id': '{id}'}}),
+    'GetFrames': ('/job.JobInterface/GetFrames',
+                  {'job': {'id': '{id}'}, 'req': {'page': 1, 'limit': 100, 'includeFinished': True}}),
+    'Pause': ('/job.JobInterface/Pause', {'job': {'id': '{id}'}}),
+    'Resume': ('/job.JobInterface/Resume', {'job': {'id': '{id}'}}),
+}
+
+
+def write_loadtest_farm(cls, out, n_jobs, rnd):
+    """The load test's farm in out (see the module's doc)."""
+    os.makedirs(out, exist_ok=True)
+    lines, ids = [], []
+
+    def request(kind, job_id):
+        path, body = LOADTEST_BODIES[kind]
+        service, method = path[1:].split('/')
+        req = cls(_input_type(cls, service, method))()
+        json_format.ParseDict(json.loads(json.dumps(body).replace('{id}', job_id)), req)
+        return path, req.SerializeToString()
+
+    def put(name, data):
+        with open(os.path.join(out, name), 'wb') as f:
+            f.write(data)
+        return name
+
+    shows = cls('show.ShowGetActiveShowsResponse')()
+    for name in ('pipeline', 'aurora', 'kestrel', 'marmot'):
+        s = shows.shows.shows.add()
+        fill_show(s, rnd)
+        s.name = name
+    path, req = request('GetActiveShows', '')
+    lines.append('%s %s %s' % (path, put('shows.req.pb', req), put('shows.resp.pb', shows.SerializeToString())))
+    empty = put('empty.pb', b'')
+    for k in range(n_jobs):
+        jobs = cls('job.JobGetJobsResponse')()
+        job = jobs.jobs.jobs.add()
+        fill_job(job, rnd, k)
+        job.is_paused = False
+        ids.append(job.id)
+        path, req = request('GetJobs', job.id)
+        running = put('j%d.resp.pb' % k, jobs.SerializeToString())
+        job.is_paused = True
+        paused = put('j%d.paused.pb' % k, jobs.SerializeToString())
+        lines.append('%s %s %s read:%d:%s' % (path, put('j%d.req.pb' % k, req), running, k, paused))
+        layers = cls('job.JobGetLayersResponse')()
+        for i in range(6):
+            fill_layer(layers.layers.layers.add(), rnd, job, i)
+        path, req = request('GetLayers', job.id)
+        lines.append('%s %s %s' % (path, put('l%d.req.pb' % k, req), put('l%d.resp.pb' % k, layers.SerializeToString())))
+        frames = cls('job.JobGetFramesResponse')()
+        for i in range(100):
+            fill_frame(frames.frames.frames.add(), rnd, i)
+        path, req = request('GetFrames', job.id)
+        lines.append('%s %s %s' % (path, put('f%d.req.pb' % k, req), put('f%d.resp.pb' % k, frames.SerializeToString())))
+        for kind in ('Pause', 'Resume'):
+            path, req = request(kind, job.id)
+            lines.append('%s %s %s %s:%d' % (path, put('%s%d.req.pb' % (kind[0].lower(), k), req),
+                                             empty, kind.lower(), k))
+    with open(os.path.join(out, 'manifest.txt'), 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    with open(os.path.join(out, 'farm.json'), 'w') as f:
+        json.dump({'jobs': ids, 'bodies': LOADTEST_BODIES}, f)
+    print('loadtest farm: %d jobs, %d answers in %s' % (n_jobs, len(lines), out))
+
+
 def _input_type(cls, service, method):
     return cls.pool.FindServiceByName(service).FindMethodByName(method).input_type.full_name
 
@@ -242,15 +341,22 @@ def _input_type(cls, service, method):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--schema', required=True)
-    ap.add_argument('--out', required=True)
+    ap.add_argument('--out')
+    ap.add_argument('--loadtest', help="write the load test's farm here instead")
+    ap.add_argument('--loadtest-jobs', type=int, default=400)
     ap.add_argument('--jobs', type=int, default=5000)
     ap.add_argument('--frames', type=int, default=50000)
     ap.add_argument('--split-copies', type=int, default=10,
                     help='copies of the jobs in the jobssplit case (0: no such case)')
     args = ap.parse_args()
-    os.makedirs(args.out, exist_ok=True)
     cls = classes(args.schema)
     rnd = random.Random(20261123)
+    if args.loadtest:
+        write_loadtest_farm(cls, args.loadtest, args.loadtest_jobs, rnd)
+        return
+    if not args.out:
+        ap.error('--out or --loadtest is required')
+    os.makedirs(args.out, exist_ok=True)
 
     jobs = cls('job.JobGetJobsResponse')()
     for i in range(args.jobs):
