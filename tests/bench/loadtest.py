@@ -40,7 +40,7 @@ BUILD/loadtest/loadtest.json and, with gnuplot, BUILD/loadtest/p99.png
 Usage: loadtest.py --build BUILD [--quick] [--fronts lighttpd,nginx,fcgid,proxy-fcgi]
                    [--clients 10,100,300] [--seconds S] [--warmup S]
                    [--fcgid-warmup S] [--share-reads on,off] [--workers N] [--max-conns N]
-                   [--act-every S] [--out DIR] [--farm DIR]
+                   [--read-cache-ms MS] [--act-every S] [--out DIR] [--farm DIR]
 Exit status: 1 when a row could not be run, answered errors or saw a stale
 read; timings are reported, never asserted.
 """
@@ -398,9 +398,15 @@ async def drive(port, farm, n, args, warmup, on_measure):
 
 # ---- the fronts -----------------------------------------------------------------
 
-def make_front(kind, build, standin, share, workers):
+def setting_label(r):
+    label = "%s SR=%d" % (r["front"], r["share_reads"])
+    return label + (" RC=%d" % r["read_cache_ms"] if r.get("read_cache_ms") else "")
+
+
+def make_front(kind, build, standin, share, workers, cache_ms=0):
     cuegw = os.path.join(build, "cuegw")
-    env = {"CUEBOT_ENDPOINT": standin.endpoint, "SHARE_READS": "1" if share else "0"}
+    env = {"CUEBOT_ENDPOINT": standin.endpoint, "SHARE_READS": "1" if share else "0",
+           "READ_CACHE_MS": str(cache_ms)}
     params = {"JWT_SECRET": SECRET}
     kw = {"workers": workers or FRONT_WORKERS[kind]}
     if kind == "lighttpd":
@@ -521,14 +527,14 @@ def cell(k):
         "%5.1f/%-5.1f" % (k["p50_ms"], k["p99_ms"])
 
 
-HEADER = ("%-22s %4s %6s " % ("front", "N", "req/s") +
+HEADER = ("%-26s %4s %6s " % ("front", "N", "req/s") +
           " ".join("%11s" % k[:11] for k in ("GetJobs", "ActiveShows", "GetLayers", "GetFrames", "Pause", "Resume")) +
           " %7s %8s %6s %5s %5s %5s %5s %5s %5s" % ("CPUus/r", "cuebot/r", "errors", "stale", "gen%", "tier%",
                                                   "busy%", "other%", "lag99"))
 
 
 def fmt(label, n, r):
-    return ("%-22s %4d %6.0f " % (label, n, r["rps"]) +
+    return ("%-26s %4d %6.0f " % (label, n, r["rps"]) +
             " ".join(cell(r["kinds"][k]) for k in KINDS) +
             " %7.0f %8.3f %6d %5d %5.0f %5.0f %5.0f %5.0f %5.1f" % (
                 r["cpu_us"], r["cuebot_per_request"], r["errors"], r["stale"], r["gen_cpu_pct"],
@@ -543,7 +549,7 @@ def plot(rows, out_dir):
     series = {}
     for r in rows:
         if r.get("p99_all_ms") is not None:
-            series.setdefault("%s SHARE_READS=%d" % (r["front"], r["share_reads"]), []).append(
+            series.setdefault(setting_label(r).replace("SR=", "SHARE_READS=").replace("RC=", "READ_CACHE_MS="), []).append(
                 (r["clients"], r["p99_all_ms"]))
     png = os.path.join(out_dir, "p99.png")
     data = os.path.join(out_dir, "p99.dat")
@@ -580,6 +586,8 @@ def main():
     ap.add_argument("--fcgid-warmup", type=float, default=20.0,
                     help="the same behind mod_fcgid, whose class grows only by requests that slept 1 s")
     ap.add_argument("--share-reads", default="on,off", help="SHARE_READS settings to run: on, off or both")
+    ap.add_argument("--read-cache-ms", type=int, default=0,
+                    help="READ_CACHE_MS of every row (default 0: no cache)")
     ap.add_argument("--workers", type=int, default=0,
                     help="cuegw processes of every front (default: 2, mod_fcgid's class 64)")
     ap.add_argument("--max-conns", type=int, default=256, help="connections of the shared pool at most")
@@ -614,15 +622,15 @@ def main():
         standin.start()
         for share in shares:
             for kind in fronts:
-                front = make_front(kind, args.build, standin, share, args.workers)
+                front = make_front(kind, args.build, standin, share, args.workers, args.read_cache_ms)
                 try:
                     front.start()
                     for n in clients:
                         r = run_row(front, standin, farm, n, args,
                                     args.fcgid_warmup if kind == "fcgid" else args.warmup)
-                        r.update(front=kind, clients=n, share_reads=share)
+                        r.update(front=kind, clients=n, share_reads=share, read_cache_ms=args.read_cache_ms)
                         rows.append(r)
-                        print(fmt("%s SR=%d" % (kind, share), n, r), flush=True)
+                        print(fmt(setting_label(r), n, r), flush=True)
                 except Exception as e:
                     print("loadtest: %s: %s" % (kind, e), file=sys.stderr)
                     failed = True
@@ -633,16 +641,16 @@ def main():
     print()
     print(HEADER)
     for r in rows:
-        print(fmt("%s SR=%d" % (r["front"], r["share_reads"]), r["clients"], r))
+        print(fmt(setting_label(r), r["clients"], r))
     print("per kind: p50/p99 ms; CPUus/r: the tier's CPU (web server + cuegw) per client request; "
           "cuebot/r: Cuebot calls per client\nrequest; gen%, tier%: the generator's and the tier's "
           "CPU in % of one core; busy%: the whole machine's; other%: busy minus\nthe tier, the "
-          "stand-in and the generator (other work on the machine); lag99: p99 ms the generator's own event loop woke\nlate from a 10 ms sleep (a floor under its latencies). SR: SHARE_READS.")
+          "stand-in and the generator (other work on the machine); lag99: p99 ms the generator's own event loop woke\nlate from a 10 ms sleep (a floor under its latencies). SR: SHARE_READS; RC: READ_CACHE_MS.")
     for r in rows:
         worst = max((k["p99_ms"] for k in r["kinds"].values() if k["p99_ms"] is not None), default=0)
         if r["clients"] == 100:
-            print("  %s %s SR=%d N=100: worst p99 %.1f ms (target <= %d)" % (
-                "meets " if worst <= P99_TARGET_MS else "MISSES", r["front"], r["share_reads"],
+            print("  %s %s N=100: worst p99 %.1f ms (target <= %d)" % (
+                "meets " if worst <= P99_TARGET_MS else "MISSES", setting_label(r),
                 worst, P99_TARGET_MS))
     png = plot(rows, out_dir)
     with open(os.path.join(out_dir, "loadtest.json"), "w") as f:
