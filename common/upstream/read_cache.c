@@ -117,22 +117,6 @@ static void make_room(struct read_cache *rc, size_t cost, uint64_t epoch, int64_
         unlink_entry(rc, rc->oldest);
 }
 
-/* A copy of e's answer into `a`, made outside the lock (the caller holds a
- * reference). */
-static int copy_out(const struct entry *e, struct arena *a, uint8_t **resp, size_t *resp_len,
-                    struct cg_status *st)
-{
-    uint8_t *p = arena_alloc(a, e->len ? e->len : 1);
-    if (!p)
-        return cg_fail(st, CG_INTERNAL,
-                       "Cuebot's %zu-byte response does not fit the request's memory cap", e->len);
-    if (e->len)
-        memcpy(p, e->bytes, e->len);
-    *resp = p;
-    *resp_len = e->len;
-    return 0;
-}
-
 /* A new entry holding the key and the answer; NULL when memory runs out. */
 static struct entry *make_entry(uint64_t hash, uint64_t epoch, const char *method,
                                 const uint8_t *req, size_t req_len, const uint8_t *bytes,
@@ -237,7 +221,8 @@ static int rc_call(void *ctx, const char *method, const uint8_t *req, size_t req
     if (e) {
         e->refs++;
         pthread_mutex_unlock(&rc->mu);
-        int rv = copy_out(e, a, resp, resp_len, st);
+        /* Copied outside the lock; the reference keeps e alive. */
+        int rv = upstream_reply_copy(e->bytes, e->len, a, resp, resp_len, st);
         pthread_mutex_lock(&rc->mu);
         if (rv == 0)
             rc->hits++;

@@ -203,17 +203,7 @@ static int follow(struct shared_reads *sr, struct shared_call *c, const char *me
         *st = c->st;
         rc = -1;
     } else if (c->has_bytes) {
-        uint8_t *p = arena_alloc(a, c->len ? c->len : 1);
-        if (!p) {
-            rc = cg_fail(st, CG_INTERNAL,
-                         "Cuebot's %zu-byte response does not fit the request's memory cap",
-                         c->len);
-        } else {
-            if (c->len)
-                memcpy(p, c->bytes, c->len);
-            *resp = p;
-            *resp_len = c->len;
-        }
+        rc = upstream_reply_copy(c->bytes, c->len, a, resp, resp_len, st);
     }
     if (answered && sr->h.joined)
         sr->h.joined(sr->h.ctx);

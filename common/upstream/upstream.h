@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "base/arena.h"
 #include "base/status.h"
@@ -64,6 +65,23 @@ static inline const char *upstream_state_name(const struct upstream *u)
 static inline const char *upstream_current_endpoint(const struct upstream *u)
 {
     return u->ops->current_endpoint(u->ctx);
+}
+
+/* A reply kept outside the request (a shared call's, a cached one) copied
+ * into the request's arena, as an implementation's call must return it:
+ * one block, never NULL, even for an empty reply. */
+static inline int upstream_reply_copy(const uint8_t *bytes, size_t len, struct arena *a,
+                                      uint8_t **resp, size_t *resp_len, struct cg_status *st)
+{
+    uint8_t *p = arena_alloc(a, len ? len : 1);
+    if (!p)
+        return cg_fail(st, CG_INTERNAL,
+                       "Cuebot's %zu-byte response does not fit the request's memory cap", len);
+    if (len)
+        memcpy(p, bytes, len);
+    *resp = p;
+    *resp_len = len;
+    return 0;
 }
 
 #endif

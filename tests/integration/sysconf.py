@@ -140,15 +140,21 @@ def other_system_runs():
     return found
 
 
-def holds_open(pid, path):
+def fd_targets(pid):
+    """What the process's open file descriptors point at (paths,
+    socket:[inode]); empty when it is gone or not ours to read."""
     try:
         fds = os.listdir("/proc/%s/fd" % pid)
     except OSError:
-        return False
+        return []
+    out = []
     for fd in fds:
         try:
-            if os.readlink("/proc/%s/fd/%s" % (pid, fd)) == path:
-                return True
+            out.append(os.readlink("/proc/%s/fd/%s" % (pid, fd)))
         except OSError:
             pass
-    return False
+    return out
+
+
+def holds_open(pid, path):
+    return path in fd_targets(pid)

@@ -666,15 +666,7 @@ def listening(pid):
                     inodes.add(w[6])
     except OSError:
         pass
-    try:
-        fds = os.listdir("/proc/%d/fd" % pid)
-    except OSError:
-        return False
-    for fd in fds:
-        try:
-            link = os.readlink("/proc/%d/fd/%s" % (pid, fd))
-        except OSError:
-            continue
+    for link in sysconf.fd_targets(pid):
         m = re.match(r"socket:\[(\d+)\]", link)
         if m and m.group(1) in inodes:
             return True
