@@ -4,8 +4,11 @@
  *
  * Ownership: a connection belongs to the I/O thread, except while it is
  * in CONN_RUN: then exactly one request thread (or the run queue) has it,
+ * reads its socket when the body is there already and writes its answer,
  * and the I/O thread touches nothing in it until it comes back through
- * the done queue. So no field needs a lock. */
+ * the done queue, but for its epoll registration (events, watched: the
+ * I/O thread's alone), which it changes under the queues' lock, as it
+ * sets wants_bell; a request thread closing fd sets fd_closed under it. */
 #ifndef CUEGW_CONN_H
 #define CUEGW_CONN_H
 
@@ -67,8 +70,11 @@ struct conn {
     enum cg_body body_how;
     enum conn_outcome outcome;
     size_t body_max, body_hint;
+    enum fcgi_in_event body_event;  /* what a request thread met instead of the body */
 
     struct conn *qnext;            /* run queue or done queue */
+    int wants_bell;                /* under the queues' lock: its return must ring the bell */
+    int fd_closed;                 /* under the queues' lock: a request thread closed fd */
 };
 
 /* The monotonic clock, in microseconds: a request's first byte, its end. */
@@ -79,9 +85,24 @@ static inline int64_t conn_now_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+/* Keeps what a read gave past the event that stopped the decoder (p may
+ * point into the pending bytes themselves): 0, or -1 when memory failed.
+ * For whoever owns c (reactor.c). */
+int conn_keep_pending(struct conn *c, const char *p, size_t n);
+
 /* The request threads' side (worker.c). */
 void conn_run_push(struct conn *c);          /* I/O thread: hand c to a request thread */
 struct conn *conn_done_pop(void);            /* I/O thread: a connection handed back */
+void conn_done_heard(void);                  /* I/O thread: the bell rang; reset it */
+/* I/O thread, before it sleeps: 0 when connections came back meanwhile
+ * (take them first); else 1, and from now on whether every return must
+ * ring the bell (the I/O thread has to act on one at once), or those that
+ * leave a request thread with nothing queued (it has to accept for it). */
+int conn_done_arm(int ring_always, int ring_if_idle);
+/* The lock of the run and done queues, for what the I/O thread does to a
+ * connection a request thread has: wants_bell, fd_closed. */
+void conn_queues_lock(void);
+void conn_queues_unlock(void);
 
 /* The I/O thread (reactor.c): serves listen_fd until stopped. Runs in the
  * calling thread; returns when every connection is finished. */

@@ -4,9 +4,13 @@
  * server: a connection that sends nothing, sends a byte a second or never
  * reads costs a slot and a deadline, not a thread.
  *
- * A request goes:  HEAD (params) -> RUN (gateway_begin) -> BODY (when the
- * call wants its body) -> RUN (gateway_resume) -> WRITE -> IDLE (kept) or
- * LINGER (not kept) -> closed. Each state but RUN has a deadline that
+ * A request goes:  HEAD (params) -> RUN (gateway_begin, and the body when
+ * it is there already) -> BODY (when the call wants a body that is still
+ * coming) -> RUN (gateway_resume) -> WRITE -> IDLE (kept) or LINGER (not
+ * kept) -> closed. A kept connection whose answer the request thread wrote
+ * whole comes back to IDLE without waking this thread (worker.c
+ * done_push): it is taken before the next events are handled, and within
+ * CG_DONE_CHECK_MS when none come. Each state but RUN has a deadline that
  * counts from when the connection entered it; since every connection in a
  * state has the same timeout, a list per state kept in order of entry is
  * also in order of deadline, and the next deadline is at a list's head. */
@@ -89,10 +93,8 @@ static void enter(struct conn *c, enum conn_state s)
     unlink_conn(c);
     c->state = s;
     c->since_ms = now_ms();
-    if (s == CONN_RUN) {
-        set_events(c, 0);           /* a request thread owns the socket now */
-        return;
-    }
+    if (s == CONN_RUN)
+        return;                     /* still watched: see on_run_event */
     if (R.full && (s == CONN_HEAD || s == CONN_IDLE)) {
         R.full = 0;                 /* it can make room for a new one */
         update_listening();
@@ -157,7 +159,8 @@ static void close_conn(struct conn *c)
     end_request(c, CG_DELIVERY_GONE);
     unlink_conn(c);
     c->state = CONN_RUN;        /* in no list */
-    close(c->fd);               /* leaves the epoll set with it */
+    if (!c->fd_closed)
+        close(c->fd);           /* leaves the epoll set with it */
     c->closed = 1;
     fcgi_in_free(&c->in);
     outq_free(&c->out);
@@ -199,9 +202,7 @@ static void start_run(struct conn *c, enum conn_step step)
     conn_run_push(c);
 }
 
-/* Keeps what a read gave past the event that stopped the decoder (p may
- * point into the pending bytes themselves). */
-static int keep_pending(struct conn *c, const char *p, size_t n)
+int conn_keep_pending(struct conn *c, const char *p, size_t n)
 {
     if (n == 0)
         return 0;
@@ -268,7 +269,7 @@ static int feed(struct conn *c, const char *p, size_t n)
         size_t used = fcgi_in_feed(&c->in, p, n, &c->out, &ev);
         p += used;
         n -= used;
-        if (ev != FCGI_EV_MORE && ev != FCGI_EV_ERROR && keep_pending(c, p, n)) {
+        if (ev != FCGI_EV_MORE && ev != FCGI_EV_ERROR && conn_keep_pending(c, p, n)) {
             close_conn(c);
             return 1;
         }
@@ -469,21 +470,60 @@ static void finish_write(struct conn *c)
     c->pending_len = c->pending_off = 0;
 }
 
+/* An event on a connection a request thread has. It stays in the epoll set
+ * while a request runs, so the usual request (params and body in one read,
+ * an answer the socket takes at once) costs no epoll_ctl at all; the web
+ * server sends nothing more before the answer. When it does (a body still
+ * arriving, an abort, a reset), the connection leaves the set until it
+ * comes back (set_events adds it again), so the I/O thread does not wake
+ * over and over for bytes only the request's end will read. */
+static void on_run_event(struct conn *c)
+{
+    conn_queues_lock();
+    if (!c->fd_closed && c->watched && epoll_ctl(R.ep, EPOLL_CTL_DEL, c->fd, NULL) == 0) {
+        c->watched = 0;
+        c->events = 0;
+    }
+    c->wants_bell = 1;              /* no event of its own will say it is back */
+    conn_queues_unlock();
+}
+
 /* A request thread handed c back. */
 static void on_done(struct conn *c)
 {
-    if (c->out.failed) {
+    if (c->out.failed || c->fd_closed) {
         close_conn(c);
         return;
     }
     if (c->outcome == OUTCOME_WANTS_BODY) {
         enter(c, CONN_BODY);
         set_events(c, EPOLLIN);
+        if (c->body_event == FCGI_EV_ABORT) {
+            on_abort(c);
+            return;
+        }
+        if (c->body_event == FCGI_EV_ERROR) {
+            log_msg(CG_LOG_DEBUG, "FastCGI connection %d: %s; closing it", c->fd,
+                    c->in.error ? c->in.error : "protocol error");
+            close_conn(c);
+            return;
+        }
         if (!feed_pending(c))
             on_readable(c);
         return;
     }
     after_answer(c);
+}
+
+/* Every connection the request threads have handed back. */
+static void take_done(void)
+{
+    struct conn *c;
+    while ((c = conn_done_pop())) {
+        if (R.running-- == R.threads)
+            update_listening();
+        on_done(c);
+    }
 }
 
 /* ---- connections ------------------------------------------------------------ */
@@ -626,14 +666,26 @@ int reactor_run(int listen_fd, int wake_fd, int done_fd, int threads,
 
     struct epoll_event evs[64];
     for (;;) {
+        take_done();
         int wait = expire_due();
         if (R.stopping && R.open == 0)
             break;
+        /* A connection back without the bell would otherwise wait for the
+         * next event to be taken: a stop must not wait, a full table needs
+         * it as the one to evict, and new connections are not accepted
+         * while every thread seems busy (which matters once one is idle). */
+        if (!conn_done_arm(R.stopping || R.full, R.running >= R.threads))
+            continue;
+        if (R.running > 0 && (wait < 0 || wait > CG_DONE_CHECK_MS))
+            wait = CG_DONE_CHECK_MS;       /* its IDLE_TIMEOUT starts when it is taken */
         int n = epoll_wait(R.ep, evs, 64, wait);
         if (n < 0 && errno != EINTR) {
             log_msg(CG_LOG_ERROR, "waiting for FastCGI input failed: %s", strerror(errno));
             break;
         }
+        /* Before the events: the next request on a connection that came
+         * back quietly finds it out of CONN_RUN. */
+        take_done();
         for (int i = 0; i < n; i++) {
             void *tag = evs[i].data.ptr;
             if (tag == &tag_listen) {
@@ -651,19 +703,16 @@ int reactor_run(int listen_fd, int wake_fd, int done_fd, int threads,
                 R.listen_fd = -1;
                 close_quiet();
             } else if (tag == &tag_done) {
-                uint64_t k;
-                ssize_t r = read(done_fd, &k, sizeof k);
-                (void)r;
-                struct conn *c;
-                while ((c = conn_done_pop())) {
-                    if (R.running-- == R.threads)
-                        update_listening();
-                    on_done(c);
-                }
+                conn_done_heard();
+                take_done();
             } else {
                 struct conn *c = tag;
-                if (c->closed || c->state == CONN_RUN)
-                    continue;              /* closed, or a thread has it */
+                if (c->closed)
+                    continue;
+                if (c->state == CONN_RUN) {
+                    on_run_event(c);
+                    continue;
+                }
                 uint32_t e = evs[i].events;
                 if (e & EPOLLOUT)
                     on_writable(c);

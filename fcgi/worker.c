@@ -11,10 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "base/arena.h"
+#include "base/cg_limits.h"
 #include "conn.h"
 #include "upstream/cuebot.h"
 #include "upstream/read_cache.h"
@@ -27,7 +29,8 @@
 
 /* A worker process: one I/O thread (reactor.c) owns every FastCGI
  * connection, and WORKER_THREADS request threads run the gateway on
- * requests whose params (and then body) the I/O thread has read. All share
+ * requests whose params the I/O thread has read (and their body, when it
+ * was not there yet for the request thread to take). All share
  * the process's one Cuebot channel, so while one request thread waits for
  * Cuebot another works. None waits on the web server, but for one case: an
  * answer the web server has left CG_MAX_QUEUED_ANSWER bytes behind on. The
@@ -88,6 +91,9 @@ static struct {
     struct conn *run_head, *run_tail;     /* waiting for a request thread */
     struct conn *done;                    /* handed back, for the I/O thread */
     int done_fd;                          /* eventfd: the I/O thread's bell */
+    int bell_rung;                        /* and not yet heard */
+    int ring_always;                      /* the I/O thread wants every return rung */
+    int ring_if_idle;                     /* those that leave a request thread idle */
     int quit;                             /* request threads: leave */
     struct arena *arenas[CG_MAX_WORKER_THREADS * 2];
     int free_arenas, keep_arenas;
@@ -118,12 +124,74 @@ struct conn *conn_done_pop(void)
     return c;
 }
 
-static void done_push(struct conn *c)
+void conn_done_heard(void)
+{
+    uint64_t k;
+    ssize_t r = read(Q.done_fd, &k, sizeof k);
+    (void)r;
+    pthread_mutex_lock(&Q.lock);
+    Q.bell_rung = 0;
+    pthread_mutex_unlock(&Q.lock);
+}
+
+int conn_done_arm(int ring_always, int ring_if_idle)
 {
     pthread_mutex_lock(&Q.lock);
-    int ring = !Q.done;               /* the bell is already rung otherwise */
+    int empty = !Q.done;
+    if (empty) {
+        Q.ring_always = ring_always;
+        Q.ring_if_idle = ring_if_idle;
+    }
+    pthread_mutex_unlock(&Q.lock);
+    return empty;
+}
+
+void conn_queues_lock(void)
+{
+    pthread_mutex_lock(&Q.lock);
+}
+
+void conn_queues_unlock(void)
+{
+    pthread_mutex_unlock(&Q.lock);
+}
+
+/* A request is over with nothing left for the I/O thread to do at once:
+ * the answer all written, the input all read. A kept connection then
+ * waits for its next request; one not kept is closed here (fd_closed), as
+ * the I/O thread would close it. Either goes back without the bell; the
+ * I/O thread takes it before it handles its next events, and within
+ * CG_DONE_CHECK_MS anyway (reactor.c). */
+static int quiet_return(const struct conn *c)
+{
+    return c->outcome == OUTCOME_ANSWERED && c->in.stage == FCGI_IN_ENDED &&
+           c->out.queued == 0 && !c->out.failed && !c->end_held &&
+           !(c->pending && c->pending_off < c->pending_len);
+}
+
+/* Rings the I/O thread's bell unless it is rung already, or the
+ * connection can come back quietly while the I/O thread has said it needs
+ * no bell for that (conn_done_arm), and nothing happened on the
+ * connection meanwhile (wants_bell). A bell costs a write here and a
+ * wake-up and a read there. */
+static void done_push(struct conn *c)
+{
+    int quiet = quiet_return(c);
+    pthread_mutex_lock(&Q.lock);
+    if (quiet && !c->in.keep_conn) {
+        /* Under the lock: the I/O thread may be about to take it out of
+         * its epoll set (reactor.c on_run_event), and after the close the
+         * number may be a new connection's. */
+        close(c->fd);
+        c->fd_closed = 1;
+    }
     c->qnext = Q.done;
     Q.done = c;
+    int ring = !Q.bell_rung && (!quiet || Q.ring_always || c->wants_bell ||
+                                (Q.ring_if_idle && !Q.run_head));
+    if (ring)
+        Q.bell_rung = 1;
+    c->wants_bell = 0;
     pthread_mutex_unlock(&Q.lock);
     if (ring) {
         uint64_t one = 1;
@@ -206,12 +274,24 @@ static int wait_for_reader(struct conn *c)
     return 0;
 }
 
+/* An answer's first bytes are held back until CORK_BYTES are queued or
+ * the answer ends, so a small answer (headers, body, the end of the
+ * stream) leaves in one write instead of one per piece: on this kind of
+ * machine each system call costs more than copying a few KiB. A larger
+ * answer streams as before once it passes the mark. */
+#define CORK_BYTES (16u * 1024)
+
+static int out_fd(const struct conn *c, size_t n)
+{
+    return c->out.queued + n < CORK_BYTES ? -1 : c->fd;
+}
+
 /* Answer bytes leave as FCGI_STDOUT records: straight to the socket while
  * it takes them, queued for the I/O thread when it does not. */
 static int conn_write(void *ctx, const char *p, size_t n)
 {
     struct conn *c = ctx;
-    if (outq_records(&c->out, c->fd, FCGI_STDOUT, c->in.id_active, p, n) != 0)
+    if (outq_records(&c->out, out_fd(c, n), FCGI_STDOUT, c->in.id_active, p, n) != 0)
         return -1;
     return c->out.queued > CG_MAX_QUEUED_ANSWER ? wait_for_reader(c) : 0;
 }
@@ -219,7 +299,7 @@ static int conn_write(void *ctx, const char *p, size_t n)
 static int conn_write_static(void *ctx, const char *p, size_t n)
 {
     struct conn *c = ctx;
-    return outq_records_static(&c->out, c->fd, FCGI_STDOUT, c->in.id_active, p, n);
+    return outq_records_static(&c->out, out_fd(c, n), FCGI_STDOUT, c->in.id_active, p, n);
 }
 
 static long no_read(void *ctx, char *buf, size_t n)
@@ -233,19 +313,22 @@ static long no_read(void *ctx, char *buf, size_t n)
 /* The end of the stdout stream and of the request, as the protocol wants.
  * The request is counted (access line, metrics) before END_REQUEST lets
  * the client see its answer complete, so a client that looks next finds it
- * there. When the web server has taken the whole answer already, that is
- * here, before the end of the stream is written: a web server that has
- * the Content-Length it was promised may close the connection without
- * waiting for it (lighttpd does), which is no client gone. Else
+ * there. What is still corked leaves with the end of the stdout stream in
+ * one write; when the web server has taken it all, the request is counted
+ * here, before END_REQUEST is written: a web server that has the
+ * Content-Length it was promised may close the connection without waiting
+ * for END_REQUEST (lighttpd does), which is no client gone. Else
  * END_REQUEST is held back (end_held) until the I/O thread has written
  * the rest and counted the request. */
 static void end_answer(struct conn *c)
 {
+    outq_records(&c->out, -1, FCGI_STDOUT, c->in.id_active, "", 0);
+    if (c->out.queued > 0 && !c->out.failed && outq_flush(&c->out, c->fd) < 0)
+        c->out.failed = 1;
     if (c->has_exchange && c->out.queued == 0 && !c->out.failed) {
         gateway_end(&c->x, conn_now_us() - c->start_us, CG_DELIVERED);
         c->has_exchange = 0;
     }
-    outq_records(&c->out, c->fd, FCGI_STDOUT, c->in.id_active, "", 0);
     if (c->has_exchange && c->write_timed_out) {
         gateway_end(&c->x, conn_now_us() - c->start_us, CG_DELIVERY_TIMEOUT);
         c->has_exchange = 0;
@@ -257,7 +340,61 @@ static void end_answer(struct conn *c)
     outq_end_request(&c->out, c->fd, c->in.id_active, 0, FCGI_REQUEST_COMPLETE);
 }
 
-static void run_step(struct gateway *g, struct conn *c)
+/* The body the gateway asked for, taken here when it needs no waiting:
+ * it usually came in the same read as the params (pending), or is in the
+ * socket already. Saves handing the connection to the I/O thread and back.
+ * 1: complete (body_how set). 0: the rest is the I/O thread's, which
+ * waits for more under BODY_TIMEOUT, or acts on what came instead of the
+ * body (body_event: an abort, an error), or finds the end of the stream
+ * or a socket error by reading again; the decoder's state and the bytes
+ * past its event (pending) are as it leaves them itself. Bounded like the
+ * I/O thread's reads: a sender that never pauses is read 16 times. */
+static int take_body_here(struct conn *c, char *buf, size_t cap)
+{
+    c->body_event = FCGI_EV_MORE;
+    for (int rounds = 0; rounds < 16; rounds++) {
+        const char *p;
+        size_t n;
+        char *held = NULL;                 /* the pending bytes, freed once used */
+        if (c->pending && c->pending_off < c->pending_len) {
+            held = c->pending;
+            p = c->pending + c->pending_off;
+            n = c->pending_len - c->pending_off;
+            c->pending = NULL;
+            c->pending_len = c->pending_off = 0;
+        } else {
+            ssize_t got = recv(c->fd, buf, cap, MSG_DONTWAIT);
+            if (got <= 0)
+                return 0;
+            p = buf;
+            n = (size_t)got;
+        }
+        enum fcgi_in_event ev;
+        size_t used = fcgi_in_feed(&c->in, p, n, &c->out, &ev);
+        int kept = ev == FCGI_EV_MORE || ev == FCGI_EV_ERROR ||
+                   !conn_keep_pending(c, p + used, n - used);
+        free(held);
+        if (ev == FCGI_EV_MORE) {
+            if (c->out.queued > CG_MAX_QUEUED_REPLIES)
+                return 0;                  /* the I/O thread closes it */
+            continue;
+        }
+        c->body_event = kept ? ev : FCGI_EV_ERROR;
+        if (c->body_event != FCGI_EV_BODY)
+            return 0;
+        c->body_event = FCGI_EV_MORE;
+        if (c->in.body_over) {
+            c->body_how = CG_BODY_TOO_BIG;
+            c->in.keep_conn = 0;           /* the rest of the body stays unread */
+        } else {
+            c->body_how = CG_BODY_OK;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+static void run_step(struct gateway *g, struct conn *c, char *buf, size_t cap)
 {
     c->io = (struct cg_request_io){.param = conn_param, .read = no_read, .write = conn_write,
                                    .write_static = conn_write_static, .ctx = c};
@@ -271,8 +408,11 @@ static void run_step(struct gateway *g, struct conn *c)
         if (gateway_begin(g, &c->x, c->arena, &c->io, c->refusal, &c->body_max,
                           &c->body_hint)) {
             fcgi_in_want_body(&c->in, c->body_max, c->body_hint);
-            c->outcome = OUTCOME_WANTS_BODY;
-            return;
+            if (!take_body_here(c, buf, cap)) {
+                c->outcome = OUTCOME_WANTS_BODY;
+                return;
+            }
+            gateway_resume(g, &c->x, &c->io, c->in.body, c->in.body_len, c->body_how);
         }
     } else {
         gateway_resume(g, &c->x, &c->io, c->in.body, c->in.body_len, c->body_how);
@@ -322,6 +462,7 @@ static void *serve(void *arg)
         return NULL;
     }
     int busy = 0;                          /* served since the last trim */
+    static _Thread_local char body_buf[16 * 1024];
     pthread_mutex_lock(&Q.lock);
     for (;;) {
         while (!Q.run_head && !Q.quit) {
@@ -350,7 +491,7 @@ static void *serve(void *arg)
             Q.run_tail = NULL;
         pthread_mutex_unlock(&Q.lock);
         busy = 1;
-        run_step(&g, c);
+        run_step(&g, c, body_buf, sizeof body_buf);
         done_push(c);
         pthread_mutex_lock(&Q.lock);
     }

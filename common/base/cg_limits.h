@@ -103,6 +103,10 @@
  * unread before its connection is closed: each costs cuegw more than the
  * record that asked for it. */
 #define CG_MAX_QUEUED_REPLIES (64u * 1024)
+/* How long a kept connection whose request ended may wait, at most, for
+ * the I/O thread to take it back when nothing else wakes it (fcgi/): its
+ * IDLE_TIMEOUT starts then. */
+#define CG_DONE_CHECK_MS 1000
 #define CG_LINGER_MAX (16u * 1024 * 1024)
 
 /* Answer bytes queued for a web server that is not taking them, past

@@ -649,6 +649,78 @@ def test_management_records(c, env):
     c.check(ends == {2: 1, 1: 0}, "request 2 gets CANT_MPX_CONN, request 1 completes", ends)
 
 
+def test_request_thread_paths(c, env):
+    """What a request thread does without the I/O thread (fcgi/worker.c):
+    it takes a body that came with the params or is in the socket already,
+    and hands a kept connection back without waking the I/O thread when
+    nothing is left to do. Each way out of that path, on a pool of one
+    process with one request thread, on kept connections."""
+    d = tempfile.mkdtemp(prefix="cuegw-peers-")
+    pool = Pool(env.args, dict(env.env, WORKER_THREADS="1", IDLE_TIMEOUT="1s",
+                               METRICS_DIR=d), os.path.join(d, "cuegw.sock"), workers=1)
+    token = env.token
+    abort = fcgi_client._record(2, b"")                          # FCGI_ABORT_REQUEST
+    get_values = fcgi_client._record(9, fcgi_client._params({"FCGI_MPXS_CONNS": ""}), 0)
+    try:
+        c.check(pool.wait_ready(token), "the pool of one request thread starts")
+
+        s = fcgi_client.connect(pool.address, 30)
+        s.sendall(begin(keep=True) + params_record(call_params(token, length=100)) +
+                  fcgi_client._record(fcgi_client.STDIN, b"{") + abort)
+        s.settimeout(LEGIT_TIMEOUT)
+        ends = []
+        for kind, _, content in fcgi_client.records(s):
+            if kind == fcgi_client.END_REQUEST:
+                ends.append(content)
+                break
+        again = fcgi_client.request_on(s, call_params(token), b"{}")[0]
+        s.close()
+        c.check(len(ends) == 1 and again == 200,
+                "an abort in the body is an END_REQUEST, and the kept connection serves on",
+                (ends, again))
+
+        s = fcgi_client.connect(pool.address, 30)
+        s.sendall(begin(keep=True) + params_record(call_params(token, length=2)) +
+                  b"\x07" + b"\0" * 15)                    # not FastCGI version 1
+        c.check(closed_by_peer(s, 30), "a broken record in the body closes the connection")
+        s.close()
+
+        s = fcgi_client.connect(pool.address, 30)
+        s.sendall(begin(keep=True) + params_record(call_params(token, length=2)) +
+                  get_values + stdin_records(b"{}"))
+        s.settimeout(LEGIT_TIMEOUT)
+        kinds, out = [], b""
+        for kind, _, content in fcgi_client.records(s):
+            kinds.append(kind)
+            out += content if kind == fcgi_client.STDOUT else b""
+            if kind == fcgi_client.END_REQUEST:
+                break
+        status = fcgi_client._parse(out)[0]
+        c.check(10 in kinds and status == 200,
+                "GET_VALUES amid the body is answered, and so is the request", (kinds, status))
+
+        body = b'{"r": {}' + b" " * 1_500_000 + b"}"             # more than one read takes
+        status, _, answer, _ = fcgi_client.request_on(s, call_params(token, length=len(body)), body)
+        c.check(status == 200 and b"shows" in answer,
+                "a 1.5 MB body on the kept connection is answered 200", (status, answer[:200]))
+        again = fcgi_client.request_on(s, call_params(token), b"{}")[0]
+        c.check(again == 200, "and the next request on it too", again)
+        c.check(closed_by_peer(s, 30), "a kept connection left silent after its answer is "
+                "closed after IDLE_TIMEOUT")
+        s.close()
+
+        s = fcgi_client.connect(pool.address, 30)
+        first = fcgi_client.request_on(s, call_params(token), b"{}")[0]
+        other = get_shows(pool.address, token)[0]
+        s.close()
+        c.check(first == 200 and other == 200, "after an answer on a kept connection, with "
+                "its one request thread free again, a new connection is served", (first, other))
+        c.check("ERROR" not in pool.text() and "runtime error" not in pool.text(),
+                "no error in the log", pool.text()[-600:])
+    finally:
+        pool.stop()
+
+
 # ---- the same through each shipped front ---------------------------------------
 
 class HostileHttp:
@@ -785,7 +857,7 @@ def run(c, args):
         test_listen_consent, test_inherited_tcp_socket, test_unix_socket_mode,
         test_params_caps, test_early_answer_closes, test_management_records, test_unread_replies,
         test_hostile_tcp, test_hostile_unix, test_never_read_openapi,
-        test_never_read_large_answer, test_deadlines,
+        test_never_read_large_answer, test_deadlines, test_request_thread_paths,
         test_fronts,
     ], os.environ.get("ONLY"))
     c.check(env.pool.workers() == pids, "no worker of the TCP pool was replaced",
