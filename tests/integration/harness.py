@@ -603,6 +603,30 @@ def request(port, method, path, body=None, headers=None, timeout=60, host="127.0
     return Response(r.status, hdrs, data, elapsed)
 
 
+def kept_past(port, path, headers, idle_s, body=b"{}"):
+    """Two POSTs on one kept HTTP connection, idle_s apart (CueWeb's poll
+    period: the idle time is the stimulus, not a wait for an event).
+    Returns (first status, second status or the error that ended it)."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        c.request("POST", path, body=body, headers=headers)
+        r = c.getresponse()
+        r.read()
+        first = r.status
+        if r.will_close:
+            return first, "the front closed it at once"
+        time.sleep(idle_s)
+        try:
+            c.request("POST", path, body=body, headers=headers)
+            r = c.getresponse()
+            r.read()
+            return first, r.status
+        except (OSError, http.client.HTTPException) as e:
+            return first, "closed while idle: %r" % e
+    finally:
+        c.close()
+
+
 def sign_jwt(secret, claims=None, alg="HS256"):
     import jwt  # python3-jwt, the independent signer
     claims = dict(claims or {})

@@ -246,6 +246,21 @@ def run_auth(c, args, cls, standin):
 ROTATES_UNDER_LOAD = ("apache-proxy-fcgi",)
 
 
+def keepalive_past_poll(c, args, cls, standin, prefix):
+    """CueWeb polls every 5 s: a kept connection idle that long still takes
+    the next poll (httpd.conf: KeepAliveTimeout). Once: both modes share
+    httpd.conf."""
+    front = start_front(args, cls, standin, prefix)
+    try:
+        headers = {"Authorization": "Bearer " + sign_jwt(SECRET), "Content-Type": "application/json"}
+        first, second = harness.kept_past(front.port, prefix + SHOWS, headers, 6)
+        c.check(first == 200 and second == 200,
+                "%s: a kept connection idle for 6 s takes the next request" % cls.name,
+                (first, second))
+    finally:
+        front.stop()
+
+
 def run(c, args):
     front_apache.apache_binary()
     standin = harness.Standin(args.schema).start()
@@ -256,6 +271,8 @@ def run(c, args):
 
     def whole(cls, prefix, other):
         run_front(c, args, cls, standin, channel, classes, prefix)
+        if cls is front_apache.ApacheProxyFcgi:
+            keepalive_past_poll(c, args, cls, standin, prefix)
         run_auth(c, args, cls, standin)
         front = start_front(args, cls, standin, other)
         check_prefix(c, front, other, sign_jwt(SECRET))

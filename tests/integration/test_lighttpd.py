@@ -569,9 +569,17 @@ def test_cuebot_down_and_back(c, env):
     c.check(ok >= 6, "after Cuebot restarts, requests succeed again with no gateway restart", r.status)
 
 
+def test_keepalive_past_poll(c, env):
+    """CueWeb polls every 5 s: a kept connection idle that long still takes
+    the next poll (lighttpd.conf: server.max-keep-alive-idle)."""
+    first, second = harness.kept_past(env.main.port, "/show.ShowInterface/GetShows", env.auth, 6)
+    c.check(first == 200 and second == 200,
+            "a kept connection idle for 6 s takes the next request", (first, second))
+
+
 TESTS = [test_every_route, test_farm_reads_back, test_error_codes, test_http_errors, test_auth_basics,
          test_request_id, test_cors, test_privileges_and_access_log, test_prefix_and_origins, test_failover, test_bad_setting, test_auth_matrix, test_rotation_under_load, test_deadline, test_large_response,
-         test_cuebot_down_and_back]
+         test_cuebot_down_and_back, test_keepalive_past_poll]
 
 
 def run(c, args):
