@@ -90,6 +90,18 @@ static inline int64_t conn_now_us(void)
  * For whoever owns c (reactor.c). */
 int conn_keep_pending(struct conn *c, const char *p, size_t n);
 
+/* STDIN is complete, or over the limit the gateway set: how the body
+ * goes to gateway_resume. For whoever owns c. */
+static inline void conn_body_arrived(struct conn *c)
+{
+    if (c->in.body_over) {
+        c->body_how = CG_BODY_TOO_BIG;
+        c->in.keep_conn = 0;           /* the rest of the body stays unread */
+    } else {
+        c->body_how = CG_BODY_OK;
+    }
+}
+
 /* The request threads' side (worker.c). */
 void conn_run_push(struct conn *c);          /* I/O thread: hand c to a request thread */
 struct conn *conn_done_pop(void);            /* I/O thread: a connection handed back */

@@ -238,6 +238,14 @@ static void params_done(struct conn *c)
 static void after_answer(struct conn *c);
 static int flush_replies(struct conn *c);
 
+/* The web server sent what the decoder cannot follow. */
+static void close_broken(struct conn *c)
+{
+    log_msg(CG_LOG_DEBUG, "FastCGI connection %d: %s; closing it", c->fd,
+            c->in.error ? c->in.error : "protocol error");
+    close_conn(c);
+}
+
 static void on_abort(struct conn *c)
 {
     /* The web server gave up on the request (its client went away). */
@@ -283,12 +291,7 @@ static int feed(struct conn *c, const char *p, size_t n)
             return 1;
         case FCGI_EV_BODY:
             if (c->state == CONN_BODY) {
-                if (c->in.body_over) {
-                    c->body_how = CG_BODY_TOO_BIG;
-                    c->in.keep_conn = 0;   /* the rest of the body stays unread */
-                } else {
-                    c->body_how = CG_BODY_OK;
-                }
+                conn_body_arrived(c);
                 start_run(c, STEP_RESUME);
                 return 1;
             }
@@ -304,9 +307,7 @@ static int feed(struct conn *c, const char *p, size_t n)
             }
             return 1;
         case FCGI_EV_ERROR:
-            log_msg(CG_LOG_DEBUG, "FastCGI connection %d: %s; closing it", c->fd,
-                    c->in.error ? c->in.error : "protocol error");
-            close_conn(c);
+            close_broken(c);
             return 1;
         }
         if (c->state == CONN_WRITE && c->in.dropped > CG_LINGER_MAX) {
@@ -503,11 +504,13 @@ static void on_done(struct conn *c)
             return;
         }
         if (c->body_event == FCGI_EV_ERROR) {
-            log_msg(CG_LOG_DEBUG, "FastCGI connection %d: %s; closing it", c->fd,
-                    c->in.error ? c->in.error : "protocol error");
-            close_conn(c);
+            close_broken(c);
             return;
         }
+        /* Replies the decoder queued meanwhile (GET_VALUES) go out, or
+         * the connection closes, as anywhere else. */
+        if (flush_replies(c))
+            return;
         if (!feed_pending(c))
             on_readable(c);
         return;

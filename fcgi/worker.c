@@ -16,7 +16,6 @@
 #include <unistd.h>
 
 #include "base/arena.h"
-#include "base/cg_limits.h"
 #include "conn.h"
 #include "upstream/cuebot.h"
 #include "upstream/read_cache.h"
@@ -118,8 +117,10 @@ struct conn *conn_done_pop(void)
 {
     pthread_mutex_lock(&Q.lock);
     struct conn *c = Q.done;
-    if (c)
+    if (c) {
         Q.done = c->qnext;
+        c->wants_bell = 0;                /* only events of its next run count */
+    }
     pthread_mutex_unlock(&Q.lock);
     return c;
 }
@@ -191,7 +192,6 @@ static void done_push(struct conn *c)
                                 (Q.ring_if_idle && !Q.run_head));
     if (ring)
         Q.bell_rung = 1;
-    c->wants_bell = 0;
     pthread_mutex_unlock(&Q.lock);
     if (ring) {
         uint64_t one = 1;
@@ -322,7 +322,9 @@ static long no_read(void *ctx, char *buf, size_t n)
  * the rest and counted the request. */
 static void end_answer(struct conn *c)
 {
-    outq_records(&c->out, -1, FCGI_STDOUT, c->in.id_active, "", 0);
+    /* Behind corked bytes it joins them; alone (a streamed answer) it is
+     * written as it comes. */
+    outq_records(&c->out, c->out.queued ? -1 : c->fd, FCGI_STDOUT, c->in.id_active, "", 0);
     if (c->out.queued > 0 && !c->out.failed && outq_flush(&c->out, c->fd) < 0)
         c->out.failed = 1;
     if (c->has_exchange && c->out.queued == 0 && !c->out.failed) {
@@ -346,7 +348,8 @@ static void end_answer(struct conn *c)
  * 1: complete (body_how set). 0: the rest is the I/O thread's, which
  * waits for more under BODY_TIMEOUT, or acts on what came instead of the
  * body (body_event: an abort, an error), or finds the end of the stream
- * or a socket error by reading again; the decoder's state and the bytes
+ * or a socket error by reading again, or writes the replies the decoder
+ * queued (GET_VALUES) under its own cap; the decoder's state and the bytes
  * past its event (pending) are as it leaves them itself. Bounded like the
  * I/O thread's reads: a sender that never pauses is read 16 times. */
 static int take_body_here(struct conn *c, char *buf, size_t cap)
@@ -375,20 +378,15 @@ static int take_body_here(struct conn *c, char *buf, size_t cap)
                    !conn_keep_pending(c, p + used, n - used);
         free(held);
         if (ev == FCGI_EV_MORE) {
-            if (c->out.queued > CG_MAX_QUEUED_REPLIES)
-                return 0;                  /* the I/O thread closes it */
+            if (c->out.queued > 0)
+                return 0;                  /* replies to write: the I/O thread's */
             continue;
         }
         c->body_event = kept ? ev : FCGI_EV_ERROR;
         if (c->body_event != FCGI_EV_BODY)
             return 0;
         c->body_event = FCGI_EV_MORE;
-        if (c->in.body_over) {
-            c->body_how = CG_BODY_TOO_BIG;
-            c->in.keep_conn = 0;           /* the rest of the body stays unread */
-        } else {
-            c->body_how = CG_BODY_OK;
-        }
+        conn_body_arrived(c);
         return 1;
     }
     return 0;
@@ -462,7 +460,7 @@ static void *serve(void *arg)
         return NULL;
     }
     int busy = 0;                          /* served since the last trim */
-    static _Thread_local char body_buf[16 * 1024];
+    char body_buf[16 * 1024];              /* take_body_here's reads */
     pthread_mutex_lock(&Q.lock);
     for (;;) {
         while (!Q.run_head && !Q.quit) {

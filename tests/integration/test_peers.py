@@ -699,6 +699,20 @@ def test_request_thread_paths(c, env):
         c.check(10 in kinds and status == 200,
                 "GET_VALUES amid the body is answered, and so is the request", (kinds, status))
 
+        # The same, asked again and again amid the body by a peer that
+        # never reads: the replies stay under the I/O thread's cap.
+        flood = fcgi_client.connect(pool.address, 30)
+        flood.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        flood.sendall(begin(keep=True) + params_record(call_params(token, length=100)) +
+                      fcgi_client._record(fcgi_client.STDIN, b"{"))
+        try:
+            for _ in range(256):                        # at most 32 MB of requests
+                flood.sendall(get_values * 4096)
+        except OSError:
+            pass
+        c.check(closed_by_peer(flood, 15), "GET_VALUES never read amid a body: closed")
+        flood.close()
+
         body = b'{"r": {}' + b" " * 1_500_000 + b"}"             # more than one read takes
         status, _, answer, _ = fcgi_client.request_on(s, call_params(token, length=len(body)), body)
         c.check(status == 200 and b"shows" in answer,
