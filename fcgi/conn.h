@@ -8,7 +8,21 @@
  * and the I/O thread touches nothing in it until it comes back through
  * the done queue, but for its epoll registration (events, watched: the
  * I/O thread's alone), which it changes under the queues' lock, as it
- * sets wants_bell; a request thread closing fd sets fd_closed under it. */
+ * sets wants_bell; a request thread closing fd sets fd_closed under it.
+ *
+ * A kept connection between requests is parked instead (CONN_IDLE): out of
+ * the I/O thread's epoll set, armed once (EPOLLONESHOT) in the set idle
+ * request threads wait on, so the thread its next request wakes reads the
+ * params and runs it, with no hand-off. Who has it then is its park word,
+ * under the queues' lock: PARK_IDLE, nobody (the request thread woken for
+ * it takes it, PARK_BUSY; the I/O thread may only ask for it back,
+ * PARK_DOOMED, by shutting the socket, which wakes one); PARK_BUSY, that
+ * request thread, which parks it again or hands it back; PARK_OFF, handed
+ * back through the done queue. The I/O thread keeps it in its IDLE list
+ * throughout, for the deadline and a stop, and frees it only once handed
+ * back. Each arming is taken by exactly one request thread before the
+ * connection can come back, so no thread ever holds a connection the I/O
+ * thread has freed, and none reads one another runs. */
 #ifndef CUEGW_CONN_H
 #define CUEGW_CONN_H
 
@@ -21,7 +35,7 @@
 
 enum conn_state {
     CONN_HEAD = 0,       /* reading a request's BEGIN_REQUEST and params */
-    CONN_IDLE,           /* kept: waiting for the next request's first byte */
+    CONN_IDLE,           /* kept: parked for the next request's first byte */
     CONN_BODY,           /* reading the body the gateway asked for */
     CONN_WRITE,          /* writing the answer (and dropping unread body) */
     CONN_LINGER,         /* not kept: answered, our side shut, dropping input */
@@ -39,7 +53,11 @@ enum conn_step {
 enum conn_outcome {
     OUTCOME_WANTS_BODY = 0,
     OUTCOME_ANSWERED,
+    OUTCOME_HEAD,        /* parked: no complete params in the first read (head_event) */
+    OUTCOME_IDLE,        /* parked and given back unused: the I/O thread asked, it closes */
 };
+
+enum conn_park { PARK_OFF = 0, PARK_IDLE, PARK_BUSY, PARK_DOOMED };
 
 struct conn {
     int fd;
@@ -75,6 +93,12 @@ struct conn {
     struct conn *qnext;            /* run queue or done queue */
     int wants_bell;                /* under the queues' lock: its return must ring the bell */
     int fd_closed;                 /* under the queues' lock: a request thread closed fd */
+
+    enum conn_park park;           /* under the queues' lock: see the top */
+    int64_t idle_since_ms;         /* under the queues' lock: parked since */
+    int in_idle_set;               /* registered in the parked set (its parker's) */
+    int direct;                    /* taken from the parked set: not in R.running */
+    enum fcgi_in_event head_event; /* OUTCOME_HEAD: where the decoder stopped */
 };
 
 /* The monotonic clock, in microseconds: a request's first byte, its end. */
@@ -102,19 +126,37 @@ static inline void conn_body_arrived(struct conn *c)
     }
 }
 
+/* For whoever owns c, between the I/O thread's states and a request
+ * thread running a parked connection (reactor.c): the params decoded (-1:
+ * out of memory); the request in hand finished and c ready for the next. */
+int conn_take_params(struct conn *c);
+void conn_next_request(struct conn *c);
+
 /* The request threads' side (worker.c). */
 void conn_run_push(struct conn *c);          /* I/O thread: hand c to a request thread */
 struct conn *conn_done_pop(void);            /* I/O thread: a connection handed back */
 void conn_done_heard(void);                  /* I/O thread: the bell rang; reset it */
-/* I/O thread, before it sleeps: 0 when connections came back meanwhile
- * (take them first); else 1, and from now on whether every return must
- * ring the bell (the I/O thread has to act on one at once), or those that
- * leave a request thread with nothing queued (it has to accept for it). */
-int conn_done_arm(int ring_always, int ring_if_idle);
+/* I/O thread, before it sleeps: -1 when connections came back meanwhile
+ * (take them first); else the request threads running parked
+ * connections' requests (conn_direct_busy), and from now on whether every
+ * return must ring the bell (the I/O thread has to act on one at once),
+ * and the requests it has handed out and whether it takes new
+ * connections: a request thread going idle rings when every thread was
+ * busy and it does not. */
+int conn_done_arm(int ring_always, int running, int listening);
+/* The request threads running parked connections' requests: busy, though
+ * the I/O thread handed them nothing. */
+int conn_direct_busy(void);
 /* The lock of the run and done queues, for what the I/O thread does to a
  * connection a request thread has: wants_bell, fd_closed. */
 void conn_queues_lock(void);
 void conn_queues_unlock(void);
+/* Whoever owns c, out of the I/O thread's epoll set: parks it (PARK_IDLE).
+ * 0, or -1 when it could not be armed or the process is stopping: it stays
+ * the caller's. */
+int conn_park(struct conn *c);
+/* I/O thread, stopping: nothing is parked from now on. */
+void conn_parking_stop(void);
 
 /* The I/O thread (reactor.c): serves listen_fd until stopped. Runs in the
  * calling thread; returns when every connection is finished. */

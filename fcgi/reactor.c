@@ -10,10 +10,14 @@
  * kept) -> closed. A kept connection whose answer the request thread wrote
  * whole comes back to IDLE without waking this thread (worker.c
  * done_push): it is taken before the next events are handled, and within
- * CG_DONE_CHECK_MS when none come. Each state but RUN has a deadline that
- * counts from when the connection entered it; since every connection in a
- * state has the same timeout, a list per state kept in order of entry is
- * also in order of deadline, and the next deadline is at a list's head. */
+ * CG_DONE_CHECK_MS when none come. It is then parked (conn.h): its next
+ * requests wake a request thread directly, and come back here only when
+ * that thread cannot finish them alone. Each state but RUN has a deadline
+ * that counts from when the connection entered it; since every connection
+ * in a state has the same timeout, a list per state kept in order of entry
+ * is also in order of deadline, and the next deadline is at a list's head.
+ * IDLE is the exception: a request thread re-parks a connection without
+ * telling this thread, so that list is scanned (idle_due). */
 #include <errno.h>
 #include <fastcgi.h>
 #include <stdlib.h>
@@ -37,10 +41,12 @@ static struct {
     int stopping;
     int open;                        /* connections held */
     int running;                     /* of them, with a request thread (CONN_RUN) */
+    int direct;                      /* request threads on parked ones, when last armed */
     int threads;                     /* request threads */
     struct conn *graveyard;          /* closed during this batch of events */
     struct { struct conn *head, *tail; } list[CONN_STATES];
     int64_t timeout_ms[CONN_STATES];
+    int64_t idle_check_ms;           /* no parked connection is due before */
     const struct cg_config *cfg;
     const struct peer_filter *peers;
     char scratch[64 * 1024];
@@ -85,7 +91,7 @@ static void set_events(struct conn *c, uint32_t events)
     }
 }
 
-static void update_listening(void);
+static int update_listening(void);
 
 /* Moves c to state s, whose deadline starts now. */
 static void enter(struct conn *c, enum conn_state s)
@@ -114,20 +120,21 @@ static void enter(struct conn *c, enum conn_state s)
  * every thread busy, the other processes of a pool take them (a burst is
  * spread over the pool, as when each thread accepted its own). Requests on
  * connections already held go on regardless. */
-static void update_listening(void)
+static int update_listening(void)
 {
-    int want = !R.stopping && !R.full && R.listen_fd >= 0 && R.running < R.threads;
+    int want = !R.stopping && !R.full && R.listen_fd >= 0 && R.running + R.direct < R.threads;
     if (want == R.listening)
-        return;
+        return 0;
     if (want) {
         /* EPOLLEXCLUSIVE: a new connection wakes one process of the pool. */
         struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = &tag_listen};
         if (epoll_ctl(R.ep, EPOLL_CTL_ADD, R.listen_fd, &ev) != 0)
-            return;
+            return 0;
     } else {
         epoll_ctl(R.ep, EPOLL_CTL_DEL, R.listen_fd, NULL);
     }
     R.listening = want;
+    return 1;
 }
 
 static void release_request(struct conn *c)
@@ -217,14 +224,12 @@ int conn_keep_pending(struct conn *c, const char *p, size_t n)
     return 0;
 }
 
-static void params_done(struct conn *c)
+int conn_take_params(struct conn *c)
 {
     const char *why = NULL;
     c->params = fcgi_params_decode(c->in.params, c->in.params_len, c->in.params_over, &why);
-    if (!c->params) {
-        close_conn(c);
-        return;
-    }
+    if (!c->params)
+        return -1;
     if (why) {
         /* The rest of this request's records are not read: the connection
          * cannot carry another one. */
@@ -232,11 +237,28 @@ static void params_done(struct conn *c)
         c->in.keep_conn = 0;
     }
     c->in.stage = FCGI_IN_HELD;
+    return 0;
+}
+
+void conn_next_request(struct conn *c)
+{
+    end_request(c, CG_DELIVERED);
+    fcgi_in_next(&c->in);
+    outq_free(&c->out);
+}
+
+static void params_done(struct conn *c)
+{
+    if (conn_take_params(c)) {
+        close_conn(c);
+        return;
+    }
     start_run(c, STEP_BEGIN);
 }
 
 static void after_answer(struct conn *c);
 static int flush_replies(struct conn *c);
+static int on_event(struct conn *c, enum fcgi_in_event ev);
 
 /* The web server sent what the decoder cannot follow. */
 static void close_broken(struct conn *c)
@@ -281,41 +303,48 @@ static int feed(struct conn *c, const char *p, size_t n)
             close_conn(c);
             return 1;
         }
-        switch (ev) {
-        case FCGI_EV_MORE:
-            if (flush_replies(c))
-                return 1;
-            break;
-        case FCGI_EV_PARAMS:
-            params_done(c);
+        if (on_event(c, ev))
             return 1;
-        case FCGI_EV_BODY:
-            if (c->state == CONN_BODY) {
-                conn_body_arrived(c);
-                start_run(c, STEP_RESUME);
-                return 1;
-            }
-            /* The body an early answer left unread has all been dropped. */
-            after_answer(c);
-            return 1;
-        case FCGI_EV_ABORT:
-            if (c->state == CONN_WRITE) {
-                c->in.stage = FCGI_IN_ENDED;   /* answered already: nothing to drop */
-                after_answer(c);
-            } else {
-                on_abort(c);
-            }
-            return 1;
-        case FCGI_EV_ERROR:
-            close_broken(c);
-            return 1;
-        }
         if (c->state == CONN_WRITE && c->in.dropped > CG_LINGER_MAX) {
             c->in.keep_conn = 0;           /* too much to drop: not worth keeping */
             c->in.stage = FCGI_IN_ENDED;
         }
     }
     return 0;
+}
+
+/* What the decoder stopped at, in a reading state: 1 when c was handed to
+ * a request thread or closed. */
+static int on_event(struct conn *c, enum fcgi_in_event ev)
+{
+    switch (ev) {
+    case FCGI_EV_MORE:
+        return flush_replies(c);
+    case FCGI_EV_PARAMS:
+        params_done(c);
+        return 1;
+    case FCGI_EV_BODY:
+        if (c->state == CONN_BODY) {
+            conn_body_arrived(c);
+            start_run(c, STEP_RESUME);
+            return 1;
+        }
+        /* The body an early answer left unread has all been dropped. */
+        after_answer(c);
+        return 1;
+    case FCGI_EV_ABORT:
+        if (c->state == CONN_WRITE) {
+            c->in.stage = FCGI_IN_ENDED;   /* answered already: nothing to drop */
+            after_answer(c);
+        } else {
+            on_abort(c);
+        }
+        return 1;
+    case FCGI_EV_ERROR:
+        close_broken(c);
+        return 1;
+    }
+    return 1;
 }
 
 /* Bytes a previous read gave beyond an event, used before reading more. */
@@ -449,9 +478,21 @@ static void finish_write(struct conn *c)
     if (c->in.keep_conn && !R.stopping && !c->read_eof) {
         fcgi_in_next(&c->in);
         outq_free(&c->out);
+        if (c->pending) {
+            /* The next request came with this one's last bytes. */
+            c->start_us = conn_now_us();
+            enter(c, CONN_HEAD);
+            set_events(c, EPOLLIN);
+            feed_pending(c);
+            return;
+        }
         enter(c, CONN_IDLE);
-        set_events(c, EPOLLIN);
-        feed_pending(c);
+        if (c->watched && epoll_ctl(R.ep, EPOLL_CTL_DEL, c->fd, NULL) == 0) {
+            c->watched = 0;
+            c->events = 0;
+        }
+        if (conn_park(c))
+            close_conn(c);
         return;
     }
     /* Not kept. With its input all read, the connection just closes (no
@@ -492,8 +533,17 @@ static void on_run_event(struct conn *c)
 /* A request thread handed c back. */
 static void on_done(struct conn *c)
 {
-    if (c->out.failed || c->fd_closed) {
+    if (c->out.failed || c->fd_closed || c->outcome == OUTCOME_IDLE) {
         close_conn(c);
+        return;
+    }
+    if (c->outcome == OUTCOME_HEAD) {
+        /* A parked connection's request needs more than its first read:
+         * go on as if this thread had read it. */
+        enter(c, CONN_HEAD);
+        set_events(c, EPOLLIN);
+        if (!on_event(c, c->head_event) && !feed_pending(c))
+            on_readable(c);
         return;
     }
     if (c->outcome == OUTCOME_WANTS_BODY) {
@@ -523,13 +573,28 @@ static void take_done(void)
 {
     struct conn *c;
     while ((c = conn_done_pop())) {
-        if (R.running-- == R.threads)
+        if (!c->direct && R.running-- == R.threads)
             update_listening();
+        c->direct = 0;
         on_done(c);
     }
 }
 
 /* ---- connections ------------------------------------------------------------ */
+
+/* Under the queues' lock: asks for a parked connection nobody is running
+ * back, to close it. Shutting the socket wakes the request thread that
+ * takes it (its arming is pending, or taken and about to find it doomed),
+ * which hands it back; it is not closed here, where that thread may still
+ * hold it. 1 when asked. */
+static int ask_back(struct conn *c)
+{
+    if (c->park != PARK_IDLE)
+        return 0;
+    c->park = PARK_DOOMED;
+    shutdown(c->fd, SHUT_RDWR);
+    return 1;
+}
 
 /* Makes room for a new connection by closing the one that has waited
  * longest without a request in hand. 0 when there is room. */
@@ -537,12 +602,16 @@ static int make_room(void)
 {
     if (R.open < CG_MAX_CONNS)
         return 0;
-    struct conn *victim = R.list[CONN_IDLE].head;
-    if (!victim && R.list[CONN_HEAD].head)
-        victim = R.list[CONN_HEAD].head;
-    if (!victim)
+    int asked = 0;
+    conn_queues_lock();
+    for (struct conn *c = R.list[CONN_IDLE].head; c && !asked; c = c->next)
+        asked = ask_back(c);
+    conn_queues_unlock();
+    if (asked)
+        return -1;                  /* room once it is back and closed */
+    if (!R.list[CONN_HEAD].head)
         return -1;
-    close_conn(victim);
+    close_conn(R.list[CONN_HEAD].head);
     return 0;
 }
 
@@ -550,7 +619,8 @@ static void accept_new(void)
 {
     /* No more at once than there are free threads: the rest is left to the
      * other processes of a pool, or to the next turn. */
-    int take = R.threads - R.running;
+    R.direct = conn_direct_busy();  /* they do not ring when they start */
+    int take = R.threads - R.running - R.direct;
     if (R.listen_fd < 0)
         return;                     /* stopped in this same batch of events */
     for (int i = 0; i < (take > 1 ? take : 1); i++) {
@@ -587,6 +657,7 @@ static void accept_new(void)
         set_events(c, EPOLLIN);
         R.open++;
     }
+    update_listening();             /* busy with parked connections' requests */
 }
 
 /* ---- deadlines ----------------------------------------------------------------- */
@@ -609,10 +680,10 @@ static void expire(struct conn *c)
         end_request(c, CG_DELIVERY_TIMEOUT);
         close_conn(c);
         return;
-    case CONN_IDLE:
     case CONN_LINGER:
         close_conn(c);
         return;
+    case CONN_IDLE:                 /* idle_due */
     case CONN_RUN:
     case CONN_STATES:
         return;
@@ -621,11 +692,38 @@ static void expire(struct conn *c)
 
 /* Handles every deadline that has passed; returns the ms to the next one
  * (-1: none). */
+/* Parked connections past IDLE_TIMEOUT are asked back. One re-parked by
+ * a request thread since the last scan is due IDLE_TIMEOUT after that
+ * scan at the earliest, so the next scan is due then at the latest. */
+static void idle_due(int64_t now)
+{
+    if (now < R.idle_check_ms)
+        return;
+    R.idle_check_ms = now + R.timeout_ms[CONN_IDLE];
+    conn_queues_lock();
+    for (struct conn *c = R.list[CONN_IDLE].head; c; c = c->next) {
+        int64_t due = c->idle_since_ms + R.timeout_ms[CONN_IDLE];
+        if (c->park != PARK_IDLE)
+            continue;
+        if (due <= now)
+            ask_back(c);
+        else if (due < R.idle_check_ms)
+            R.idle_check_ms = due;
+    }
+    conn_queues_unlock();
+}
+
 static int expire_due(void)
 {
     int64_t now = now_ms(), next = -1;
+    if (R.list[CONN_IDLE].head) {
+        idle_due(now);
+        next = R.idle_check_ms - now;
+    }
     for (int s = 0; s < CONN_RUN; s++) {
         struct conn *c;
+        if (s == CONN_IDLE)
+            continue;
         while ((c = R.list[s].head) && c->since_ms + R.timeout_ms[s] <= now)
             expire(c);
         if (c) {
@@ -637,12 +735,17 @@ static int expire_due(void)
     return next < 0 ? -1 : next > 60000 ? 60000 : (int)next + 1;
 }
 
-/* On a stop, connections with no request in hand close now. */
+/* On a stop, connections with no request in hand close now, or as soon
+ * as a request thread hands them back (parked ones). */
 static void close_quiet(void)
 {
-    for (int s = CONN_HEAD; s <= CONN_IDLE; s++)
-        while (R.list[s].head)
-            close_conn(R.list[s].head);
+    conn_parking_stop();
+    while (R.list[CONN_HEAD].head)
+        close_conn(R.list[CONN_HEAD].head);
+    conn_queues_lock();
+    for (struct conn *c = R.list[CONN_IDLE].head; c; c = c->next)
+        ask_back(c);
+    conn_queues_unlock();
 }
 
 int reactor_run(int listen_fd, int wake_fd, int done_fd, int threads,
@@ -676,9 +779,17 @@ int reactor_run(int listen_fd, int wake_fd, int done_fd, int threads,
         /* A connection back without the bell would otherwise wait for the
          * next event to be taken: a stop must not wait, a full table needs
          * it as the one to evict, and new connections are not accepted
-         * while every thread seems busy (which matters once one is idle). */
-        if (!conn_done_arm(R.stopping || R.full, R.running >= R.threads))
+         * while every thread seems busy (which matters once one is idle).
+         * Threads running parked connections' requests count as busy too
+         * (accept_new counts them afresh): the number comes with the
+         * arming, so that one going idle after knows what this thread saw,
+         * and rings if listening stopped for want of a free thread. */
+        int direct = conn_done_arm(R.stopping || R.full, R.running, R.listening);
+        if (direct < 0)
             continue;
+        R.direct = direct;
+        if (update_listening())
+            continue;                      /* armed with what no longer holds */
         if (R.running > 0 && (wait < 0 || wait > CG_DONE_CHECK_MS))
             wait = CG_DONE_CHECK_MS;       /* its IDLE_TIMEOUT starts when it is taken */
         int n = epoll_wait(R.ep, evs, 64, wait);
@@ -710,8 +821,8 @@ int reactor_run(int listen_fd, int wake_fd, int done_fd, int threads,
                 take_done();
             } else {
                 struct conn *c = tag;
-                if (c->closed)
-                    continue;
+                if (c->closed || c->state == CONN_IDLE)
+                    continue;               /* parked meanwhile: a request thread's to read */
                 if (c->state == CONN_RUN) {
                     on_run_event(c);
                     continue;

@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -29,7 +30,8 @@
 /* A worker process: one I/O thread (reactor.c) owns every FastCGI
  * connection, and WORKER_THREADS request threads run the gateway on
  * requests whose params the I/O thread has read (and their body, when it
- * was not there yet for the request thread to take). All share
+ * was not there yet for the request thread to take), or, on a kept
+ * connection, that woke them directly (conn.h, parked). All share
  * the process's one Cuebot channel, so while one request thread waits for
  * Cuebot another works. None waits on the web server, but for one case: an
  * answer the web server has left CG_MAX_QUEUED_ANSWER bytes behind on. The
@@ -84,21 +86,82 @@ static int install_signals(void)
 
 /* ---- hand-offs between the I/O thread and the request threads ---------- */
 
+/* Idle request threads all wait in one epoll set (idle_ep): on the parked
+ * connections (conn.h), and on run_fd, rung for the run queue. run_fd is
+ * edge-triggered and never read: each ring is one event for one thread,
+ * which rings again when it leaves more queued. */
+static char tag_run;
+
 static struct {
     pthread_mutex_t lock;
-    pthread_cond_t ready;
+    int idle_ep;
+    int run_fd;                           /* eventfd: the run queue's bell */
+    /* Request threads in (or about to enter) epoll_wait: counted in under
+     * the lock, where they found the run queue empty, so a push that sees
+     * none needs no bell (a busy thread looks at the queue before it
+     * waits); out when they wake, so a stale count only rings once more. */
+    atomic_int waiting;
+    int stopping;                         /* park nothing more */
     struct conn *run_head, *run_tail;     /* waiting for a request thread */
     struct conn *done;                    /* handed back, for the I/O thread */
     int done_fd;                          /* eventfd: the I/O thread's bell */
     int bell_rung;                        /* and not yet heard */
     int ring_always;                      /* the I/O thread wants every return rung */
-    int ring_if_idle;                     /* those that leave a request thread idle */
+    /* What the I/O thread saw when it last armed (conn_done_arm): the
+     * requests it had handed out, whether it was taking new connections.
+     * With direct_busy, the request threads running parked connections'
+     * requests, they tell when every thread is busy (saturated), and so
+     * when a thread going idle must ring for listening to resume. */
+    int io_running, io_listening;
+    int direct_busy;
+    int threads;
     int quit;                             /* request threads: leave */
     struct arena *arenas[CG_MAX_WORKER_THREADS * 2];
     int free_arenas, keep_arenas;
     size_t arena_limit;
     int64_t write_timeout_ms;
-} Q = {.lock = PTHREAD_MUTEX_INITIALIZER, .ready = PTHREAD_COND_INITIALIZER, .done_fd = -1};
+} Q = {.lock = PTHREAD_MUTEX_INITIALIZER, .idle_ep = -1, .run_fd = -1, .done_fd = -1};
+
+/* The I/O thread's bell; the caller set bell_rung under the lock. */
+static void ring_io(void)
+{
+    uint64_t one = 1;
+    ssize_t w = write(Q.done_fd, &one, sizeof one);
+    (void)w;
+}
+
+static void ring_run(void)
+{
+    uint64_t one = 1;
+    ssize_t w = write(Q.run_fd, &one, sizeof one);
+    (void)w;
+}
+
+int conn_direct_busy(void)
+{
+    pthread_mutex_lock(&Q.lock);
+    int n = Q.direct_busy;
+    pthread_mutex_unlock(&Q.lock);
+    return n;
+}
+
+/* Under the lock: every request thread busy, as the I/O thread counts. */
+static int saturated(void)
+{
+    return Q.io_running + Q.direct_busy >= Q.threads;
+}
+
+/* Under the lock: whether a thread that is about to go idle must ring,
+ * so that the I/O thread takes new connections again (it stopped when
+ * every thread was busy). Counts the thread out of direct_busy when it
+ * ran a parked connection (c->direct). */
+static int leaving_saturation(struct conn *c)
+{
+    int was = saturated();
+    if (c->direct)
+        Q.direct_busy--;
+    return was && !Q.io_listening && !Q.run_head;
+}
 
 void conn_run_push(struct conn *c)
 {
@@ -109,7 +172,41 @@ void conn_run_push(struct conn *c)
     else
         Q.run_head = c;
     Q.run_tail = c;
-    pthread_cond_signal(&Q.ready);
+    int ring = atomic_load(&Q.waiting) > 0;
+    pthread_mutex_unlock(&Q.lock);
+    if (ring)
+        ring_run();
+}
+
+int conn_park(struct conn *c)
+{
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLONESHOT, .data.ptr = c};
+    pthread_mutex_lock(&Q.lock);
+    /* Armed under the lock: a thread woken at once waits for it, then
+     * finds it PARK_IDLE; a stop sets stopping under it too, then asks
+     * back every connection parked by then. */
+    int ok = !Q.stopping &&
+             epoll_ctl(Q.idle_ep, c->in_idle_set ? EPOLL_CTL_MOD : EPOLL_CTL_ADD, c->fd, &ev) == 0;
+    int ring = 0;
+    if (ok) {
+        c->in_idle_set = 1;
+        c->park = PARK_IDLE;
+        c->idle_since_ms = conn_now_us() / 1000;
+        ring = leaving_saturation(c) && !Q.bell_rung;
+        c->direct = 0;
+        if (ring)
+            Q.bell_rung = 1;
+    }
+    pthread_mutex_unlock(&Q.lock);
+    if (ring)
+        ring_io();
+    return ok ? 0 : -1;
+}
+
+void conn_parking_stop(void)
+{
+    pthread_mutex_lock(&Q.lock);
+    Q.stopping = 1;
     pthread_mutex_unlock(&Q.lock);
 }
 
@@ -135,16 +232,17 @@ void conn_done_heard(void)
     pthread_mutex_unlock(&Q.lock);
 }
 
-int conn_done_arm(int ring_always, int ring_if_idle)
+int conn_done_arm(int ring_always, int running, int listening)
 {
     pthread_mutex_lock(&Q.lock);
-    int empty = !Q.done;
-    if (empty) {
+    int direct = Q.done ? -1 : Q.direct_busy;
+    if (!Q.done) {
         Q.ring_always = ring_always;
-        Q.ring_if_idle = ring_if_idle;
+        Q.io_running = running;
+        Q.io_listening = listening;
     }
     pthread_mutex_unlock(&Q.lock);
-    return empty;
+    return direct;
 }
 
 void conn_queues_lock(void)
@@ -188,16 +286,14 @@ static void done_push(struct conn *c)
     }
     c->qnext = Q.done;
     Q.done = c;
-    int ring = !Q.bell_rung && (!quiet || Q.ring_always || c->wants_bell ||
-                                (Q.ring_if_idle && !Q.run_head));
+    c->park = PARK_OFF;
+    int idle = leaving_saturation(c);     /* c->direct stays: take_done reads it */
+    int ring = !Q.bell_rung && (!quiet || Q.ring_always || c->wants_bell || idle);
     if (ring)
         Q.bell_rung = 1;
     pthread_mutex_unlock(&Q.lock);
-    if (ring) {
-        uint64_t one = 1;
-        ssize_t w = write(Q.done_fd, &one, sizeof one);
-        (void)w;
-    }
+    if (ring)
+        ring_io();
 }
 
 /* Arenas outlive requests: a few are kept reset (with their first chunk)
@@ -419,6 +515,56 @@ static void run_step(struct gateway *g, struct conn *c, char *buf, size_t cap)
     c->outcome = OUTCOME_ANSWERED;
 }
 
+/* A parked connection whose next request woke this thread: read it, and
+ * run it when its params came whole, as they do from a web server that
+ * writes a request at once; else (or at the end) hand it to the I/O
+ * thread, unless it can be parked again with nothing left to do. */
+static void run_direct(struct gateway *g, struct conn *c, char *buf, size_t cap)
+{
+    pthread_mutex_lock(&Q.lock);
+    int doomed = c->park == PARK_DOOMED;
+    c->park = PARK_BUSY;
+    c->direct = 1;
+    /* Not rung for: the I/O thread reads it when it next accepts. */
+    Q.direct_busy++;
+    pthread_mutex_unlock(&Q.lock);
+    if (doomed) {
+        c->outcome = OUTCOME_IDLE;
+        done_push(c);
+        return;
+    }
+    c->start_us = conn_now_us();           /* the request's first byte */
+    enum fcgi_in_event ev = FCGI_EV_MORE;
+    ssize_t got = recv(c->fd, buf, cap, MSG_DONTWAIT);
+    if (got < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && conn_park(c) == 0)
+        return;                            /* woken for nothing */
+    if (got > 0) {
+        /* End of stream, errors and EAGAIN are the I/O thread's to find:
+         * it reads again. */
+        size_t used = fcgi_in_feed(&c->in, buf, (size_t)got, &c->out, &ev);
+        if (ev != FCGI_EV_MORE && ev != FCGI_EV_ERROR &&
+            conn_keep_pending(c, buf + used, (size_t)got - used))
+            c->out.failed = 1;
+    }
+    if (ev != FCGI_EV_PARAMS || c->out.failed || conn_take_params(c)) {
+        if (ev == FCGI_EV_PARAMS)
+            c->out.failed = 1;             /* no memory: close it */
+        c->head_event = ev;
+        c->outcome = OUTCOME_HEAD;
+        done_push(c);
+        return;
+    }
+    c->step = STEP_BEGIN;
+    run_step(g, c, buf, cap);
+    if (c->in.keep_conn && quiet_return(c)) {
+        conn_next_request(c);
+        if (conn_park(c) == 0)
+            return;
+        c->outcome = OUTCOME_IDLE;         /* stopping: the I/O thread closes it */
+    }
+    done_push(c);
+}
+
 /* ---- request threads -------------------------------------------------------- */
 
 /* Under AddressSanitizer every allocation is ASan's, and glibc's own heap
@@ -460,40 +606,42 @@ static void *serve(void *arg)
         return NULL;
     }
     int busy = 0;                          /* served since the last trim */
-    char body_buf[16 * 1024];              /* take_body_here's reads */
-    pthread_mutex_lock(&Q.lock);
+    char body_buf[16 * 1024];              /* take_body_here's and run_direct's reads */
     for (;;) {
-        while (!Q.run_head && !Q.quit) {
-            if (!busy) {
-                pthread_cond_wait(&Q.ready, &Q.lock);
-                continue;
-            }
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_sec += IDLE_TRIM_MS / 1000;
-            if (pthread_cond_timedwait(&Q.ready, &Q.lock, &until) == ETIMEDOUT && !Q.run_head) {
-                /* Quiet for a while: what malloc keeps for the next burst
-                 * (tune_malloc) goes back to the system now. */
-                pthread_mutex_unlock(&Q.lock);
-                if (GLIBC_MALLOC)
-                    malloc_trim(0);
-                pthread_mutex_lock(&Q.lock);
-                busy = 0;
-            }
-        }
-        if (!Q.run_head)
-            break;                         /* quit, and nothing left to do */
-        struct conn *c = Q.run_head;
-        Q.run_head = c->qnext;
-        if (!Q.run_head)
-            Q.run_tail = NULL;
-        pthread_mutex_unlock(&Q.lock);
-        busy = 1;
-        run_step(&g, c, body_buf, sizeof body_buf);
-        done_push(c);
         pthread_mutex_lock(&Q.lock);
+        struct conn *c = Q.run_head;
+        if (c && !(Q.run_head = c->qnext))
+            Q.run_tail = NULL;
+        int quit = !c && Q.quit;
+        int pass = (Q.run_head || quit) && atomic_load(&Q.waiting) > 0;
+        if (!c && !quit)
+            atomic_fetch_add(&Q.waiting, 1);
+        pthread_mutex_unlock(&Q.lock);
+        if (pass)
+            ring_run();                    /* the next thread takes the rest, or leaves too */
+        if (c) {
+            busy = 1;
+            run_step(&g, c, body_buf, sizeof body_buf);
+            done_push(c);
+            continue;
+        }
+        if (quit)
+            break;                         /* nothing left to do */
+        struct epoll_event ev;
+        int n = epoll_wait(Q.idle_ep, &ev, 1, busy ? IDLE_TRIM_MS : -1);
+        atomic_fetch_sub(&Q.waiting, 1);
+        if (n == 0) {
+            /* Quiet for a while: what malloc keeps for the next burst
+             * (tune_malloc) goes back to the system now. */
+            if (GLIBC_MALLOC)
+                malloc_trim(0);
+            busy = 0;
+        }
+        if (n <= 0 || ev.data.ptr == &tag_run)
+            continue;
+        busy = 1;
+        run_direct(&g, ev.data.ptr, body_buf, sizeof body_buf);
     }
-    pthread_mutex_unlock(&Q.lock);
     gateway_free(&g);
     return NULL;
 }
@@ -578,9 +726,14 @@ int worker_run(int listen_fd, const struct cg_config *cfg)
     Q.keep_arenas = n;
     Q.arena_limit = gateway_arena_limit(cfg);
     Q.write_timeout_ms = cfg->write_timeout_ms;
+    Q.threads = n;
     struct thread_ctx *t = calloc((size_t)n, sizeof *t);
     Q.done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-    if (!t || Q.done_fd < 0) {
+    Q.run_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    Q.idle_ep = epoll_create1(EPOLL_CLOEXEC);
+    struct epoll_event rev = {.events = EPOLLIN | EPOLLET, .data.ptr = &tag_run};
+    if (!t || Q.done_fd < 0 || Q.run_fd < 0 || Q.idle_ep < 0 ||
+        epoll_ctl(Q.idle_ep, EPOLL_CTL_ADD, Q.run_fd, &rev) != 0) {
         log_msg(CG_LOG_ERROR, "cannot set up the request threads: %s", strerror(errno));
         free(t);
         read_cache_free(cache);
@@ -611,8 +764,8 @@ int worker_run(int listen_fd, const struct cg_config *cfg)
     }
     pthread_mutex_lock(&Q.lock);
     Q.quit = 1;
-    pthread_cond_broadcast(&Q.ready);
     pthread_mutex_unlock(&Q.lock);
+    ring_run();
     for (int i = 0; i < started; i++) {
         pthread_join(t[i].tid, NULL);
         if (t[i].failed)
@@ -620,6 +773,8 @@ int worker_run(int listen_fd, const struct cg_config *cfg)
     }
     arenas_free();
     close(Q.done_fd);
+    close(Q.run_fd);
+    close(Q.idle_ep);
     free(t);
     read_cache_free(cache);
     shared_reads_free(shared);

@@ -649,6 +649,47 @@ def test_management_records(c, env):
     c.check(ends == {2: 1, 1: 0}, "request 2 gets CANT_MPX_CONN, request 1 completes", ends)
 
 
+MAX_CONNS = 1024     # CG_MAX_CONNS
+
+
+def test_full_table(c, env):
+    """A process holding CG_MAX_CONNS kept connections, each parked between
+    requests (none with the I/O thread), still takes a new one: a parked
+    connection is asked back and closed to make room."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = 2 * MAX_CONNS + 100
+    if soft < want and (hard == resource.RLIM_INFINITY or hard >= want):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))   # the worker inherits it
+    elif soft < want:
+        c.check(True, "full table skipped: RLIMIT_NOFILE %d" % hard)
+        return
+    d = tempfile.mkdtemp(prefix="cuegw-peers-")
+    pool = Pool(env.args, dict(env.env, WORKER_THREADS="2", IDLE_TIMEOUT="60s"),
+                os.path.join(d, "cuegw.sock"), workers=1)
+    conns = []
+    try:
+        c.check(pool.wait_ready(env.token), "the pool of one process starts")
+        served = 0
+        for _ in range(MAX_CONNS + 6):
+            s = fcgi_client.connect(pool.address, 30)
+            conns.append(s)
+            served += fcgi_client.request_on(s, call_params(env.token), b"{}")[0] == 200
+        c.check(served == MAX_CONNS + 6, "past CG_MAX_CONNS kept connections, each new one is "
+                "served", served)
+        c.check(get_shows(pool.address, env.token)[0] == 200,
+                "and a new connection after them too")
+        c.check(any(closed_by_peer(s, 0.2) for s in conns[:20]),
+                "room was made by closing one of the oldest idle kept connections")
+        c.check(fcgi_client.request_on(conns[-1], call_params(env.token), b"{}")[0] == 200,
+                "the newest kept connection serves on")
+    finally:
+        for s in conns:
+            s.close()
+        pool.stop()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
 def test_request_thread_paths(c, env):
     """What a request thread does without the I/O thread (fcgi/worker.c):
     it takes a body that came with the params or is in the socket already,
@@ -872,7 +913,7 @@ def run(c, args):
         test_params_caps, test_early_answer_closes, test_management_records, test_unread_replies,
         test_hostile_tcp, test_hostile_unix, test_never_read_openapi,
         test_never_read_large_answer, test_deadlines, test_request_thread_paths,
-        test_fronts,
+        test_full_table, test_fronts,
     ], os.environ.get("ONLY"))
     c.check(env.pool.workers() == pids, "no worker of the TCP pool was replaced",
             (pids, env.pool.workers()))

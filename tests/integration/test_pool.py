@@ -83,6 +83,11 @@ def connect_refused(address):
     connection was accepted or queued: a stopping pool must not do that)."""
     try:
         s = fcgi_client.connect(address, timeout=2)
+    except ConnectionResetError:
+        # Queued in the moment between the first process closing its copy
+        # of the listen socket and the last: reset when the last closes.
+        # A refusal follows.
+        return None
     except OSError as e:
         return errno.errorcode.get(e.errno, str(e))
     s.close()
@@ -137,6 +142,102 @@ def run_stop_refuses(c, args, env, token, standin, listen, address, what):
             text[-2000:])
 
 
+def sockets(pid):
+    """How many sockets a process holds open (its listening one included)."""
+    n = 0
+    try:
+        for fd in os.listdir("/proc/%d/fd" % pid):
+            try:
+                n += os.readlink("/proc/%d/fd/%s" % (pid, fd)).startswith("socket:")
+            except OSError:
+                pass
+    except OSError:
+        pass
+    return n
+
+
+def run_busy_leaves_new(c, args, env, token, standin):
+    """A process whose request threads all run the next requests of kept
+    connections (each thread woke for its own directly, the I/O thread saw
+    none of them) stops taking new connections once its I/O thread sees it
+    busy, which it does at the first one it is woken for: the other
+    process takes the rest, as when the I/O thread hands requests out. New
+    connections go one after another, each waited for until it is answered
+    or the busy process holds it (a socket more there, behind the held
+    calls). Counting only the requests it handed out, that process would
+    take as many as it has threads."""
+    sock = os.path.join(tempfile.mkdtemp(prefix="cuegw-pool-"), "busy.sock")
+    benv = dict(env, WORKER_THREADS="2", REQUEST_TIMEOUT="120s")
+    pool, log = start_pool(args, benv, sock)
+    kept = []
+    try:
+        wait_ready(sock, token)
+        workers = harness.children(pool.pid)
+        jobs = {"REQUEST_METHOD": "POST", "REQUEST_URI": "/job.JobInterface/GetJobs",
+                "HTTP_AUTHORIZATION": "Bearer " + token}
+        shows = {"REQUEST_METHOD": "POST", "REQUEST_URI": "/show.ShowInterface/GetShows",
+                 "HTTP_AUTHORIZATION": "Bearer " + token}
+        standin.reset()
+        # Three kept connections: two of them are held by one process.
+        owner, firsts = {}, []
+        for _ in range(3):
+            before = {w: sockets(w) for w in workers}
+            k = fcgi_client.connect(sock, timeout=150)
+            firsts.append(fcgi_client.request_on(k, jobs, b"{}")[0])
+            rose = [w for w in workers if sockets(w) > before[w]]
+            kept.append(k)
+            owner[k] = rose[0] if len(rose) == 1 else None
+        by = {w: [k for k in kept if owner[k] == w] for w in workers}
+        busy = [w for w in workers if len(by[w]) >= 2]
+        c.check(firsts == [200] * 3 and len(workers) == 2 and None not in owner.values() and busy,
+                "three kept connections, two held by one process", (firsts, workers, by))
+        busy = busy[0] if busy else workers[0]
+        standin.script(method="/job.JobInterface/GetJobs", hold=True, times=2)
+        held = {}
+
+        def hold_one(k):
+            held[k] = fcgi_client.request_on(k, jobs, b"{}")[0]
+        holders = [threading.Thread(target=hold_one, args=(k,), daemon=True) for k in by.get(busy, [])[:2]]
+        for h in holders:
+            h.start()
+        c.check(harness.wait_until(
+            lambda: len(standin.control("GET", "/calls?method=/job.JobInterface/GetJobs")) == 5, 60),
+            "their next requests are held at the stand-in, one on each of its 2 threads")
+        base = sockets(busy)
+        answers, news, taken = [None] * 8, [], 0
+
+        def new_one(i):
+            try:
+                answers[i] = fcgi_client.request(sock, shows, b"{}", timeout=150)[0]
+            except OSError as e:
+                answers[i] = repr(e)
+        for i in range(8):
+            news.append(threading.Thread(target=new_one, args=(i,), daemon=True))
+            news[-1].start()
+            harness.wait_until(lambda: answers[i] is not None or sockets(busy) > base + taken, 60)
+            if answers[i] is None:
+                taken += 1
+        still = not held
+        c.check(taken <= 1 and still and
+                all(a == 200 for i, a in enumerate(answers) if a is not None) and
+                sum(a == 200 for a in answers) >= 7,
+                "of 8 new connections one after another, the busy process takes one at most; "
+                "the other answers the rest while the held requests run", (taken, answers, still))
+        released = standin.control("POST", "/release")["held"]
+        for h in holders + news:
+            h.join(150)
+        c.check(released == 2 and list(held.values()) == [200, 200] and answers == [200] * 8,
+                "the held requests are answered once released, and any new one that waited",
+                (released, list(held.values()), answers))
+    finally:
+        for k in kept:
+            k.close()
+        text = reap(pool, log)
+        standin.reset()
+    c.check(not any(m in text for m in harness.SANITIZER_MARKS), "the pool's log has no sanitizer report",
+            text[-2000:])
+
+
 def run(c, args):
     standin = harness.Standin(args.schema).start()
     token = harness.sign_jwt(SECRET)
@@ -146,6 +247,8 @@ def run(c, args):
         if k in os.environ:
             env[k] = os.environ[k]
     sock = os.path.join(tempfile.mkdtemp(prefix="cuegw-pool-"), "cuegw.sock")
+
+    run_busy_leaves_new(c, args, env, token, standin)
 
     pool, log = start_pool(args, env, sock)
     try:
