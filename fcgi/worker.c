@@ -598,6 +598,9 @@ static void *serve(void *arg)
     struct thread_ctx *t = arg;
     struct cg_status st;
     struct gateway g;
+    /* Told apart from the I/O thread and gRPC's own in top -H, perf and
+     * /proc (the main thread keeps the process's name). */
+    pthread_setname_np(pthread_self(), "cuegw-request");
     cg_status_clear(&st);
     if (gateway_init(&g, t->cfg, t->up, &st)) {
         log_msg(CG_LOG_ERROR, "%s", st.msg);
