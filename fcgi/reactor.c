@@ -474,10 +474,8 @@ static void finish_write(struct conn *c)
         set_events(c, EPOLLIN);            /* still dropping the unread body */
         return;
     }
-    end_request(c, CG_DELIVERED);
     if (c->in.keep_conn && !R.stopping && !c->read_eof) {
-        fcgi_in_next(&c->in);
-        outq_free(&c->out);
+        conn_next_request(c);
         if (c->pending) {
             /* The next request came with this one's last bytes. */
             c->start_us = conn_now_us();
@@ -495,6 +493,7 @@ static void finish_write(struct conn *c)
             close_conn(c);
         return;
     }
+    end_request(c, CG_DELIVERED);
     /* Not kept. With its input all read, the connection just closes (no
      * reset can follow). Else our side is shut at once, and what the web
      * server still sends is read and dropped until it closes (bounded:
@@ -533,7 +532,11 @@ static void on_run_event(struct conn *c)
 /* A request thread handed c back. */
 static void on_done(struct conn *c)
 {
-    if (c->out.failed || c->fd_closed || c->outcome == OUTCOME_IDLE) {
+    /* Without its params a request is not in hand yet: on a stop such a
+     * connection closes, as close_quiet closed those in CONN_HEAD (a
+     * request thread woken for it before the stop got here after). */
+    if (c->out.failed || c->fd_closed || c->outcome == OUTCOME_IDLE ||
+        (c->outcome == OUTCOME_HEAD && R.stopping)) {
         close_conn(c);
         return;
     }
