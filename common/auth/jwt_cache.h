@@ -1,6 +1,6 @@
-/* A memory of the JWTs a thread has verified lately, so that a client that
- * sends the same token with every request (CueWeb, scripts) pays for the
- * base64, JSON parses and HMAC once instead of every time: for a small
+/* A memory of the JWTs a process has verified lately, so that a client
+ * that sends the same token with every request (CueWeb, scripts) pays for
+ * the base64, JSON parses and HMAC once instead of every time: for a small
  * call that check is a large part of the gateway's own work
  * (tests/bench/README.md has the figures).
  *
@@ -11,16 +11,27 @@
  * everything. Failed tokens are never remembered. The token is compared in
  * constant time, so a caller cannot learn a remembered token by timing.
  *
- * Each thread has its own memory (thread-local): no lock, nothing shared. */
+ * One memory per process, shared by its request threads under a lock: a
+ * farm's browsers each bring their own token (one JWT subject per user),
+ * and any thread may serve any of them, so a memory per thread would have
+ * to hold every token once per thread. It holds the JWT_CACHE_TOKENS
+ * tokens used last. */
 #ifndef CUEGW_JWT_CACHE_H
 #define CUEGW_JWT_CACHE_H
 
 #include "auth/jwt_check.h"
+
+#define JWT_CACHE_TOKENS 512
 
 /* jwt_check with a memory: the same contract, the same results. */
 enum auth_result jwt_cache_check(const char *tok, size_t tok_len,
                                  const char *const *secrets, size_t n_secrets,
                                  long leeway, time_t now, struct arena *a,
                                  struct jwt_claims *claims);
+
+/* 1 when tok is remembered as verified under exactly these secrets (what
+ * the next jwt_cache_check of it would answer without a full check). */
+int jwt_cache_holds(const char *tok, size_t tok_len, const char *const *secrets,
+                    size_t n_secrets);
 
 #endif

@@ -565,7 +565,7 @@ static void run_once(struct gateway *g, const struct test_case *tc, struct fake_
     gateway_handle(g, &io);
 }
 
-/* A JWT check this thread remembers would spare a run the allocations
+/* A JWT check this process remembers would spare a run the allocations
  * the first run made: a check under another secret forgets them all. */
 static void forget_tokens(void)
 {

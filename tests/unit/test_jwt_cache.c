@@ -1,6 +1,8 @@
 /* jwt_cache.c: a remembered token gives the same verdict as a full check,
- * at every later time and under every later set of secrets. */
+ * at every later time and under every later set of secrets; the process's
+ * threads share one memory, which keeps the tokens used last. */
 #include <jwt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -48,6 +50,88 @@ static void agree(int line, const char *tok, const char *s0, const char *s1, lon
 }
 #define AGREE(tok, s0, s1, lw, now) agree(__LINE__, tok, s0, s1, lw, now)
 
+static const char *const K1[] = {"k1"};
+
+static int held(const char *tok)
+{
+    return jwt_cache_holds(tok, strlen(tok), K1, 1);
+}
+
+/* One browser's token per index, as a farm's CueWeb users bring them. */
+static const char *user_token(int i)
+{
+    char sub[32];
+    snprintf(sub, sizeof sub, "browser-%d", i);
+    return token("k1", sub, NULL, NOW + 600, 0);
+}
+
+#define BROWSERS 300
+#define THREADS 4
+static const char *browsers[BROWSERS];
+
+/* A request thread serving every browser, in its own order. */
+static void *serve_all(void *arg)
+{
+    int start = (int)(size_t)arg;
+    struct arena a;
+    arena_init(&a, 0);
+    int ok = 1;
+    for (int k = 0; k < BROWSERS; k++) {
+        const char *t = browsers[(start * 77 + k) % BROWSERS];
+        struct jwt_claims c;
+        ok &= jwt_cache_check(t, strlen(t), K1, 1, 0, NOW, &a, &c) == AUTH_OK;
+    }
+    arena_free(&a);
+    return (void *)(size_t)ok;
+}
+
+/* Tokens checked on any thread are remembered for all of them. */
+static void shared_by_threads(void)
+{
+    for (int i = 0; i < BROWSERS; i++)
+        browsers[i] = user_token(i);
+    pthread_t t[THREADS];
+    for (int i = 0; i < THREADS; i++)
+        CHECK(pthread_create(&t[i], NULL, serve_all, (void *)(size_t)i) == 0);
+    for (int i = 0; i < THREADS; i++) {
+        void *ok = NULL;
+        CHECK(pthread_join(t[i], &ok) == 0);
+        CHECK(ok == (void *)1);
+    }
+    int n = 0;
+    for (int i = 0; i < BROWSERS; i++)
+        n += held(browsers[i]);
+    CHECK(n == BROWSERS);
+}
+
+/* Full, the memory lets go of the token used least recently, and only it. */
+static void least_recently_used_goes(void)
+{
+    static const char *t[JWT_CACHE_TOKENS + 1];
+    for (int i = 0; i <= JWT_CACHE_TOKENS; i++)
+        t[i] = user_token(1000 + i);
+    for (int i = 0; i < JWT_CACHE_TOKENS; i++)
+        AGREE(t[i], "k1", NULL, 0, NOW);
+    int n = 0;
+    for (int i = 0; i < JWT_CACHE_TOKENS; i++)
+        n += held(t[i]);
+    CHECK(n == JWT_CACHE_TOKENS);
+    AGREE(t[0], "k1", NULL, 0, NOW);                 /* t[1] is now the oldest */
+    AGREE(t[JWT_CACHE_TOKENS], "k1", NULL, 0, NOW);  /* one more than it holds */
+    CHECK(held(t[0]));
+    CHECK(!held(t[1]));
+    CHECK(held(t[2]));
+    CHECK(held(t[JWT_CACHE_TOKENS]));
+    /* A rotation forgets them all. */
+    const char *k2[] = {"k2"};
+    AGREE(t[0], "k2", NULL, 0, NOW);
+    CHECK(!jwt_cache_holds(t[0], strlen(t[0]), k2, 1));
+    CHECK(!held(t[0]));
+    /* A failed token is not remembered. */
+    AGREE(t[2], "k2", NULL, 0, NOW);
+    CHECK(!jwt_cache_holds(t[2], strlen(t[2]), k2, 1));
+}
+
 int main(void)
 {
     arena_init(&A, 0);
@@ -78,6 +162,8 @@ int main(void)
         AGREE(ti, "k1", NULL, 0, NOW);
         AGREE(ti, "k1", NULL, 0, NOW);
     }
+    shared_by_threads();
+    least_recently_used_goes();
     arena_free(&A);
     return unit_report("jwt_cache");
 }
