@@ -127,9 +127,9 @@ $(BUILD)/tests/bench-grpc-floor: $(BUILD)/obj/tests/bench/grpc_floor.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) $^ $(LIBS_ALL) -lpthread -o $@
 
-$(BUILD)/tests/bench-trivial-fcgi: $(BUILD)/obj/tests/bench/trivial_fcgi.o
+$(BUILD)/tests/bench-trivial-fcgi: $(BUILD)/obj/tests/bench/trivial_fcgi.o $(LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) $^ -lfcgi -o $@
+	$(CC) $(LDFLAGS) $^ $(LIBS_ALL) -lfcgi -lpthread -o $@
 
 # ---- tests -------------------------------------------------------------------
 # Every suite prints "N passed, N failed"; the last line sums them all.
@@ -139,7 +139,7 @@ deps:
 	@sh tools/ensure-deps.sh
 
 check: deps
-	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(FUZZ_REPLAY) $(BUILD)/tests/bench-standin
+	@$(MAKE) --no-print-directory all $(UNIT_BIN) $(FUZZ_REPLAY) $(BUILD)/tests/bench-standin $(BUILD)/tests/bench-trivial-fcgi
 	@sh tests/run-all.sh $(BUILD) "$(PYTHON)" "$(PROTO_DIR)"
 
 unit-test: $(UNIT_BIN)
@@ -187,7 +187,7 @@ bench: deps all $(BENCH_TOOLS)
 # $(BUILD)/loadtest/loadtest.json and p99.png. LOAD_ARGS passes options
 # (--quick, --fronts, --clients, --seconds, --share-reads); see
 # tests/bench/README.md. About 10 minutes by default.
-loadtest: deps all $(BUILD)/tests/bench-standin
+loadtest: deps all $(BUILD)/tests/bench-standin $(BUILD)/tests/bench-trivial-fcgi
 	$(PYTHON) tests/bench/make_farm.py --schema $(BUILD)/gen/schema.pb --loadtest $(BUILD)/loadtest/farm
 	$(PYTHON) tests/bench/loadtest.py --build $(BUILD) $(LOAD_ARGS)
 

@@ -10,6 +10,13 @@ started from the shipped configurations -> cuegw -> a C stand-in Cuebot
               4 processes under spawn-fcgi, behind the same nginx config
               (fcgi-floor), and 4 as the bin-path of the same lighttpd
               config (fcgi-floor-lighttpd): each front's own hop.
+  call floor  fcgi-call-floor (with nginx): the same responder making the
+              request's Cuebot call through cuegw's client before its
+              fixed answer (TRIVIAL_CUEBOT), as many processes as cuegw,
+              64 threads each: the hop and the call together, in one
+              thread, with no gateway work between them. Printed under
+              the table as "us above fcgi-call-floor" for nginx's small
+              calls.
 
 Each row: requests/s, p50/p99 latency (wrk), CPU µs per request of the
 gateway tier (the web server's processes plus the cuegw processes, from
@@ -177,6 +184,8 @@ class TrivialNginx(front_nginx.Nginx):
     spawn-fcgi (not conf/spawn-fcgi.sh: that one starts cuegw only)."""
 
     name = "nginx+trivial-fcgi"
+    threads = 1     # TRIVIAL_THREADS of each responder (trivial_fcgi.c)
+    extra_env = {}  # TRIVIAL_CUEBOT for the call floor
 
     def pool(self, action):
         pid_file = os.path.join(self.pool_dir, "cuegw.pid")
@@ -186,7 +195,7 @@ class TrivialNginx(front_nginx.Nginx):
             r = subprocess.run([harness.need("spawn-fcgi"), "-s", self.socket, "-M", "0666",
                                 "-F", str(self.workers), "-P", pid_file, "--", self.cuegw_bin],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               timeout=30)
+                               timeout=30, env=dict(os.environ, TRIVIAL_THREADS=str(self.threads), **self.extra_env))
             return r.returncode, r.stdout
         for pid in self.pool_pids():
             try:
@@ -248,6 +257,16 @@ def make_front(kind, args, standin, token_settings):
     if kind in ("fcgi-floor", "fcgi-floor-nokeep"):
         cls = TrivialNginx if kind == "fcgi-floor" else TrivialNginxNoKeep
         return cls(trivial, {}, token_settings, workers=4)
+    if kind == "fcgi-call-floor":
+        # The small call's floor as a whole: the trivial responder making
+        # the request's Cuebot call through cuegw's client, behind the same
+        # nginx, as many processes as cuegw's, with a thread for each
+        # connection nginx may hold to it (loadtest.py, FLOOR_THREADS).
+        kw = {"workers": args.workers} if args.workers else {}
+        front = TrivialNginx(trivial, {}, token_settings, **kw)
+        front.threads = 64
+        front.extra_env = {"TRIVIAL_CUEBOT": standin.endpoint}
+        return front
     if kind == "fcgi-floor-lighttpd":
         # The shipped lighttpd configuration with the trivial responder as
         # its bin-path: lighttpd's own cost of the hop (a connection per
@@ -452,9 +471,10 @@ def main():
     print(HEADER, flush=True)
     try:
         standin = StandinC(args.build).start()
-        floors = dict.fromkeys([FCGI_FLOOR_OF[f] for f in fronts] + ["fcgi-floor-nokeep"])
+        floors = dict.fromkeys([FCGI_FLOOR_OF[f] for f in fronts] + ["fcgi-floor-nokeep"] +
+                               (["fcgi-call-floor"] if "nginx" in fronts else []))
         for kind in fronts + ([] if args.no_floors else list(floors)):
-            floor = kind.startswith("fcgi-floor")
+            floor = "floor" in kind
             front = make_front(kind, args, standin, {"JWT_SECRET": SECRET}).start()
             try:
                 # Idle: after a second of each small case, so every worker
@@ -504,6 +524,9 @@ def main():
         if r["front"] in ("nginx", "lighttpd") and g and f and g["requests"] and f["requests"]:
             r["above_floors_us"] = r["cpu_us"] - g["cpu_us"] - f["cpu_us"]
             r["floors_text"] = "grpc %.0f + %s %.0f" % (g["cpu_us"], f["front"], f["cpu_us"])
+        c = floor.get(("fcgi-call-floor", r["case"]))
+        if r["front"] == "nginx" and c and c["requests"]:
+            r["above_call_floor_us"] = r["cpu_us"] - c["cpu_us"]
     json_sizes = json_bytes(args.build, cases)
 
     print()
@@ -525,7 +548,11 @@ def main():
                       kind, mine[0]["workers"], mine[0]["web_processes"],
                       mine[0]["idle_anon_kb"] / 1024, mine[0]["idle_after_anon_kb"] / 1024))
     for r in rows:
-        if r["front"].startswith("fcgi-floor") and not r["requests"]:
+        if r.get("above_call_floor_us") is not None:
+            print("nginx %s: %.0f us above fcgi-call-floor (the trivial responder making the "
+                  "same Cuebot call)" % (r["case"], r["above_call_floor_us"]))
+    for r in rows:
+        if r["front"].startswith("fcgi-") and "floor" in r["front"] and not r["requests"]:
             print("%s %s answered no request in %.0f s: no +floors from it"
                   % (r["front"], r["case"], args.seconds))
     targets = check_targets(rows, json_sizes) if not failed else []

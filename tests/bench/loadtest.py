@@ -37,7 +37,14 @@ work on a shared machine shows. Prints the table, writes
 BUILD/loadtest/loadtest.json and, with gnuplot, BUILD/loadtest/p99.png
 (p99 of all calls against N, one line per front and setting).
 
-Usage: loadtest.py --build BUILD [--quick] [--fronts lighttpd,nginx,fcgid,proxy-fcgi]
+With --floors, each lighttpd, nginx and mod_fcgid front also runs every
+row with bench-trivial-fcgi (the responder that answers every request
+with the same small JSON, tests/bench/trivial_fcgi.c) in cuegw's place,
+behind the same shipped configuration: the web server's and the FastCGI
+hop's CPU under the same load, before any gateway work ("... floor"
+rows; their answers are not checked, their Cuebot calls are 0).
+
+Usage: loadtest.py --build BUILD [--quick] [--floors] [--fronts lighttpd,nginx,fcgid,proxy-fcgi]
                    [--clients 10,100,300] [--seconds S] [--warmup S]
                    [--fcgid-warmup S] [--share-reads on,off] [--workers N] [--max-conns N]
                    [--read-cache-ms MS] [--act-every S] [--out DIR] [--farm DIR]
@@ -61,7 +68,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
 import harness  # noqa: E402
 import front_nginx  # noqa: E402
 import front_apache  # noqa: E402
-from bench import StandinC, cpu_ticks, comm, TICK  # noqa: E402
+from bench import StandinC, TrivialNginx, cpu_ticks, comm, TICK  # noqa: E402
 
 SECRET = "loadtest-" + os.urandom(12).hex()
 JOBS_PERIOD, SHOWS_PERIOD, DETAIL_PERIOD = 5.0, 10.0, 5.0
@@ -226,6 +233,9 @@ class Stats:
         self.stale_reads = []
         self.lag = []
         self.measuring = False
+        # Off for a floor row: the trivial responder's answers are no
+        # jobs, so only their status and timing count.
+        self.checking = True
 
     def add(self, kind, seconds, ok, status):
         if not self.measuring:
@@ -293,7 +303,7 @@ class Browser:
         action when k is its own job and no action began meanwhile."""
         seq, expect, t0 = self.action, self.paused, time.monotonic()
         status, body = await self.call("GetJobs", self.get_jobs[k])
-        if (k != self.own or expect is None or status != 200 or seq != self.action
+        if (not self.stats.checking or k != self.own or expect is None or status != 200 or seq != self.action
                 or self.unsettled or k in ABANDONED):
             return
         if b'"isPaused":true' in body:
@@ -370,10 +380,11 @@ async def loop_lag(stats, stop):
             stats.lag.append(loop.time() - t - 0.01)
 
 
-async def drive(port, farm, n, args, warmup, on_measure):
+async def drive(port, farm, n, args, warmup, on_measure, checking=True):
     """Runs n browsers: warm-up, then the measured window, during which
     on_measure(start|stop) samples the counters. Returns the stats."""
     stats = Stats()
+    stats.checking = checking
     stop = asyncio.Event()
     pool = Pool(port, args.max_conns)
     rnd = random.Random(1500 + n)
@@ -399,6 +410,8 @@ async def drive(port, farm, n, args, warmup, on_measure):
 # ---- the fronts -----------------------------------------------------------------
 
 def setting_label(r):
+    if r.get("floor"):
+        return "%s floor" % r["front"]
     label = "%s SR=%d" % (r["front"], r["share_reads"])
     return label + (" RC=%d" % r["read_cache_ms"] if r.get("read_cache_ms") else "")
 
@@ -419,6 +432,31 @@ def make_front(kind, build, standin, share, workers, cache_ms=0):
         return front_apache.ApacheFcgid(cuegw, env, params, **kw)
     if kind == "proxy-fcgi":
         return front_apache.ApacheProxyFcgi(cuegw, env, params, **kw)
+    raise ValueError(kind)
+
+
+FLOOR_FRONTS = ("lighttpd", "nginx", "fcgid")
+# Threads of each trivial responder behind nginx: more than the idle
+# connections nginx keeps to its upstream (keepalive 16 per worker, a
+# worker per CPU in conf/nginx.conf), or requests wait behind connections
+# that other threads hold (tests/bench/trivial_fcgi.c).
+FLOOR_THREADS = 64
+
+
+def make_floor(kind, build, workers):
+    """The front `kind` with bench-trivial-fcgi in cuegw's place."""
+    trivial = os.path.join(build, "tests", "bench-trivial-fcgi")
+    kw = {"workers": workers or FRONT_WORKERS[kind]}
+    if kind == "lighttpd":
+        # lighttpd opens a connection per request: one thread serves it.
+        return harness.Lighttpd(trivial, {}, **kw)
+    if kind == "nginx":
+        front = TrivialNginx(trivial, {}, {}, **kw)
+        front.threads = FLOOR_THREADS
+        return front
+    if kind == "fcgid":
+        # mod_fcgid gives each process one request at a time, as to cuegw.
+        return front_apache.ApacheFcgid(trivial, {}, {}, **kw)
     raise ValueError(kind)
 
 
@@ -470,7 +508,7 @@ def pct(values, q):
     return v[min(len(v) - 1, int(len(v) * q))] * 1e3
 
 
-def run_row(front, standin, farm, n, args, warmup):
+def run_row(front, standin, farm, n, args, warmup, checking=True):
     snap = {}
 
     def on_measure(what):
@@ -480,7 +518,7 @@ def run_row(front, standin, farm, n, args, warmup):
             "standin": cpu_ticks(standin.proc.pid), "self": resource.getrusage(resource.RUSAGE_SELF),
             "machine": machine_busy(), "counters": standin_counters(standin.endpoint),
         }
-    stats = asyncio.run(drive(front.port, farm, n, args, warmup, on_measure))
+    stats = asyncio.run(drive(front.port, farm, n, args, warmup, on_measure, checking))
     a, b = snap["start"], snap["stop"]
     requests = sum(len(v) for v in stats.lat.values())
     per = 1e6 / TICK / max(requests, 1)
@@ -548,7 +586,7 @@ def plot(rows, out_dir):
         return None
     series = {}
     for r in rows:
-        if r.get("p99_all_ms") is not None:
+        if r.get("p99_all_ms") is not None and not r.get("floor"):
             series.setdefault(setting_label(r).replace("SR=", "SHARE_READS=").replace("RC=", "READ_CACHE_MS="), []).append(
                 (r["clients"], r["p99_all_ms"]))
     png = os.path.join(out_dir, "p99.png")
@@ -576,6 +614,26 @@ def plot(rows, out_dir):
     return png
 
 
+def run_front(front, kind, standin, farm, clients, args, rows, setting):
+    """Starts front, runs a row per N into rows (printed as they come),
+    stops it; True when it failed. A floor's answers are not checked."""
+    try:
+        front.start()
+        for n in clients:
+            r = run_row(front, standin, farm, n, args,
+                        args.fcgid_warmup if kind == "fcgid" else args.warmup,
+                        checking=not setting.get("floor"))
+            r.update(front=kind, clients=n, **setting)
+            rows.append(r)
+            print(fmt(setting_label(r), n, r), flush=True)
+        return False
+    except Exception as e:
+        print("loadtest: %s%s: %s" % (kind, " floor" if setting.get("floor") else "", e), file=sys.stderr)
+        return True
+    finally:
+        front.stop()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--build", required=True)
@@ -593,6 +651,8 @@ def main():
     ap.add_argument("--max-conns", type=int, default=256, help="connections of the shared pool at most")
     ap.add_argument("--act-every", type=float, default=20.0, help="mean seconds between a browser's actions (0: never)")
     ap.add_argument("--quick", action="store_true", help="N=10,100, 5 s rows, 2 s warm-up, SHARE_READS on")
+    ap.add_argument("--floors", action="store_true",
+                    help="also run each lighttpd, nginx and mod_fcgid row with a trivial responder in cuegw's place")
     ap.add_argument("--out", help="directory of loadtest.json and the plot (default BUILD/loadtest)")
     ap.add_argument("--farm", help="the farm make_farm.py --loadtest wrote (default BUILD/loadtest/farm)")
     args = ap.parse_args()
@@ -623,19 +683,11 @@ def main():
         for share in shares:
             for kind in fronts:
                 front = make_front(kind, args.build, standin, share, args.workers, args.read_cache_ms)
-                try:
-                    front.start()
-                    for n in clients:
-                        r = run_row(front, standin, farm, n, args,
-                                    args.fcgid_warmup if kind == "fcgid" else args.warmup)
-                        r.update(front=kind, clients=n, share_reads=share, read_cache_ms=args.read_cache_ms)
-                        rows.append(r)
-                        print(fmt(setting_label(r), n, r), flush=True)
-                except Exception as e:
-                    print("loadtest: %s: %s" % (kind, e), file=sys.stderr)
-                    failed = True
-                finally:
-                    front.stop()
+                failed |= run_front(front, kind, standin, farm, clients, args, rows,
+                                    {"share_reads": share, "read_cache_ms": args.read_cache_ms})
+        for kind in (f for f in fronts if args.floors and f in FLOOR_FRONTS):
+            failed |= run_front(make_floor(kind, args.build, args.workers), kind, standin, farm,
+                                clients, args, rows, {"floor": True})
     finally:
         harness.stop_all()
     print()
@@ -648,7 +700,7 @@ def main():
           "stand-in and the generator (other work on the machine); lag99: p99 ms the generator's own event loop woke\nlate from a 10 ms sleep (a floor under its latencies). SR: SHARE_READS; RC: READ_CACHE_MS.")
     for r in rows:
         worst = max((k["p99_ms"] for k in r["kinds"].values() if k["p99_ms"] is not None), default=0)
-        if r["clients"] == 100:
+        if r["clients"] == 100 and not r.get("floor"):
             print("  %s %s N=100: worst p99 %.1f ms (target <= %d)" % (
                 "meets " if worst <= P99_TARGET_MS else "MISSES", setting_label(r),
                 worst, P99_TARGET_MS))

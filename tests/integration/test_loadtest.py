@@ -4,7 +4,10 @@ few seconds through lighttpd (tests/bench/loadtest.py on a farm of 40 jobs)
 must get no error answer and no stale read, with reads of paused jobs
 checked and every call reaching the stand-in. Its control: the same run on
 a stand-in that ignores Pause (the manifest's read effects taken out) must
-count stale reads, so the check can fail. Timings are never asserted.
+count stale reads, so the check can fail. The clean run also runs
+lighttpd's floor row (--floors: the trivial responder in cuegw's place),
+which must be answered without one Cuebot call. Timings are never
+asserted.
 
 Usage: test_loadtest.py --cuegw BUILD/cuegw --schema BUILD/gen/schema.pb
 Prints "loadtest: N passed, M failed".
@@ -45,19 +48,20 @@ def ignoring_pause(farm, out):
         f.write("\n".join(lines) + "\n")
 
 
-def run_loadtest(build, farm, out):
-    """One row: lighttpd, 10 browsers, each acting every 2 s; its JSON row."""
+def run_loadtest(build, farm, out, floors=False):
+    """lighttpd, 10 browsers, each acting every 2 s: the exit status and
+    the JSON rows (cuegw's, then with floors the floor's)."""
     r = subprocess.run([sys.executable, os.path.join(BENCH, "loadtest.py"), "--build", build,
                         "--farm", farm, "--out", out, "--fronts", "lighttpd", "--clients", "10",
                         "--seconds", "4", "--warmup", "1", "--share-reads", "on",
-                        "--act-every", "2"],
+                        "--act-every", "2"] + (["--floors"] if floors else []),
                        capture_output=True, text=True, timeout=300)
-    print(r.stdout[-1500:], r.stderr[-1500:], sep="", flush=True)
+    print(r.stdout[-2000:], r.stderr[-1500:], sep="", flush=True)
     with open(os.path.join(out, "loadtest.json")) as f:
         rows = json.load(f)["rows"]
-    if len(rows) != 1:
+    if len(rows) != 1 + floors:
         raise RuntimeError("loadtest.py ran %d rows (exit %d)" % (len(rows), r.returncode))
-    return r.returncode, rows[0]
+    return r.returncode, rows
 
 
 def run(c, args):
@@ -68,7 +72,8 @@ def run(c, args):
     farm = os.path.join(work, "farm")
     make_farm(args.schema, farm)
 
-    rc, row = run_loadtest(build, farm, os.path.join(work, "out"))
+    harness.need(os.path.join(build, "tests", "bench-trivial-fcgi"))
+    rc, (row, floor) = run_loadtest(build, farm, os.path.join(work, "out"), floors=True)
     c.check(rc == 0, "loadtest.py exits 0 on a clean run", rc)
     c.check(row["requests"] > 0 and row["errors"] == 0,
             "every request of 10 browsers is answered 200",
@@ -80,10 +85,15 @@ def run(c, args):
     c.check(calls.get("unanswered", 0) == 0 and row["cuebot_calls"] > 0
             and all(calls.get("/job.JobInterface/" + m, 0) > 0 for m in ("GetJobs", "Pause", "Resume")),
             "the stand-in counted the calls, and found an answer for each", calls)
+    c.check(floor.get("floor") and floor["front"] == "lighttpd" and floor["requests"] > 0
+            and floor["errors"] == 0 and floor["cuebot_calls"] == 0 and floor["cpu_us"] > 0,
+            "the floor row: every request answered by the trivial responder, no Cuebot call",
+            {k: floor.get(k) for k in ("floor", "front", "requests", "errors", "statuses",
+                                       "cuebot_by_method", "cpu_us")})
 
     stale_farm = os.path.join(work, "farm-ignoring-pause")
     ignoring_pause(farm, stale_farm)
-    rc, row = run_loadtest(build, stale_farm, os.path.join(work, "out-ignoring-pause"))
+    rc, (row,) = run_loadtest(build, stale_farm, os.path.join(work, "out-ignoring-pause"))
     c.check(row["stale"] > 0 and rc == 1,
             "a stand-in that ignores Pause gives stale reads, and loadtest.py exits 1",
             "%d stale of %d checked, exit %d" % (row["stale"], row["checked_reads"], rc))
