@@ -13,7 +13,7 @@ started from the shipped configurations -> cuegw -> a C stand-in Cuebot
   call floor  fcgi-call-floor (with nginx): the same responder making the
               request's Cuebot call through cuegw's client before its
               fixed answer (TRIVIAL_CUEBOT), as many processes as cuegw,
-              64 threads each: the hop and the call together, in one
+              FLOOR_THREADS (64) threads each: the hop and the call together, in one
               thread, with no gateway work between them. Printed under
               the table as "us above fcgi-call-floor" for nginx's small
               calls.
@@ -179,6 +179,26 @@ class StandinC:
         self.proc = None
 
 
+# Threads of each trivial responder in the floors that stand for cuegw
+# behind nginx (fcgi-call-floor here, the load test's nginx floor): more
+# than the idle connections nginx keeps to its upstream (keepalive 16 per
+# worker, a worker per CPU in conf/nginx.conf). A libfcgi thread serves the
+# connection it accepted until nginx closes it, so with fewer, requests
+# wait behind connections other threads hold (trivial_fcgi.c).
+FLOOR_THREADS = 64
+
+
+def threaded_trivial_nginx(trivial, token_settings, cuebot=None, **kw):
+    """bench-trivial-fcgi behind the shipped nginx with FLOOR_THREADS
+    threads a process; with cuebot (an endpoint), making each request's
+    Cuebot call (TRIVIAL_CUEBOT)."""
+    front = TrivialNginx(trivial, {}, token_settings, **kw)
+    front.threads = FLOOR_THREADS
+    if cuebot:
+        front.extra_env = {"TRIVIAL_CUEBOT": cuebot}
+    return front
+
+
 class TrivialNginx(front_nginx.Nginx):
     """The shipped nginx configuration in front of bench-trivial-fcgi under
     spawn-fcgi (not conf/spawn-fcgi.sh: that one starts cuegw only)."""
@@ -260,13 +280,9 @@ def make_front(kind, args, standin, token_settings):
     if kind == "fcgi-call-floor":
         # The small call's floor as a whole: the trivial responder making
         # the request's Cuebot call through cuegw's client, behind the same
-        # nginx, as many processes as cuegw's, with a thread for each
-        # connection nginx may hold to it (loadtest.py, FLOOR_THREADS).
+        # nginx, as many processes as cuegw's.
         kw = {"workers": args.workers} if args.workers else {}
-        front = TrivialNginx(trivial, {}, token_settings, **kw)
-        front.threads = 64
-        front.extra_env = {"TRIVIAL_CUEBOT": standin.endpoint}
-        return front
+        return threaded_trivial_nginx(trivial, token_settings, cuebot=standin.endpoint, **kw)
     if kind == "fcgi-floor-lighttpd":
         # The shipped lighttpd configuration with the trivial responder as
         # its bin-path: lighttpd's own cost of the hop (a connection per
@@ -552,7 +568,7 @@ def main():
             print("nginx %s: %.0f us above fcgi-call-floor (the trivial responder making the "
                   "same Cuebot call)" % (r["case"], r["above_call_floor_us"]))
     for r in rows:
-        if r["front"].startswith("fcgi-") and "floor" in r["front"] and not r["requests"]:
+        if "floor" in r["front"] and not r["requests"]:
             print("%s %s answered no request in %.0f s: no +floors from it"
                   % (r["front"], r["case"], args.seconds))
     targets = check_targets(rows, json_sizes) if not failed else []

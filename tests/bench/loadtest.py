@@ -68,7 +68,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
 import harness  # noqa: E402
 import front_nginx  # noqa: E402
 import front_apache  # noqa: E402
-from bench import StandinC, TrivialNginx, cpu_ticks, comm, TICK  # noqa: E402
+from bench import StandinC, threaded_trivial_nginx, cpu_ticks, comm, TICK  # noqa: E402
 
 SECRET = "loadtest-" + os.urandom(12).hex()
 JOBS_PERIOD, SHOWS_PERIOD, DETAIL_PERIOD = 5.0, 10.0, 5.0
@@ -436,11 +436,6 @@ def make_front(kind, build, standin, share, workers, cache_ms=0):
 
 
 FLOOR_FRONTS = ("lighttpd", "nginx", "fcgid")
-# Threads of each trivial responder behind nginx: more than the idle
-# connections nginx keeps to its upstream (keepalive 16 per worker, a
-# worker per CPU in conf/nginx.conf), or requests wait behind connections
-# that other threads hold (tests/bench/trivial_fcgi.c).
-FLOOR_THREADS = 64
 
 
 def make_floor(kind, build, workers):
@@ -451,9 +446,7 @@ def make_floor(kind, build, workers):
         # lighttpd opens a connection per request: one thread serves it.
         return harness.Lighttpd(trivial, {}, **kw)
     if kind == "nginx":
-        front = TrivialNginx(trivial, {}, {}, **kw)
-        front.threads = FLOOR_THREADS
-        return front
+        return threaded_trivial_nginx(trivial, {}, **kw)
     if kind == "fcgid":
         # mod_fcgid gives each process one request at a time, as to cuegw.
         return front_apache.ApacheFcgid(trivial, {}, {}, **kw)

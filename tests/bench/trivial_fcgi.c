@@ -15,8 +15,8 @@
  * of the hop.
  *
  * TRIVIAL_CUEBOT=HOST:PORT makes it the floor of a small call as a whole:
- * before answering, each request makes one call of TRIVIAL_METHOD
- * (default GetShows) with an empty request through cuegw's own Cuebot
+ * before answering, each request makes one GetShows call with an empty
+ * request (the small call's) through cuegw's own Cuebot
  * client (upstream/cuebot.c, one channel per process, as in cuegw), and
  * throws the answer away. The FastCGI hop plus the gRPC call, in one
  * thread, with no gateway work between them: what is left above it is
@@ -45,7 +45,6 @@ static const char failed[] =
     "\r\n";
 
 static struct cuebot *cuebot;   /* TRIVIAL_CUEBOT set */
-static const char *method = "/show.ShowInterface/GetShows";
 
 /* The call of a TRIVIAL_CUEBOT request; 0 when it was answered OK. */
 static int call(struct arena *a)
@@ -53,8 +52,8 @@ static int call(struct arena *a)
     struct cg_status st;
     uint8_t *resp;
     size_t resp_len;
-    int rc = cuebot_call(cuebot, method, (const uint8_t *)"", 0, 30000, "floor", a, &resp,
-                         &resp_len, &st);
+    int rc = cuebot_call(cuebot, "/show.ShowInterface/GetShows", (const uint8_t *)"", 0, 30000,
+                         "floor", a, &resp, &resp_len, &st);
     arena_reset(a);
     return rc;
 }
@@ -86,11 +85,8 @@ int main(void)
     const char *env = getenv("TRIVIAL_THREADS");
     const char *endpoint = getenv("TRIVIAL_CUEBOT");
     long n = env ? strtol(env, NULL, 10) : 1;
-    pthread_t t[THREADS_MAX];
     if (n < 1 || n > THREADS_MAX || FCGX_Init() != 0)
         return 1;
-    if (getenv("TRIVIAL_METHOD"))
-        method = getenv("TRIVIAL_METHOD");
     if (endpoint && *endpoint) {
         struct cuebot_settings cs = {.endpoints = endpoint};
         struct cg_status st;
@@ -99,9 +95,12 @@ int main(void)
             return 1;
         }
     }
-    for (long i = 1; i < n; i++)
-        if (pthread_create(&t[i], NULL, serve, NULL) != 0)
+    /* Never joined: the threads serve until the process is stopped. */
+    for (long i = 1; i < n; i++) {
+        pthread_t t;
+        if (pthread_create(&t, NULL, serve, NULL) != 0)
             return 1;
+    }
     serve(NULL);
     return 1;
 }
